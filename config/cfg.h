@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * rtprec configuration: the immutable config struct, loaded from one YAML
+ * file (libcyaml) plus environment overrides, validated with FILE:LINE:COL
+ * errors. Nothing here depends on DPDK.
+ */
+#ifndef RTPREC_CFG_H
+#define RTPREC_CFG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CFG_MAX_PORTS 16
+#define CFG_MAX_WORKERS 64
+#define CFG_NAME_MAX 64
+
+/* Flow action bits (same values as DP_ACT_* in dataplane/dp_contract.h). */
+enum cfg_action_bit {
+	CFG_ACT_RECORD = 1u << 0,
+	CFG_ACT_FORWARD = 1u << 1,
+	CFG_ACT_DROP = 1u << 2,
+};
+
+enum cfg_behind_nat {
+	CFG_BEHIND_NAT_NO = 0,
+	CFG_BEHIND_NAT_YES,
+	CFG_BEHIND_NAT_AUTO,
+};
+
+enum cfg_log_level {
+	CFG_LOG_ERROR = 0,
+	CFG_LOG_WARNING,
+	CFG_LOG_INFO,
+	CFG_LOG_DEBUG,
+};
+
+/* An "a.b.c.d:port" value after validation; ip and port in host order. */
+struct cfg_addr {
+	uint32_t ip;
+	uint16_t port;
+};
+
+struct cfg_port {
+	/* from YAML */
+	char *name;        /* ports[i].name, required, unique */
+	char *device;      /* ports[i].device: DPDK device name or PCI address */
+	char *ipv4;        /* ports[i].ipv4: "a.b.c.d/len", required */
+	char *gateway;     /* optional "a.b.c.d", inside the port's subnet */
+	char *gateway_mac; /* optional "xx:xx:xx:xx:xx:xx" */
+	unsigned rx_desc;  /* default 1024 */
+	unsigned tx_desc;  /* default 1024 */
+	/* derived by validation (host order) */
+	uint32_t ip;
+	uint8_t prefix_len;
+	bool has_gateway;
+	uint32_t gateway_ip;
+	bool has_gateway_mac;
+	uint8_t gateway_mac_bytes[6];
+};
+
+struct cfg_flow_match {
+	char *dst; /* "a.b.c.d:port", required */
+	char *src; /* "a.b.c.d:port", optional: absent = any source */
+};
+
+struct cfg_flow_forward {
+	char *to;   /* "a.b.c.d:port", required when forwarding */
+	char *from; /* "a.b.c.d:port", optional: default out port ip + match dst port */
+	char *port; /* port name, optional when there is one port */
+};
+
+struct cfg_flow {
+	/* from YAML */
+	char *name; /* unique, [A-Za-z0-9._-], not starting with '.' */
+	struct cfg_flow_match match;
+	char **actions; /* any of record, forward, drop */
+	unsigned actions_count;
+	struct cfg_flow_forward forward;
+	unsigned clock_rate; /* RTP clock rate for jitter, default 8000 */
+	/* derived by validation */
+	unsigned action_mask; /* CFG_ACT_* bits */
+	struct cfg_addr dst;
+	bool has_src;
+	struct cfg_addr src;
+	struct cfg_addr fwd_to;   /* valid when CFG_ACT_FORWARD */
+	struct cfg_addr fwd_from; /* valid when CFG_ACT_FORWARD */
+	unsigned out_port;        /* index in cfg.ports, valid when CFG_ACT_FORWARD */
+};
+
+struct cfg_dpdk {
+	char **eal_args;
+	unsigned eal_args_count;
+};
+
+struct cfg_recording {
+	char *dir; /* default "./recordings" */
+};
+
+struct cfg_dataplane {
+	unsigned flow_table_size;  /* per worker, default 65536 */
+	unsigned mbufs;            /* per NUMA socket pool, default 32767 */
+	unsigned record_ring_size; /* per worker, power of two, default 16384 */
+	unsigned neigh_hold;       /* packets held per worker while ARP resolves, default 64 */
+	unsigned burst;            /* rx burst, 1..64, default 32 */
+};
+
+struct cfg_nat {
+	char *behind_nat;  /* no | yes | auto (also true/false); env BEHIND_NAT */
+	char *external_ip; /* env EXTERNAL_IP */
+	char *internal_ip; /* env INTERNAL_IP; default: ports[0].ipv4 address */
+	/* derived */
+	enum cfg_behind_nat behind;
+	bool has_external_ip;
+	uint32_t external_ip_addr;
+	uint32_t internal_ip_addr;
+};
+
+struct cfg_log {
+	char *level; /* error | warning | info | debug, default info */
+	enum cfg_log_level level_value;
+};
+
+struct cfg {
+	struct cfg_dpdk dpdk;
+	struct cfg_port *ports;
+	unsigned ports_count;
+	unsigned workers; /* default 1 */
+	struct cfg_recording recording;
+	struct cfg_flow *flows;
+	unsigned flows_count;
+	struct cfg_dataplane dataplane;
+	struct cfg_nat nat;
+	struct cfg_log log;
+};
+
+/*
+ * Load, apply environment overrides (RTPREC_<PATH> for any scalar, e.g.
+ * RTPREC_RECORDING_DIR, RTPREC_WORKERS, RTPREC_PORTS_0_IPV4, and BEHIND_NAT,
+ * EXTERNAL_IP, INTERNAL_IP), fill defaults and validate.
+ *
+ * Every problem is printed to errf as "FILE:LINE:COL: message" (for a value
+ * that came from the environment: "env:NAME: message"), all of them, not only
+ * the first. Returns 0 and sets *out on success; otherwise returns the number
+ * of errors (> 0) and *out is NULL. An unreadable file is one error.
+ */
+int cfg_load_file(const char *path, struct cfg **out, FILE *errf);
+/* Same from memory; name is what errors print as FILE. */
+int cfg_load_string(const char *name, const char *yaml, size_t len, struct cfg **out, FILE *errf);
+void cfg_free(struct cfg *c);
+
+/* The embedded default configuration (config/default.yaml). */
+const char *cfg_default_yaml(void);
+
+/* Index of the port with this name, or -1. */
+int cfg_port_index(const struct cfg *c, const char *name);
+
+/* "a.b.c.d" (host order ip) into buf of at least 16 bytes; returns buf. */
+char *cfg_ip_str(uint32_t ip, char *buf);
+
+#endif

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The one contract between the control plane and the dataplane workers:
+ * fixed-size messages on SP/SC rte_rings (command ring per worker, event ring
+ * per worker) and the record-ring item handed to the recorder.
+ * All addresses and ports in these messages are in network byte order.
+ */
+#ifndef RTPREC_DP_CONTRACT_H
+#define RTPREC_DP_CONTRACT_H
+
+#include <stdint.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+struct rte_mbuf;
+
+/* Flow key: exact 5-tuple (proto is always UDP). src_ip == 0 && src_port == 0
+ * means "any source": the worker looks exact keys up first, then the
+ * wildcard-source key. 16 bytes so rte_hash uses its fast compare. */
+struct dp_flow_key {
+	uint32_t src_ip;
+	uint32_t dst_ip;
+	uint16_t src_port;
+	uint16_t dst_port;
+	uint32_t pad; /* always 0 */
+};
+
+#define DP_ACT_RECORD  (1u << 0)
+#define DP_ACT_FORWARD (1u << 1)
+#define DP_ACT_DROP    (1u << 2)
+
+#define DP_REC_NONE UINT32_MAX
+
+/* What a flow does; carried by FLOW_ADD and FLOW_UPDATE. */
+struct dp_flow_spec {
+	struct dp_flow_key key;
+	uint32_t flow_id;     /* control plane's id, echoed in events */
+	uint32_t rec_id;      /* recorder stream id, DP_REC_NONE if not recording */
+	uint8_t actions;      /* DP_ACT_* */
+	uint8_t out_port;     /* dataplane port index for FORWARD */
+	uint8_t has_nexthop_mac;
+	uint8_t pad;
+	uint32_t fwd_src_ip;
+	uint32_t fwd_dst_ip;
+	uint16_t fwd_src_port;
+	uint16_t fwd_dst_port;
+	uint32_t nexthop_ip;  /* where the frame goes at L2: fwd_dst_ip or the gateway */
+	uint8_t nexthop_mac[6];
+	uint16_t pad2;
+	uint32_t clock_rate;  /* RTP clock rate for jitter */
+};
+
+/* One flow's counters as a worker saw them. */
+struct dp_flow_stats {
+	uint32_t flow_id;
+	uint32_t jitter;       /* RFC 3550 A.8 interarrival jitter, timestamp units */
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t rtp_received; /* RFC 3550 A.1 "received" */
+	uint64_t rtp_expected; /* RFC 3550 A.1 extended_max - base_seq + 1 */
+	int64_t rtp_lost;      /* expected - received (may be < 0 with duplicates) */
+	uint64_t rtp_reordered;
+	uint64_t rtp_duplicate;
+	uint64_t last_tsc;     /* TSC of the last packet, 0 if none */
+};
+
+enum dp_cmd_type {
+	DP_CMD_FLOW_ADD = 1, /* u.spec; answered by DP_EV_FLOW_ADDED / _FAILED */
+	DP_CMD_FLOW_DEL,     /* u.del; answered by DP_EV_FLOW_DELETED */
+	DP_CMD_FLOW_UPDATE,  /* u.spec; replaces actions, keeps counters */
+	DP_CMD_NEIGH_SET,    /* u.neigh; next hop resolved */
+	DP_CMD_STATS_DUMP,   /* u.dump; one DP_EV_FLOW_STATS per flow, then DP_EV_DUMP_DONE */
+	DP_CMD_STOP,         /* like STATS_DUMP, then flush and leave the loop: DP_EV_STOPPED */
+};
+
+enum dp_ev_type {
+	DP_EV_FLOW_ADDED = 1, /* u.result */
+	DP_EV_FLOW_ADD_FAILED,/* u.result (err = -errno) */
+	DP_EV_FLOW_DELETED,   /* u.result */
+	DP_EV_FLOW_STATS,     /* u.stats */
+	DP_EV_FLOW_IDLE,      /* u.stats: flow saw no packet for the idle time */
+	DP_EV_DUMP_DONE,      /* u.dump */
+	DP_EV_NEIGH_LEARNED,  /* u.neigh */
+	DP_EV_STOPPED,        /* u.dump */
+};
+
+struct dp_msg {
+	uint16_t type;   /* dp_cmd_type or dp_ev_type */
+	uint16_t worker; /* sender worker index for events */
+	uint32_t seq;
+	union {
+		struct dp_flow_spec spec;
+		struct {
+			struct dp_flow_key key;
+			uint32_t flow_id;
+		} del;
+		struct {
+			uint32_t flow_id;
+			int32_t err;
+		} result;
+		struct {
+			uint32_t ip;
+			uint8_t port;
+			uint8_t mac[6];
+			uint8_t pad;
+		} neigh;
+		struct {
+			uint32_t req_id;
+		} dump;
+		struct dp_flow_stats stats;
+	} u;
+};
+
+#define DP_MSG_SIZE 128
+_Static_assert(sizeof(struct dp_msg) <= DP_MSG_SIZE, "dp_msg grew past its ring slot");
+_Static_assert(sizeof(struct dp_flow_key) == 16, "flow key must stay 16 bytes");
+
+/* Ring slot: messages travel by value. */
+struct dp_msg_slot {
+	struct dp_msg m;
+	uint8_t pad[DP_MSG_SIZE - sizeof(struct dp_msg)];
+};
+
+static inline struct rte_ring *dp_msg_ring_create(const char *name, unsigned count, int socket)
+{
+	return rte_ring_create_elem(name, DP_MSG_SIZE, count, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+}
+
+/* 0, or -ENOBUFS when the ring is full (the sender retries or refuses). */
+static inline int dp_msg_send(struct rte_ring *r, const struct dp_msg *m)
+{
+	struct dp_msg_slot s;
+	s.m = *m;
+	return rte_ring_sp_enqueue_elem(r, &s, DP_MSG_SIZE);
+}
+
+/* 1 if a message was taken into *m, 0 if the ring was empty. */
+static inline int dp_msg_recv(struct rte_ring *r, struct dp_msg *m)
+{
+	struct dp_msg_slot s;
+	if (rte_ring_sc_dequeue_elem(r, &s, DP_MSG_SIZE) != 0)
+		return 0;
+	*m = s.m;
+	return 1;
+}
+
+/* Record ring item: worker -> recorder. The mbuf holds the frame exactly as
+ * received (a copy when the original is forwarded); the recorder frees it. */
+struct dp_rec_item {
+	struct rte_mbuf *m;
+	uint64_t tsc;    /* receive time (TSC of the rx burst) */
+	uint32_t rec_id;
+	uint32_t pad;
+};
+#define DP_REC_ITEM_SIZE ((unsigned)sizeof(struct dp_rec_item))
+_Static_assert(sizeof(struct dp_rec_item) % 4 == 0, "ring element size must be a multiple of 4");
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * A worker's own flow table: rte_hash keyed by dp_flow_key, with the flow
+ * entries in an array indexed by the hash position. Single writer and single
+ * reader (the owning worker): no locks. */
+#ifndef RTPREC_DP_FLOWTABLE_H
+#define RTPREC_DP_FLOWTABLE_H
+
+#include <stdint.h>
+#include "dp_contract.h"
+#include "dp_rtp.h"
+
+struct dp_flow {
+	struct dp_flow_spec spec; /* as programmed (network order) */
+	uint64_t clock_mult;      /* dp_rtp_clock_mult(spec.clock_rate, tsc hz) */
+	uint32_t neigh_idx;       /* worker neighbour slot for FORWARD */
+	uint32_t in_use;
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t last_tsc;
+	uint64_t idle_reported_tsc;
+	struct dp_rtp_stats rtp;
+} __attribute__((aligned(64)));
+
+struct dp_flowtable;
+
+/* capacity: max flows; socket: NUMA socket for the memory. NULL on failure. */
+struct dp_flowtable *dp_ft_create(const char *name, uint32_t capacity, int socket);
+void dp_ft_free(struct dp_flowtable *ft);
+
+/* Insert or replace the key; returns the entry (zeroed on insert, kept on
+ * replace with *replaced = 1), or NULL with *err = -ENOSPC / -EINVAL. */
+struct dp_flow *dp_ft_add(struct dp_flowtable *ft, const struct dp_flow_key *key, int *replaced,
+			  int *err);
+/* 0, or -ENOENT. */
+int dp_ft_del(struct dp_flowtable *ft, const struct dp_flow_key *key);
+struct dp_flow *dp_ft_find(struct dp_flowtable *ft, const struct dp_flow_key *key);
+
+/* Look up n keys (n <= 64): exact key first, then for misses the key with
+ * the source zeroed (wildcard source). out[i] = entry or NULL. */
+void dp_ft_lookup_burst(struct dp_flowtable *ft, const struct dp_flow_key *keys, unsigned n,
+			struct dp_flow **out);
+
+uint32_t dp_ft_count(const struct dp_flowtable *ft);
+uint32_t dp_ft_capacity(const struct dp_flowtable *ft);
+/* Entry at array slot i (0 <= i < capacity), NULL when the slot is free:
+ * for walking the table. */
+struct dp_flow *dp_ft_slot(struct dp_flowtable *ft, uint32_t i);
+
+#endif

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Frame classifier: Ethernet (+ up to two 802.1Q/802.1ad tags), ARP, IPv4
+ * without options, UDP, ICMP. Never reads past the given length. */
+#ifndef RTPREC_DP_PARSE_H
+#define RTPREC_DP_PARSE_H
+
+#include <stdint.h>
+#include "dp_drop.h"
+
+enum dp_pkt_kind {
+	DP_PKT_DROP = 0, /* *reason says why */
+	DP_PKT_UDP4,
+	DP_PKT_ARP,      /* well-formed Ethernet/IPv4 ARP, l3_off points at it */
+	DP_PKT_ICMP4,    /* IPv4 ICMP, l4_off/l4_len at the ICMP message (>= 8 bytes) */
+};
+
+struct dp_parsed {
+	uint16_t l3_off;   /* IPv4 or ARP header offset in the frame */
+	uint16_t l4_off;   /* UDP or ICMP header offset */
+	uint16_t l4_len;   /* UDP: the UDP length field (validated); ICMP: IP payload length */
+	uint16_t ip_len;   /* IPv4 total length */
+	/* network byte order, copied out of the headers */
+	uint32_t src_ip;
+	uint32_t dst_ip;
+	uint16_t src_port; /* UDP only */
+	uint16_t dst_port; /* UDP only */
+};
+
+/* Classify a frame of len contiguous bytes. */
+enum dp_pkt_kind dp_parse(const uint8_t *frame, uint32_t len, struct dp_parsed *out,
+			  enum dp_drop *reason);
+
+#endif

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Per-flow RTP statistics: RFC 3550 appendix A.1 (sequence, expected, lost)
+ * and A.8 (interarrival jitter), plus reordered and duplicate counts. */
+#ifndef RTPREC_DP_RTP_H
+#define RTPREC_DP_RTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct dp_rtp_stats {
+	uint32_t ssrc;
+	uint16_t max_seq;    /* highest seq number seen */
+	uint16_t pad;
+	uint32_t cycles;     /* shifted count of seq number cycles */
+	uint32_t base_seq;
+	uint32_t bad_seq;    /* last 'bad' seq number + 1 */
+	uint32_t probation;  /* sequential packets till source is valid */
+	uint32_t transit;    /* relative transit time of the previous packet */
+	uint32_t jitter_q4;  /* jitter * 16 (RFC 3550 A.8 integer form) */
+	uint64_t seen_mask;  /* bit i: seq (max_seq - i) seen; for duplicates */
+	uint64_t received;
+	uint64_t reordered;
+	uint64_t duplicate;
+	uint64_t ssrc_changes;
+	bool active;         /* a first packet was seen */
+	bool has_transit;
+};
+
+void dp_rtp_init(struct dp_rtp_stats *s);
+
+/* Account one packet whose UDP payload is rtp[0..len). Payloads that are not
+ * RTP version 2 with a full 12-byte header are ignored. arrival is the
+ * arrival time in RTP timestamp units (see dp_rtp_arrival). */
+void dp_rtp_update(struct dp_rtp_stats *s, const uint8_t *rtp, uint32_t len, uint32_t arrival);
+
+uint64_t dp_rtp_expected(const struct dp_rtp_stats *s);
+int64_t dp_rtp_lost(const struct dp_rtp_stats *s);
+uint32_t dp_rtp_jitter(const struct dp_rtp_stats *s); /* timestamp units */
+
+/* Multiplier turning TSC ticks into RTP clock units: (rate << 32) / hz. */
+static inline uint64_t dp_rtp_clock_mult(uint32_t rate, uint64_t tsc_hz)
+{
+	return (uint64_t)(((unsigned __int128)rate << 32) / tsc_hz);
+}
+
+static inline uint32_t dp_rtp_arrival(uint64_t tsc, uint64_t mult)
+{
+	return (uint32_t)(((unsigned __int128)tsc * mult) >> 32);
+}
+
+#endif
