@@ -1,1 +1,169 @@
-int main(void) { return 0; }
+/* SPDX-License-Identifier: BSD-3-Clause
+ * rtprec: load the config, start EAL, ports, workers and the recorder,
+ * program the static flows, then run the control plane until a signal. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_lcore.h>
+#include <rte_version.h>
+
+#include "app_args.h"
+#include "config/cfg_log.h"
+#include "controlplane/cp.h"
+#include "dataplane/dp.h"
+#include "recorder/rec.h"
+
+static volatile sig_atomic_t app_quit;
+static volatile sig_atomic_t app_dump;
+
+static void app_on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		app_dump = 1;
+	else
+		app_quit = 1;
+}
+
+static void app_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = app_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int app_mkdir_p(const char *dir)
+{
+	char tmp[4096];
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, dir, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Control loop: events every millisecond, stats on SIGUSR1, until a stop signal. */
+static void app_run(struct cp_ctx *cp)
+{
+	while (!app_quit) {
+		cp_poll(cp);
+		if (app_dump) {
+			app_dump = 0;
+			if (cp_collect_stats(cp, 0) == 0)
+				cp_print_stats(cp, stdout, "signal");
+		}
+		usleep(1000);
+	}
+}
+
+static int app_serve(const struct cfg *cfg)
+{
+	struct dp_ctx *dp = NULL;
+	struct rec_ctx *rec = NULL;
+	struct cp_ctx *cp = NULL;
+	struct rte_ring *rings[CFG_MAX_WORKERS];
+	int rc = app_mkdir_p(cfg->recording.dir);
+
+	if (rc != 0) {
+		LOG_ERR("recording.dir %s: %s", cfg->recording.dir, strerror(-rc));
+		return 1;
+	}
+	rc = dp_create(cfg, &dp);
+	if (rc != 0)
+		return 1;
+	for (unsigned w = 0; w < dp_worker_count(dp); w++)
+		rings[w] = dp_record_ring(dp, w);
+	rec = rec_create(rings, dp_worker_count(dp), cfg->flows_count ? cfg->flows_count : 1);
+	cp = rec ? cp_create(cfg, dp, rec) : NULL;
+	if (cp == NULL || cp_open_recordings(cp) != 0 || rec_start(rec) != 0) {
+		LOG_ERR("cannot start the recorder");
+		rc = 1;
+		goto out;
+	}
+	dp_launch(dp);
+	if (cp_program_static_flows(cp) != 0 || cp_start_rx(cp) != 0) {
+		rc = 1;
+		app_quit = 1;
+	} else {
+		cp_print_ready(cp, stdout);
+		LOG_INFO("ready: %u ports, %u workers, %u flows; recordings in %s",
+			 dp_port_count(dp), dp_worker_count(dp), cfg->flows_count,
+			 cfg->recording.dir);
+	}
+	app_run(cp);
+	LOG_INFO("stopping");
+	if (cp_collect_stats(cp, 1) != 0)
+		rc = 1;
+	dp_wait(dp);
+	rec_stop(rec);
+	cp_print_stats(cp, stdout, "exit");
+out:
+	cp_free(cp);
+	rec_free(rec);
+	dp_destroy(dp);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct app_args args;
+	struct cfg *cfg = NULL;
+	int n_err, rc;
+
+	rc = app_args_parse(argc, argv, &args);
+	if (rc >= 0)
+		return rc; /* --help, --version, or a usage error */
+	if (args.print_default) {
+		fputs(cfg_default_yaml(), stdout);
+		return 0;
+	}
+	if (args.config != NULL)
+		n_err = cfg_load_file(args.config, &cfg, stderr);
+	else
+		n_err = cfg_load_string("<default>", cfg_default_yaml(), strlen(cfg_default_yaml()),
+					&cfg, stderr);
+	if (n_err != 0) {
+		fprintf(stderr, "rtprec: %d configuration error%s\n", n_err, n_err == 1 ? "" : "s");
+		return 2;
+	}
+	cfg_log_level_current = cfg->log.level_value;
+	if (args.check) {
+		fprintf(stderr, "%s: OK\n", args.config ? args.config : "<default>");
+		cfg_free(cfg);
+		return 0;
+	}
+	app_signals();
+	rc = app_eal_init(cfg, &args);
+	if (rc == 0) {
+		rc = app_serve(cfg);
+		rte_eal_cleanup();
+	} else {
+		rc = 1;
+	}
+	app_args_free(&args);
+	cfg_free(cfg);
+	return rc;
+}

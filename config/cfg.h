@@ -77,6 +77,7 @@ struct cfg_flow {
 	unsigned actions_count;
 	struct cfg_flow_forward forward;
 	unsigned clock_rate; /* RTP clock rate for jitter, default 8000 */
+	unsigned count;      /* default 1: N flows, match.src address +1 each (src required) */
 	/* derived by validation */
 	unsigned action_mask; /* CFG_ACT_* bits */
 	struct cfg_addr dst;

@@ -1,1 +1,219 @@
-/* stub */
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Worker events and counters: aggregation per configured flow, JSON lines
+ * on SIGUSR1 and at exit. */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_ethdev.h>
+
+#include "config/cfg_log.h"
+#include "cp_priv.h"
+
+static void cp_agg_flow(struct cp_ctx *cp, const struct dp_flow_stats *s)
+{
+	struct cp_flow_agg *a;
+
+	if (s->flow_id >= cp->n_flow_ids)
+		return; /* not a static flow */
+	a = &cp->agg[cp->flow_cfg[s->flow_id]];
+	a->packets += s->packets;
+	a->bytes += s->bytes;
+	a->rtp_received += s->rtp_received;
+	a->rtp_expected += s->rtp_expected;
+	a->rtp_lost += s->rtp_lost;
+	a->rtp_reordered += s->rtp_reordered;
+	a->rtp_duplicate += s->rtp_duplicate;
+	a->record_drops += s->record_drops;
+	if (s->jitter > a->jitter)
+		a->jitter = s->jitter;
+}
+
+/* A worker learnt a next hop: tell the others. */
+static void cp_neigh_broadcast(struct cp_ctx *cp, const struct dp_msg *ev)
+{
+	struct dp_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = DP_CMD_NEIGH_SET;
+	m.u.neigh = ev->u.neigh;
+	cp->neigh_learned++;
+	for (unsigned w = 0; w < dp_worker_count(cp->dp); w++)
+		if (w != ev->worker && dp_msg_send(dp_cmd_ring(cp->dp, w), &m) != 0)
+			LOG_WARN("worker %u command ring full: next hop update lost", w);
+}
+
+void cp_handle_event(struct cp_ctx *cp, const struct dp_msg *m)
+{
+	switch (m->type) {
+	case DP_EV_FLOW_ADDED:
+		cp->acks++;
+		break;
+	case DP_EV_FLOW_ADD_FAILED:
+		if (cp->add_failed++ == 0)
+			cp->first_add_err = m->u.result.err;
+		break;
+	case DP_EV_FLOW_STATS:
+		cp_agg_flow(cp, &m->u.stats);
+		break;
+	case DP_EV_FLOW_IDLE:
+		cp->idle_events++;
+		LOG_DEBUG("flow %u idle on worker %u", m->u.stats.flow_id, m->worker);
+		break;
+	case DP_EV_DUMP_DONE:
+		if (m->u.dump.req_id == cp->req_id)
+			cp->dumps_done++;
+		break;
+	case DP_EV_STOPPED:
+		cp->stopped++;
+		break;
+	case DP_EV_NEIGH_LEARNED:
+		cp_neigh_broadcast(cp, m);
+		break;
+	default:
+		break;
+	}
+}
+
+void cp_poll(struct cp_ctx *cp)
+{
+	struct dp_msg m;
+
+	for (unsigned w = 0; w < dp_worker_count(cp->dp); w++) {
+		struct rte_ring *r = dp_event_ring(cp->dp, w);
+		for (unsigned i = 0; i < 4096 && dp_msg_recv(r, &m); i++)
+			cp_handle_event(cp, &m);
+	}
+}
+
+int cp_collect_stats(struct cp_ctx *cp, int stop)
+{
+	unsigned nw = dp_worker_count(cp->dp);
+	uint64_t deadline = cp_now_ms() + 10000 + cp->n_flow_ids / 100;
+	struct dp_msg m;
+
+	memset(cp->agg, 0, sizeof(*cp->agg) * cp->cfg->flows_count);
+	memset(&m, 0, sizeof(m));
+	m.type = stop ? DP_CMD_STOP : DP_CMD_STATS_DUMP;
+	m.u.dump.req_id = ++cp->req_id;
+	cp->dumps_done = 0;
+	cp->stopped = 0;
+	for (unsigned w = 0; w < nw; w++)
+		if (cp_send(cp, w, &m) != 0)
+			return -ETIMEDOUT;
+	while ((stop ? cp->stopped : cp->dumps_done) < nw) {
+		if (cp_now_ms() > deadline) {
+			LOG_ERR("workers did not answer the stats request in time");
+			return -ETIMEDOUT;
+		}
+		cp_poll(cp);
+		usleep(100);
+	}
+	return 0;
+}
+
+static void cp_print_drops(FILE *out, const uint64_t *drops)
+{
+	fputs("\"drops\":{", out);
+	for (int d = 0; d < DP_DROP_MAX; d++)
+		fprintf(out, "%s\"%s\":%" PRIu64, d ? "," : "", dp_drop_name((enum dp_drop)d),
+			drops[d]);
+	fputc('}', out);
+}
+
+static void cp_print_ports(struct cp_ctx *cp, FILE *out)
+{
+	for (unsigned p = 0; p < dp_port_count(cp->dp); p++) {
+		const struct dp_port_info *pi = dp_port(cp->dp, p);
+		struct rte_eth_stats st;
+		uint64_t drops[DP_DROP_MAX] = {0}, rx = 0, tx = 0;
+
+		memset(&st, 0, sizeof(st));
+		rte_eth_stats_get(pi->port_id, &st);
+		for (unsigned w = 0; w < dp_worker_count(cp->dp); w++) {
+			const struct dp_worker_counters *c = dp_counters(cp->dp, w);
+			rx += c->port_rx[p];
+			tx += c->port_tx[p];
+			for (int d = 0; d < DP_DROP_MAX; d++)
+				drops[d] += c->drops[p][d];
+		}
+		fprintf(out,
+			"{\"event\":\"stats\",\"type\":\"port\",\"port\":\"%s\",\"rx_packets\":%" PRIu64
+			",\"tx_packets\":%" PRIu64 ",\"nic_ipackets\":%" PRIu64
+			",\"nic_opackets\":%" PRIu64 ",\"nic_imissed\":%" PRIu64
+			",\"nic_ierrors\":%" PRIu64 ",\"nic_oerrors\":%" PRIu64 ",",
+			pi->cfg->name, rx, tx, st.ipackets, st.opackets, st.imissed, st.ierrors,
+			st.oerrors);
+		cp_print_drops(out, drops);
+		fputs("}\n", out);
+	}
+}
+
+static void cp_print_workers(struct cp_ctx *cp, FILE *out)
+{
+	for (unsigned w = 0; w < dp_worker_count(cp->dp); w++) {
+		const struct dp_worker_counters *c = dp_counters(cp->dp, w);
+		uint64_t drops[DP_DROP_MAX] = {0};
+
+		for (unsigned p = 0; p < dp_port_count(cp->dp); p++)
+			for (int d = 0; d < DP_DROP_MAX; d++)
+				drops[d] += c->drops[p][d];
+		fprintf(out,
+			"{\"event\":\"stats\",\"type\":\"worker\",\"worker\":%u,\"lcore\":%u,"
+			"\"rx_packets\":%" PRIu64 ",\"tx_packets\":%" PRIu64 ",\"cycles\":%" PRIu64
+			",\"busy_cycles\":%" PRIu64 ",",
+			w, dp_worker_lcore(cp->dp, w), c->rx_packets, c->tx_packets, c->cycles,
+			c->busy_cycles);
+		cp_print_drops(out, drops);
+		fputs("}\n", out);
+	}
+}
+
+static void cp_print_flows(struct cp_ctx *cp, FILE *out)
+{
+	for (unsigned i = 0; i < cp->cfg->flows_count; i++) {
+		const struct cp_flow_agg *a = &cp->agg[i];
+		fprintf(out,
+			"{\"event\":\"stats\",\"type\":\"flow\",\"flow\":\"%s\",\"packets\":%" PRIu64
+			",\"bytes\":%" PRIu64 ",\"rtp_received\":%" PRIu64 ",\"rtp_expected\":%" PRIu64
+			",\"rtp_lost\":%" PRId64 ",\"jitter\":%u,\"rtp_reordered\":%" PRIu64
+			",\"rtp_duplicate\":%" PRIu64 ",\"record_drops\":%" PRIu64 "}\n",
+			cp->cfg->flows[i].name, a->packets, a->bytes, a->rtp_received,
+			a->rtp_expected, a->rtp_lost, a->jitter, a->rtp_reordered, a->rtp_duplicate,
+			a->record_drops);
+	}
+}
+
+void cp_print_stats(struct cp_ctx *cp, FILE *out, const char *reason)
+{
+	struct rec_totals rt;
+
+	cp_print_ports(cp, out);
+	cp_print_workers(cp, out);
+	cp_print_flows(cp, out);
+	rec_get_totals(cp->rec, &rt);
+	fprintf(out,
+		"{\"event\":\"stats\",\"type\":\"recorder\",\"packets\":%" PRIu64
+		",\"bytes\":%" PRIu64 ",\"write_errors\":%" PRIu64 "}\n",
+		rt.packets, rt.bytes, rt.write_errors);
+	fprintf(out, "{\"event\":\"stats_end\",\"reason\":\"%s\"}\n", reason);
+	fflush(out);
+}
+
+void cp_print_ready(struct cp_ctx *cp, FILE *out)
+{
+	fputs("{\"event\":\"ready\",\"ports\":[", out);
+	for (unsigned p = 0; p < dp_port_count(cp->dp); p++) {
+		const struct dp_port_info *pi = dp_port(cp->dp, p);
+		const uint8_t *a = pi->mac;
+		fprintf(out,
+			"%s{\"name\":\"%s\",\"device\":\"%s\",\"ipv4\":\"%s\","
+			"\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\"}",
+			p ? "," : "", pi->cfg->name, pi->cfg->device, pi->cfg->ipv4, a[0], a[1], a[2],
+			a[3], a[4], a[5]);
+	}
+	fprintf(out, "],\"workers\":%u,\"flows\":%u,\"recording_dir\":\"%s\"}\n",
+		dp_worker_count(cp->dp), cp->cfg->flows_count, cp->cfg->recording.dir);
+	fflush(out);
+}

@@ -60,6 +60,7 @@ struct dp_flow_stats {
 	int64_t rtp_lost;      /* expected - received (may be < 0 with duplicates) */
 	uint64_t rtp_reordered;
 	uint64_t rtp_duplicate;
+	uint64_t record_drops; /* copies the recorder could not take */
 	uint64_t last_tsc;     /* TSC of the last packet, 0 if none */
 };
 
@@ -70,6 +71,7 @@ enum dp_cmd_type {
 	DP_CMD_NEIGH_SET,    /* u.neigh; next hop resolved */
 	DP_CMD_STATS_DUMP,   /* u.dump; one DP_EV_FLOW_STATS per flow, then DP_EV_DUMP_DONE */
 	DP_CMD_STOP,         /* like STATS_DUMP, then flush and leave the loop: DP_EV_STOPPED */
+	DP_CMD_RX_START,     /* start polling the ports (sent once the static flows are in) */
 };
 
 enum dp_ev_type {

@@ -18,6 +18,7 @@ struct dp_flow {
 	uint64_t bytes;
 	uint64_t last_tsc;
 	uint64_t idle_reported_tsc;
+	uint64_t record_drops;
 	struct dp_rtp_stats rtp;
 } __attribute__((aligned(64)));
 

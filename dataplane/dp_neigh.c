@@ -1,1 +1,135 @@
-/* stub: being written */
+/* SPDX-License-Identifier: BSD-3-Clause
+ * A worker's next-hop table: static MACs from config, others resolved by
+ * ARP. Frames for an unresolved next hop wait in a bounded hold list. */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_ether.h>
+
+#include "dp_priv.h"
+
+static int dp_neigh_find(const struct dp_worker *w, unsigned port, uint32_t ip)
+{
+	for (unsigned i = 0; i < w->n_neigh; i++)
+		if (w->neigh[i].ip == ip && w->neigh[i].port == port)
+			return (int)i;
+	return -1;
+}
+
+int dp_neigh_get(struct dp_worker *w, unsigned port, uint32_t ip)
+{
+	int i = dp_neigh_find(w, port, ip);
+
+	if (i >= 0)
+		return i;
+	if (w->n_neigh >= DP_NEIGH_MAX)
+		return -ENOSPC;
+	i = (int)w->n_neigh++;
+	memset(&w->neigh[i], 0, sizeof(w->neigh[i]));
+	w->neigh[i].ip = ip;
+	w->neigh[i].port = (uint8_t)port;
+	w->neigh[i].state = DP_NEIGH_INCOMPLETE;
+	return i;
+}
+
+static void dp_neigh_fill_macs(struct dp_worker *w, struct rte_mbuf *m, unsigned out_port,
+			       const struct dp_neigh *n)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
+	memcpy(&eth->dst_addr, n->mac, RTE_ETHER_ADDR_LEN);
+	memcpy(&eth->src_addr, w->dp->ports[out_port].mac, RTE_ETHER_ADDR_LEN);
+}
+
+/* Release the frames that waited for slot idx. */
+static void dp_neigh_release(struct dp_worker *w, uint32_t idx)
+{
+	unsigned keep = 0;
+
+	for (unsigned i = 0; i < w->n_held; i++) {
+		struct dp_held *h = &w->held[i];
+		if (h->neigh_idx == idx) {
+			dp_neigh_fill_macs(w, h->m, h->out_port, &w->neigh[idx]);
+			dp_tx(w, h->out_port, h->m);
+		} else {
+			w->held[keep++] = *h;
+		}
+	}
+	w->n_held = keep;
+}
+
+void dp_neigh_set(struct dp_worker *w, unsigned port, uint32_t ip, const uint8_t mac[6],
+		  bool create)
+{
+	int i = create ? dp_neigh_get(w, port, ip) : dp_neigh_find(w, port, ip);
+
+	if (i < 0)
+		return;
+	memcpy(w->neigh[i].mac, mac, 6);
+	w->neigh[i].state = DP_NEIGH_VALID;
+	dp_neigh_release(w, (uint32_t)i);
+}
+
+static void dp_neigh_request(struct dp_worker *w, struct dp_neigh *n, uint64_t now)
+{
+	const struct dp_port_info *pi = &w->dp->ports[n->port];
+	struct rte_mbuf *m;
+	struct rte_ether_hdr *eth;
+	struct rte_arp_hdr *arp;
+
+	if (n->last_req_tsc != 0 && now - n->last_req_tsc < w->arp_retry_tsc)
+		return;
+	m = rte_pktmbuf_alloc(w->pool);
+	if (m == NULL)
+		return;
+	n->last_req_tsc = now;
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*arp));
+	if (eth == NULL) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	arp = (struct rte_arp_hdr *)(eth + 1);
+	memset(&eth->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
+	memcpy(&eth->src_addr, pi->mac, RTE_ETHER_ADDR_LEN);
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+	arp->arp_plen = 4;
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	memcpy(&arp->arp_data.arp_sha, pi->mac, RTE_ETHER_ADDR_LEN);
+	arp->arp_data.arp_sip = pi->ip;
+	memset(&arp->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
+	arp->arp_data.arp_tip = n->ip;
+	dp_tx(w, n->port, m);
+}
+
+void dp_neigh_output(struct dp_worker *w, struct rte_mbuf *m, unsigned out_port,
+		     uint32_t neigh_idx, unsigned in_port)
+{
+	struct dp_neigh *n = &w->neigh[neigh_idx];
+
+	if (likely(n->state == DP_NEIGH_VALID)) {
+		dp_neigh_fill_macs(w, m, out_port, n);
+		dp_tx(w, out_port, m);
+		return;
+	}
+	dp_neigh_request(w, n, rte_rdtsc());
+	if (w->n_held >= w->max_held) {
+		dp_drop_pkt(w, in_port, DP_DROP_NEIGH_HOLD_FULL, m);
+		return;
+	}
+	w->held[w->n_held].m = m;
+	w->held[w->n_held].neigh_idx = neigh_idx;
+	w->held[w->n_held].out_port = out_port;
+	w->n_held++;
+}
+
+void dp_neigh_free_held(struct dp_worker *w)
+{
+	for (unsigned i = 0; i < w->n_held; i++)
+		rte_pktmbuf_free(w->held[i].m);
+	w->n_held = 0;
+}

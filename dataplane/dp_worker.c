@@ -1,1 +1,345 @@
-/* stub: being written */
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Worker loop: rx burst -> parse -> bulk flow lookup -> RTP stats ->
+ * record / forward / drop; commands from the control plane on the drain tick. */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_prefetch.h>
+
+#include "dp_priv.h"
+#include "dp_rewrite.h"
+
+#define DP_PREFETCH_AHEAD 4
+#define DP_CMDS_PER_TICK 64
+#define DP_DUMP_PER_TICK 256
+#define DP_IDLE_SCAN_PER_TICK 64
+
+int dp_worker_event(struct dp_worker *w, struct dp_msg *m)
+{
+	m->worker = (uint16_t)w->idx;
+	m->seq = w->ev_seq++;
+	if (dp_msg_send(w->ev, m) != 0) {
+		w->c.drops[0][DP_DROP_EVENT_RING_FULL]++;
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+static void dp_flow_stats_fill(const struct dp_flow *f, struct dp_flow_stats *s)
+{
+	s->flow_id = f->spec.flow_id;
+	s->packets = f->packets;
+	s->bytes = f->bytes;
+	s->rtp_received = f->rtp.received;
+	s->rtp_expected = dp_rtp_expected(&f->rtp);
+	s->rtp_lost = dp_rtp_lost(&f->rtp);
+	s->jitter = dp_rtp_jitter(&f->rtp);
+	s->rtp_reordered = f->rtp.reordered;
+	s->rtp_duplicate = f->rtp.duplicate;
+	s->record_drops = f->record_drops;
+	s->last_tsc = f->last_tsc;
+}
+
+static void dp_reply(struct dp_worker *w, uint16_t type, uint32_t flow_id, int32_t err)
+{
+	struct dp_msg ev = {.type = type};
+
+	ev.u.result.flow_id = flow_id;
+	ev.u.result.err = err;
+	dp_worker_event(w, &ev);
+}
+
+static void dp_cmd_flow_add(struct dp_worker *w, const struct dp_flow_spec *spec, bool update)
+{
+	int replaced = 0, err = 0, nidx = 0;
+	struct dp_flow *f;
+
+	if ((spec->actions & DP_ACT_FORWARD) && spec->out_port >= w->dp->n_ports) {
+		dp_reply(w, DP_EV_FLOW_ADD_FAILED, spec->flow_id, -EINVAL);
+		return;
+	}
+	if (spec->actions & DP_ACT_FORWARD) {
+		nidx = dp_neigh_get(w, spec->out_port, spec->nexthop_ip);
+		if (nidx < 0) {
+			dp_reply(w, DP_EV_FLOW_ADD_FAILED, spec->flow_id, nidx);
+			return;
+		}
+		if (spec->has_nexthop_mac)
+			dp_neigh_set(w, spec->out_port, spec->nexthop_ip, spec->nexthop_mac, false);
+	}
+	f = dp_ft_add(w->ft, &spec->key, &replaced, &err);
+	if (f == NULL) {
+		dp_reply(w, DP_EV_FLOW_ADD_FAILED, spec->flow_id, err);
+		return;
+	}
+	if (!replaced || !update) {
+		/* a fresh flow (or an ADD over an old one) starts from zero */
+		memset(f, 0, sizeof(*f));
+		f->in_use = 1;
+		dp_rtp_init(&f->rtp);
+	}
+	f->spec = *spec;
+	f->neigh_idx = (uint32_t)nidx;
+	f->clock_mult = dp_rtp_clock_mult(spec->clock_rate ? spec->clock_rate : 8000, w->tsc_hz);
+	dp_reply(w, DP_EV_FLOW_ADDED, spec->flow_id, 0);
+}
+
+static void dp_cmd_handle(struct dp_worker *w, const struct dp_msg *m)
+{
+	switch (m->type) {
+	case DP_CMD_FLOW_ADD:
+	case DP_CMD_FLOW_UPDATE:
+		dp_cmd_flow_add(w, &m->u.spec, m->type == DP_CMD_FLOW_UPDATE);
+		break;
+	case DP_CMD_FLOW_DEL:
+		dp_reply(w, DP_EV_FLOW_DELETED, m->u.del.flow_id, dp_ft_del(w->ft, &m->u.del.key));
+		break;
+	case DP_CMD_RX_START:
+		w->rx_enabled = true;
+		break;
+	case DP_CMD_NEIGH_SET:
+		dp_neigh_set(w, m->u.neigh.port, m->u.neigh.ip, m->u.neigh.mac, true);
+		break;
+	case DP_CMD_STOP:
+		w->stopping = true;
+		/* a stop reports the final counters first */
+		__attribute__((fallthrough));
+	case DP_CMD_STATS_DUMP:
+		w->dumping = true;
+		w->dump_cursor = 0;
+		w->dump_req = m->u.dump.req_id;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Send stats for a slice of the table; finish with DUMP_DONE or STOPPED. */
+static void dp_dump_step(struct dp_worker *w)
+{
+	uint32_t cap = dp_ft_capacity(w->ft);
+	unsigned sent = 0;
+	struct dp_msg ev;
+
+	while (w->dump_cursor < cap && sent < DP_DUMP_PER_TICK) {
+		struct dp_flow *f = dp_ft_slot(w->ft, w->dump_cursor);
+		if (f != NULL) {
+			memset(&ev, 0, sizeof(ev));
+			ev.type = DP_EV_FLOW_STATS;
+			dp_flow_stats_fill(f, &ev.u.stats);
+			if (dp_msg_send(w->ev, &ev) != 0)
+				return; /* ring full: resume on the next tick */
+			sent++;
+		}
+		w->dump_cursor++;
+	}
+	if (w->dump_cursor < cap)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = w->stopping ? DP_EV_STOPPED : DP_EV_DUMP_DONE;
+	ev.u.dump.req_id = w->dump_req;
+	ev.worker = (uint16_t)w->idx;
+	if (dp_msg_send(w->ev, &ev) != 0)
+		return;
+	w->dumping = false;
+	if (w->stopping)
+		w->stopped = true;
+}
+
+/* Report flows that went quiet, a slice per tick. */
+static void dp_idle_step(struct dp_worker *w, uint64_t now)
+{
+	uint32_t cap = dp_ft_capacity(w->ft);
+
+	for (unsigned i = 0; i < DP_IDLE_SCAN_PER_TICK; i++) {
+		struct dp_flow *f;
+		if (++w->idle_cursor >= cap)
+			w->idle_cursor = 0;
+		f = dp_ft_slot(w->ft, w->idle_cursor);
+		if (f == NULL || f->last_tsc == 0 || f->idle_reported_tsc == f->last_tsc ||
+		    now - f->last_tsc < w->idle_tsc)
+			continue;
+		struct dp_msg ev = {.type = DP_EV_FLOW_IDLE};
+		dp_flow_stats_fill(f, &ev.u.stats);
+		if (dp_worker_event(w, &ev) == 0)
+			f->idle_reported_tsc = f->last_tsc;
+	}
+}
+
+static void dp_tick(struct dp_worker *w, uint64_t now)
+{
+	struct dp_msg m;
+
+	for (unsigned p = 0; p < w->dp->n_ports; p++) {
+		uint16_t n = rte_eth_tx_buffer_flush(w->dp->ports[p].port_id, w->queue, w->txb[p]);
+		w->c.tx_packets += n;
+		w->c.port_tx[p] += n;
+	}
+	for (unsigned i = 0; i < DP_CMDS_PER_TICK && !w->stopping && dp_msg_recv(w->cmd, &m); i++)
+		dp_cmd_handle(w, &m);
+	if (w->dumping)
+		dp_dump_step(w);
+	else
+		dp_idle_step(w, now);
+}
+
+/* Hand a frame to the recorder: the original when it is not forwarded
+ * (no copy), else a copy taken before the rewrite. */
+static inline void dp_record(struct dp_worker *w, struct dp_flow *f, struct rte_mbuf *m,
+			     unsigned in_port, uint64_t now, struct dp_rec_item *items,
+			     struct dp_flow **owners, unsigned *n_items, bool copy)
+{
+	struct rte_mbuf *r = m;
+
+	if (copy) {
+		r = rte_pktmbuf_copy(m, w->rec_pool, 0, UINT32_MAX);
+		if (r == NULL) {
+			w->c.drops[in_port][DP_DROP_RECORD_NO_MBUF]++;
+			f->record_drops++;
+			return;
+		}
+	}
+	items[*n_items].m = r;
+	items[*n_items].tsc = now;
+	items[*n_items].rec_id = f->spec.rec_id;
+	items[*n_items].pad = 0;
+	owners[*n_items] = f;
+	(*n_items)++;
+}
+
+static void dp_record_flush(struct dp_worker *w, unsigned in_port, struct dp_rec_item *items,
+			    struct dp_flow **owners, unsigned n)
+{
+	unsigned done;
+
+	if (n == 0)
+		return;
+	done = rte_ring_sp_enqueue_burst_elem(w->rec, items, DP_REC_ITEM_SIZE, n, NULL);
+	for (unsigned i = done; i < n; i++) {
+		owners[i]->record_drops++;
+		w->c.drops[in_port][DP_DROP_RECORD_RING_FULL]++;
+		rte_pktmbuf_free(items[i].m);
+	}
+}
+
+static inline void dp_flow_packet(struct dp_worker *w, struct dp_flow *f, struct rte_mbuf *m,
+				  const struct dp_parsed *p, unsigned in_port, uint64_t now,
+				  struct dp_rec_item *items, struct dp_flow **owners,
+				  unsigned *n_items)
+{
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	const struct dp_flow_spec *s = &f->spec;
+
+	f->packets++;
+	f->bytes += rte_pktmbuf_pkt_len(m);
+	f->last_tsc = now;
+	dp_rtp_update(&f->rtp, frame + p->l4_off + 8, p->l4_len - 8u,
+		      dp_rtp_arrival(now, f->clock_mult));
+
+	if (unlikely(s->actions & DP_ACT_DROP)) {
+		dp_drop_pkt(w, in_port, DP_DROP_FLOW_DROP, m);
+		return;
+	}
+	if (s->actions & DP_ACT_RECORD) {
+		bool fwd = (s->actions & DP_ACT_FORWARD) != 0;
+		dp_record(w, f, m, in_port, now, items, owners, n_items, fwd);
+		if (!fwd)
+			return; /* the recorder owns m now */
+	}
+	if (s->actions & DP_ACT_FORWARD) {
+		dp_rewrite_udp4(frame, p, s->fwd_src_ip, s->fwd_dst_ip, s->fwd_src_port,
+				s->fwd_dst_port);
+		dp_neigh_output(w, m, s->out_port, f->neigh_idx, in_port);
+		return;
+	}
+	rte_pktmbuf_free(m);
+}
+
+static void dp_burst(struct dp_worker *w, unsigned in_port, struct rte_mbuf **pkts, unsigned n,
+		     uint64_t now)
+{
+	struct dp_parsed parsed[DP_MAX_BURST];
+	struct dp_flow_key keys[DP_MAX_BURST];
+	struct dp_flow *flows[DP_MAX_BURST];
+	struct rte_mbuf *udp[DP_MAX_BURST];
+	struct dp_rec_item items[DP_MAX_BURST];
+	struct dp_flow *owners[DP_MAX_BURST];
+	unsigned n_udp = 0, n_items = 0;
+
+	for (unsigned i = 0; i < n && i < DP_PREFETCH_AHEAD; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		enum dp_drop why = DP_DROP_MAX;
+		enum dp_pkt_kind kind;
+
+		if (i + DP_PREFETCH_AHEAD < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + DP_PREFETCH_AHEAD], void *));
+		kind = dp_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
+				&parsed[n_udp], &why);
+		if (likely(kind == DP_PKT_UDP4)) {
+			struct dp_flow_key *k = &keys[n_udp];
+			k->src_ip = parsed[n_udp].src_ip;
+			k->dst_ip = parsed[n_udp].dst_ip;
+			k->src_port = parsed[n_udp].src_port;
+			k->dst_port = parsed[n_udp].dst_port;
+			k->pad = 0;
+			udp[n_udp] = m;
+			n_udp++;
+		} else if (kind == DP_PKT_ARP) {
+			dp_local_arp(w, m, &parsed[n_udp], in_port);
+		} else if (kind == DP_PKT_ICMP4) {
+			dp_local_icmp(w, m, &parsed[n_udp], in_port);
+		} else {
+			dp_drop_pkt(w, in_port, why, m);
+		}
+	}
+	if (n_udp == 0)
+		return;
+	dp_ft_lookup_burst(w->ft, keys, n_udp, flows);
+	for (unsigned j = 0; j < n_udp; j++) {
+		if (unlikely(flows[j] == NULL)) {
+			dp_drop_pkt(w, in_port, DP_DROP_NO_FLOW, udp[j]);
+			continue;
+		}
+		dp_flow_packet(w, flows[j], udp[j], &parsed[j], in_port, now, items, owners,
+			       &n_items);
+	}
+	dp_record_flush(w, in_port, items, owners, n_items);
+}
+
+int dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct rte_mbuf *pkts[DP_MAX_BURST];
+	const unsigned n_ports = w->dp->n_ports;
+	uint64_t start = rte_rdtsc(), last_tick = start;
+
+	while (!w->stopped) {
+		for (unsigned p = 0; p < n_ports && w->rx_enabled; p++) {
+			uint16_t n = rte_eth_rx_burst(w->dp->ports[p].port_id, w->queue, pkts,
+						      (uint16_t)w->burst);
+			if (n == 0)
+				continue;
+			uint64_t t0 = rte_rdtsc();
+			w->c.rx_packets += n;
+			w->c.port_rx[p] += n;
+			dp_burst(w, p, pkts, n, t0);
+			w->c.busy_cycles += rte_rdtsc() - t0;
+		}
+		uint64_t now = rte_rdtsc();
+		if (now - last_tick >= w->drain_tsc) {
+			dp_tick(w, now);
+			last_tick = now;
+		}
+		w->c.cycles = now - start;
+	}
+	for (unsigned p = 0; p < n_ports; p++) {
+		uint16_t n = rte_eth_tx_buffer_flush(w->dp->ports[p].port_id, w->queue, w->txb[p]);
+		w->c.tx_packets += n;
+		w->c.port_tx[p] += n;
+	}
+	dp_neigh_free_held(w);
+	return 0;
+}

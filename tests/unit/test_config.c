@@ -1,2 +1,275 @@
-/* stub: being written */
-int main(void) { return 0; }
+/* SPDX-License-Identifier: BSD-3-Clause
+ * config/: every error path, asserted as the user sees it
+ * ("FILE:LINE:COL: message" / "env:NAME: message"), plus defaults, derived
+ * fields, environment overrides and the shipped YAML files.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config/cfg.h"
+
+#ifndef RTPREC_CONFIG_DIR
+#error "RTPREC_CONFIG_DIR must point at the config/ source folder"
+#endif
+
+/* One port, lines 1-4; what a case appends starts at line 5. */
+#define P "ports:\n  - name: media0\n    device: net_tap0\n    ipv4: 192.0.2.10/24\n"
+/* P plus a flow whose mapping starts at 6:5 (name value at 6:11). */
+#define F P "flows:\n  - name: f1\n"
+
+static int load(const char *yaml, struct cfg **c, char **out)
+{
+	size_t len;
+	FILE *f = open_memstream(out, &len);
+	assert_non_null(f);
+	int n = cfg_load_string("t.yaml", yaml, strlen(yaml), c, f);
+	fclose(f);
+	return n;
+}
+
+static void expect_errors(const char *yaml, int nerr, const char *text)
+{
+	struct cfg *c = (struct cfg *)1;
+	char *out = NULL;
+	int n = load(yaml, &c, &out);
+	if (n != nerr || strcmp(out, text) != 0)
+		print_error("yaml:\n%s\n-- got %d errors:\n%s-- expected %d:\n%s", yaml, n, out, nerr,
+			    text);
+	assert_int_equal(n, nerr);
+	assert_string_equal(out, text);
+	assert_null(c);
+	free(out);
+}
+
+static struct cfg *expect_ok(const char *yaml)
+{
+	struct cfg *c = NULL;
+	char *out = NULL;
+	int n = load(yaml, &c, &out);
+	if (n)
+		print_error("yaml:\n%s\n-- unexpected errors:\n%s", yaml, out);
+	assert_int_equal(n, 0);
+	assert_string_equal(out, "");
+	assert_non_null(c);
+	free(out);
+	return c;
+}
+
+/* ---- table of error cases ------------------------------------------- */
+
+struct ecase {
+	const char *name, *yaml;
+	int nerr;
+	const char *out;
+};
+
+static const struct ecase ecases[] = {
+	/* step 1: syntax */
+	{ "syntax", "a: [", 1,
+	  "t.yaml:2:1: syntax error: did not find expected node content (while parsing a flow "
+	  "node)\n" },
+	{ "syntax_mapping", "a: b: c", 1,
+	  "t.yaml:1:5: syntax error: mapping values are not allowed in this context\n" },
+	{ "syntax_control_char", P "workers: \x01\n", 1,
+	  "t.yaml:5:10: syntax error: control characters are not allowed\n" },
+	{ "second_document", P "---\nworkers: 1\n", 1,
+	  "t.yaml:6:1: only one YAML document is allowed in a config file\n" },
+	/* step 2: schema */
+	{ "empty", "", 1, "t.yaml:1:1: missing key 'ports' in top level\n" },
+	{ "top_not_mapping", "- a\n", 1,
+	  "t.yaml:1:1: top level: expected a mapping, got a sequence\n" },
+	{ "unknown_top", P "wokers: 2\n", 1, "t.yaml:5:1: unknown key 'wokers' in top level\n" },
+	{ "unknown_in_port", P "    mtu: 9000\n", 1, "t.yaml:5:5: unknown key 'mtu' in ports[0]\n" },
+	{ "unknown_in_match", F "    match: {dst: \"1.2.3.4:5\", dport: 5}\n    actions: [record]\n",
+	  1, "t.yaml:7:33: unknown key 'dport' in flows[0].match\n" },
+	{ "non_scalar_key", P "? [a]\n: 1\n", 1, "t.yaml:5:3: top level: keys must be scalars\n" },
+	{ "kind_mapping", P "recording: ./rec\n", 1,
+	  "t.yaml:5:12: recording: expected a mapping, got a scalar\n" },
+	{ "kind_sequence", P "flows: x\n", 1,
+	  "t.yaml:5:8: flows: expected a sequence, got a scalar\n" },
+	{ "kind_scalar", P "workers: [1]\n", 1,
+	  "t.yaml:5:10: workers: expected a scalar, got a sequence\n" },
+	{ "kind_port_entry", "ports: [media0]\n", 1,
+	  "t.yaml:1:9: ports[0]: expected a mapping, got a scalar\n" },
+	{ "bad_uint", P "workers: abc\n", 1,
+	  "t.yaml:5:10: workers: 'abc' is not an unsigned integer\n" },
+	{ "uint_junk", P "workers: 12abc\n", 1,
+	  "t.yaml:5:10: workers: '12abc' is not an unsigned integer\n" },
+	{ "uint_negative", P "workers: -1\n", 1,
+	  "t.yaml:5:10: workers: '-1' is not an unsigned integer\n" },
+	{ "uint_octal", P "workers: 010\n", 1,
+	  "t.yaml:5:10: workers: '010' is not an unsigned integer\n" },
+	{ "uint_range", P "workers: 4294967296\n", 1,
+	  "t.yaml:5:10: workers: '4294967296' is out of range (0..4294967295)\n" },
+	{ "uint_huge", P "workers: 99999999999999999999999\n", 1,
+	  "t.yaml:5:10: workers: '99999999999999999999999' is out of range (0..4294967295)\n" },
+	{ "duplicate_key", P "workers: 1\nworkers: 2\n", 1,
+	  "t.yaml:6:1: duplicate key 'workers' in top level\n" },
+	{ "missing_device", "ports:\n  - name: a\n    ipv4: 1.2.3.4/24\n", 1,
+	  "t.yaml:2:5: missing key 'device' in ports[0]\n" },
+	{ "missing_ports", "workers: 1\n", 1, "t.yaml:1:1: missing key 'ports' in top level\n" },
+	{ "missing_forward_to", F "    match: {dst: \"1.2.3.4:5\"}\n    actions: [forward]\n"
+	  "    forward: {port: media0}\n", 1,
+	  "t.yaml:9:14: missing key 'to' in flows[0].forward\n" },
+	{ "several", P "workers: abc\nworkers: 3\nflows:\n  - name: x\n    match: {}\n"
+	  "    colour: red\n", 5,
+	  "t.yaml:5:10: workers: 'abc' is not an unsigned integer\n"
+	  "t.yaml:6:1: duplicate key 'workers' in top level\n"
+	  "t.yaml:8:5: missing key 'actions' in flows[0]\n"
+	  "t.yaml:9:12: missing key 'dst' in flows[0].match\n"
+	  "t.yaml:10:5: unknown key 'colour' in flows[0]\n" },
+	/* step 5: ports */
+	{ "no_ports", "ports: []\n", 1, "t.yaml:1:8: ports: at least one port is required\n" },
+	{ "port_name_empty", "ports:\n  - {name: \"\", device: d, ipv4: 1.2.3.4/24}\n", 1,
+	  "t.yaml:2:12: ports[0].name: must not be empty\n" },
+	{ "port_dups", P "  - {name: media0, device: net_tap0, ipv4: 192.0.2.11/24}\n", 2,
+	  "t.yaml:5:12: ports[1].name: duplicate port name 'media0' (first used in ports[0])\n"
+	  "t.yaml:5:28: ports[1].device: duplicate device 'net_tap0' (first used in ports[0])\n" },
+	{ "ipv4_forms",
+	  "ports:\n"
+	  "  - {name: a, device: a, ipv4: 192.0.2.10}\n"
+	  "  - {name: b, device: b, ipv4: 192.0.2.10/33}\n"
+	  "  - {name: c, device: c, ipv4: 192.0.2.10/0}\n"
+	  "  - {name: d, device: d, ipv4: \"x192.0.2.10/24\"}\n"
+	  "  - {name: e, device: e, ipv4: 192.0.2.010/24}\n"
+	  "  - {name: f, device: f, ipv4: 192.0.2.256/24}\n"
+	  "  - {name: g, device: g, ipv4: \"192.0.2.1 /24\"}\n", 7,
+	  "t.yaml:2:32: ports[0].ipv4: '192.0.2.10' is not an IPv4 address with prefix length "
+	  "(a.b.c.d/len, len 1..32)\n"
+	  "t.yaml:3:32: ports[1].ipv4: '192.0.2.10/33' is not an IPv4 address with prefix length "
+	  "(a.b.c.d/len, len 1..32)\n"
+	  "t.yaml:4:32: ports[2].ipv4: '192.0.2.10/0' is not an IPv4 address with prefix length "
+	  "(a.b.c.d/len, len 1..32)\n"
+	  "t.yaml:5:32: ports[3].ipv4: 'x192.0.2.10/24' is not an IPv4 address with prefix length "
+	  "(a.b.c.d/len, len 1..32)\n"
+	  "t.yaml:6:32: ports[4].ipv4: '192.0.2.010/24' is not an IPv4 address with prefix length "
+	  "(a.b.c.d/len, len 1..32)\n"
+	  "t.yaml:7:32: ports[5].ipv4: '192.0.2.256/24' is not an IPv4 address with prefix length "
+	  "(a.b.c.d/len, len 1..32)\n"
+	  "t.yaml:8:32: ports[6].ipv4: '192.0.2.1 /24' is not an IPv4 address with prefix length "
+	  "(a.b.c.d/len, len 1..32)\n" },
+	{ "gateway_outside", P "    gateway: 192.0.3.1\n", 1,
+	  "t.yaml:5:14: ports[0].gateway: 192.0.3.1 is outside the port's subnet 192.0.2.10/24\n" },
+	{ "gateway_bad", P "    gateway: 192.0.2\n", 1,
+	  "t.yaml:5:14: ports[0].gateway: '192.0.2' is not an IPv4 address (a.b.c.d)\n" },
+	{ "gateway_mac_bad", P "    gateway_mac: \"02:00:00:00:00\"\n", 1,
+	  "t.yaml:5:18: ports[0].gateway_mac: '02:00:00:00:00' is not a MAC address "
+	  "(xx:xx:xx:xx:xx:xx)\n" },
+	{ "gateway_mac_dash", P "    gateway_mac: \"02-00-00-00-00-01\"\n", 1,
+	  "t.yaml:5:18: ports[0].gateway_mac: '02-00-00-00-00-01' is not a MAC address "
+	  "(xx:xx:xx:xx:xx:xx)\n" },
+	{ "desc_zero", P "    rx_desc: 0\n    tx_desc: 20000\n", 2,
+	  "t.yaml:5:14: ports[0].rx_desc: 0 is out of range (64..16384)\n"
+	  "t.yaml:6:14: ports[0].tx_desc: 20000 is out of range (64..16384)\n" },
+	/* workers, recording */
+	{ "workers_zero", P "workers: 0\n", 1, "t.yaml:5:10: workers: 0 is out of range (1..64)\n" },
+	{ "workers_big", P "workers: 65\n", 1, "t.yaml:5:10: workers: 65 is out of range (1..64)\n" },
+	{ "dir_empty", P "recording: {dir: \"\"}\n", 1,
+	  "t.yaml:5:18: recording.dir: must not be empty\n" },
+	/* flows */
+	{ "flow_missing_name", P "flows:\n  - {match: {dst: \"1.2.3.4:5\"}, actions: [record]}\n", 1,
+	  "t.yaml:6:5: missing key 'name' in flows[0]\n" },
+	{ "flow_names",
+	  P "flows:\n"
+	  "  - {name: a/b, match: {dst: \"1.2.3.4:1\"}, actions: [record]}\n"
+	  "  - {name: .hidden, match: {dst: \"1.2.3.4:2\"}, actions: [record]}\n"
+	  "  - {name: 0123456789012345678901234567890123456789012345678901234567890123,"
+	  " match: {dst: \"1.2.3.4:3\"}, actions: [record]}\n"
+	  "  - {name: \"\", match: {dst: \"1.2.3.4:4\"}, actions: [record]}\n"
+	  "  - {name: a/b, match: {dst: \"1.2.3.4:5\"}, actions: [record]}\n", 5,
+	  "t.yaml:6:12: flows[0].name: 'a/b' may contain only letters, digits, '.', '_' and '-'\n"
+	  "t.yaml:7:12: flows[1].name: '.hidden' must not start with '.'\n"
+	  "t.yaml:8:12: flows[2].name: '0123456789012345678901234567890123456789012345678901234567"
+	  "890123' is longer than 63 characters\n"
+	  "t.yaml:9:12: flows[3].name: must not be empty\n"
+	  "t.yaml:10:12: flows[4].name: duplicate flow name 'a/b' (first used in flows[0])\n" },
+	{ "flow_match_forms", F "    match: {dst: \"1.2.3.4:0\", src: \"1.2.3.4\"}\n"
+	  "    actions: [record]\n", 2,
+	  "t.yaml:7:17: flows[0].match.dst: '1.2.3.4:0' is not an IPv4 address and port "
+	  "(a.b.c.d:port, port 1..65535)\n"
+	  "t.yaml:7:35: flows[0].match.src: '1.2.3.4' is not an IPv4 address and port "
+	  "(a.b.c.d:port, port 1..65535)\n" },
+	{ "flow_port_big", F "    match: {dst: \"1.2.3.4:65536\"}\n    actions: [record]\n", 1,
+	  "t.yaml:7:17: flows[0].match.dst: '1.2.3.4:65536' is not an IPv4 address and port "
+	  "(a.b.c.d:port, port 1..65535)\n" },
+	{ "flow_same_match",
+	  P "flows:\n"
+	  "  - {name: a, match: {dst: \"1.2.3.4:5\", src: \"5.6.7.8:9\"}, actions: [record]}\n"
+	  "  - {name: b, match: {dst: \"1.2.3.4:5\"}, actions: [record]}\n"
+	  "  - {name: c, match: {dst: \"1.2.3.4:5\", src: \"5.6.7.8:9\"}, actions: [drop]}\n", 1,
+	  "t.yaml:8:23: flows[2].match: same match as flows[0]\n" },
+	{ "actions_empty", F "    match: {dst: \"1.2.3.4:5\"}\n    actions: []\n", 1,
+	  "t.yaml:8:14: flows[0].actions: at least one action is required (record, forward, "
+	  "drop)\n" },
+	{ "actions_bad", F "    match: {dst: \"1.2.3.4:5\"}\n    actions: [record, mirror, record]\n",
+	  2,
+	  "t.yaml:8:23: flows[0].actions[1]: unknown action 'mirror' (record, forward, drop)\n"
+	  "t.yaml:8:31: flows[0].actions[2]: action 'record' is repeated\n" },
+	{ "actions_drop_combined", F "    match: {dst: \"1.2.3.4:5\"}\n    actions: [drop, record]\n",
+	  1, "t.yaml:8:14: flows[0].actions: 'drop' cannot be combined with other actions\n" },
+	{ "forward_missing", F "    match: {dst: \"1.2.3.4:5\"}\n    actions: [forward]\n", 1,
+	  "t.yaml:6:5: missing key 'forward' in flows[0] (the forward action needs it)\n" },
+	{ "forward_without_action", F "    match: {dst: \"1.2.3.4:5\"}\n    actions: [record]\n"
+	  "    forward: {to: \"5.6.7.8:9\"}\n", 1,
+	  "t.yaml:9:14: flows[0].forward: given but 'forward' is not in actions\n" },
+	{ "forward_bad", F "    match: {dst: \"1.2.3.4:5\"}\n    actions: [forward]\n"
+	  "    forward: {to: \"5.6.7.8\", from: \"1.2.3.4:x\", port: media9}\n", 3,
+	  "t.yaml:9:19: flows[0].forward.to: '5.6.7.8' is not an IPv4 address and port "
+	  "(a.b.c.d:port, port 1..65535)\n"
+	  "t.yaml:9:36: flows[0].forward.from: '1.2.3.4:x' is not an IPv4 address and port "
+	  "(a.b.c.d:port, port 1..65535)\n"
+	  "t.yaml:9:55: flows[0].forward.port: no port named 'media9'\n" },
+	{ "forward_port_needed", P "  - {name: media1, device: net_tap1, ipv4: 10.0.0.1/8}\n"
+	  "flows:\n  - name: f\n    match: {dst: \"1.2.3.4:5\"}\n    actions: [forward]\n"
+	  "    forward: {to: \"5.6.7.8:9\"}\n", 1,
+	  "t.yaml:10:14: missing key 'port' in flows[0].forward (there is more than one port)\n" },
+	{ "clock_rate", P "flows:\n"
+	  "  - {name: a, match: {dst: \"1.2.3.4:1\"}, actions: [record], clock_rate: 0}\n"
+	  "  - {name: b, match: {dst: \"1.2.3.4:2\"}, actions: [record], clock_rate: 200000}\n", 2,
+	  "t.yaml:6:67: flows[0].clock_rate: 0 is out of range (1000..192000)\n"
+	  "t.yaml:7:67: flows[1].clock_rate: 200000 is out of range (1000..192000)\n" },
+	/* dataplane */
+	{ "dataplane", P "dataplane:\n  flow_table_size: 32\n  mbufs: 1000\n"
+	  "  record_ring_size: 3000\n  neigh_hold: 5000\n  burst: 0\n", 5,
+	  "t.yaml:6:20: dataplane.flow_table_size: 32 is out of range (64..16777216)\n"
+	  "t.yaml:7:10: dataplane.mbufs: 1000 is out of range (1023..4194303)\n"
+	  "t.yaml:8:21: dataplane.record_ring_size: 3000 is not a power of two\n"
+	  "t.yaml:9:15: dataplane.neigh_hold: 5000 is out of range (0..4096)\n"
+	  "t.yaml:10:10: dataplane.burst: 0 is out of range (1..64)\n" },
+	{ "dataplane_high", P "dataplane: {flow_table_size: 16777217, mbufs: 4194304,"
+	  " record_ring_size: 512, burst: 65}\n", 4,
+	  "t.yaml:5:30: dataplane.flow_table_size: 16777217 is out of range (64..16777216)\n"
+	  "t.yaml:5:47: dataplane.mbufs: 4194304 is out of range (1023..4194303)\n"
+	  "t.yaml:5:74: dataplane.record_ring_size: 512 is out of range (1024..1048576)\n"
+	  "t.yaml:5:86: dataplane.burst: 65 is out of range (1..64)\n" },
+	/* nat, log */
+	{ "nat", P "nat:\n  behind_nat: maybe\n  external_ip: 1.2.3\n  internal_ip: 10.0.0.1/8\n",
+	  3,
+	  "t.yaml:6:15: nat.behind_nat: 'maybe' is not one of no, yes, auto, true, false\n"
+	  "t.yaml:7:16: nat.external_ip: '1.2.3' is not an IPv4 address (a.b.c.d)\n"
+	  "t.yaml:8:16: nat.internal_ip: '10.0.0.1/8' is not an IPv4 address (a.b.c.d)\n" },
+	{ "log_level", P "log: {level: verbose}\n", 1,
+	  "t.yaml:5:14: log.level: 'verbose' is not one of error, warning, info, debug\n" },
+	/* everything semantic at once, reported in file order */
+	{ "semantic_all", P "    gateway: 10.0.0.1\nworkers: 0\nlog: {level: loud}\n", 3,
+	  "t.yaml:5:14: ports[0].gateway: 10.0.0.1 is outside the port's subnet 192.0.2.10/24\n"
+	  "t.yaml:6:10: workers: 0 is out of range (1..64)\n"
+	  "t.yaml:7:14: log.level: 'loud' is not one of error, warning, info, debug\n" },
+	/* found by fuzzing / edge cases: must not crash */
+	{ "alias_loop", "&a [*a]\n", 1, "t.yaml:1:1: top level: expected a mapping, got a sequence\n" },
+	{ "alias_key", "&k ports: *k\n", 1, "t.yaml:1:11: ports: expected a sequence, got a scalar\n" },
+	{ "null_values", "ports:\n  -\n", 1, "t.yaml:3:1: ports[0]: expected a mapping, got a scalar\n" },
+};
+
+static void test_ecase(void **state)
+{
+	const struct ecase *e = *state;
+	expect_errors(e->yaml, e->nerr, e->out);
+}

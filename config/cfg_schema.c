@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The libcyaml schema for struct cfg. Everything else (walk, env overrides)
+ * reads this table generically: a new key only needs a line here, its
+ * default/range in cfg_validate*.c and a line in rtprec.example.yaml.
+ */
+#include <stdlib.h>
+
+#include "config/cfg_priv.h"
+
+#define STR(key, flags, st, m) CYAML_FIELD_STRING_PTR(key, flags, st, m, 0, CYAML_UNLIMITED)
+#define OPT CYAML_FLAG_OPTIONAL
+#define REQ CYAML_FLAG_DEFAULT
+
+static const cyaml_schema_value_t string_entry = {
+	CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
+};
+
+static const cyaml_schema_field_t dpdk_fields[] = {
+	CYAML_FIELD_SEQUENCE("eal_args", CYAML_FLAG_POINTER | OPT, struct cfg_dpdk, eal_args,
+			     &string_entry, 0, CYAML_UNLIMITED),
+	CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t port_fields[] = {
+	STR("name", REQ, struct cfg_port, name),
+	STR("device", REQ, struct cfg_port, device),
+	STR("ipv4", REQ, struct cfg_port, ipv4),
+	STR("gateway", OPT, struct cfg_port, gateway),
+	STR("gateway_mac", OPT, struct cfg_port, gateway_mac),
+	CYAML_FIELD_UINT("rx_desc", OPT, struct cfg_port, rx_desc),
+	CYAML_FIELD_UINT("tx_desc", OPT, struct cfg_port, tx_desc),
+	CYAML_FIELD_END,
+};
+
+static const cyaml_schema_value_t port_entry = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct cfg_port, port_fields),
+};
+
+static const cyaml_schema_field_t recording_fields[] = {
+	STR("dir", OPT, struct cfg_recording, dir),
+	CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t match_fields[] = {
+	STR("dst", REQ, struct cfg_flow_match, dst),
+	STR("src", OPT, struct cfg_flow_match, src),
+	CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t forward_fields[] = {
+	STR("to", REQ, struct cfg_flow_forward, to),
+	STR("from", OPT, struct cfg_flow_forward, from),
+	STR("port", OPT, struct cfg_flow_forward, port),
+	CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t flow_fields[] = {
+	STR("name", REQ, struct cfg_flow, name),
+	CYAML_FIELD_MAPPING("match", REQ, struct cfg_flow, match, match_fields),
+	CYAML_FIELD_SEQUENCE("actions", CYAML_FLAG_POINTER, struct cfg_flow, actions,
+			     &string_entry, 0, CYAML_UNLIMITED),
+	CYAML_FIELD_MAPPING("forward", OPT, struct cfg_flow, forward, forward_fields),
+	CYAML_FIELD_UINT("clock_rate", OPT, struct cfg_flow, clock_rate),
+	CYAML_FIELD_END,
+};
+
+static const cyaml_schema_value_t flow_entry = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct cfg_flow, flow_fields),
+};
+
+static const cyaml_schema_field_t dataplane_fields[] = {
+	CYAML_FIELD_UINT("flow_table_size", OPT, struct cfg_dataplane, flow_table_size),
+	CYAML_FIELD_UINT("mbufs", OPT, struct cfg_dataplane, mbufs),
+	CYAML_FIELD_UINT("record_ring_size", OPT, struct cfg_dataplane, record_ring_size),
+	CYAML_FIELD_UINT("neigh_hold", OPT, struct cfg_dataplane, neigh_hold),
+	CYAML_FIELD_UINT("burst", OPT, struct cfg_dataplane, burst),
+	CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t nat_fields[] = {
+	STR("behind_nat", OPT, struct cfg_nat, behind_nat),
+	STR("external_ip", OPT, struct cfg_nat, external_ip),
+	STR("internal_ip", OPT, struct cfg_nat, internal_ip),
+	CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t log_fields[] = {
+	STR("level", OPT, struct cfg_log, level),
+	CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t top_fields[] = {
+	CYAML_FIELD_MAPPING("dpdk", OPT, struct cfg, dpdk, dpdk_fields),
+	CYAML_FIELD_SEQUENCE("ports", CYAML_FLAG_POINTER, struct cfg, ports, &port_entry, 0,
+			     CYAML_UNLIMITED),
+	CYAML_FIELD_UINT("workers", OPT, struct cfg, workers),
+	CYAML_FIELD_MAPPING("recording", OPT, struct cfg, recording, recording_fields),
+	CYAML_FIELD_SEQUENCE("flows", CYAML_FLAG_POINTER | OPT, struct cfg, flows, &flow_entry, 0,
+			     CYAML_UNLIMITED),
+	CYAML_FIELD_MAPPING("dataplane", OPT, struct cfg, dataplane, dataplane_fields),
+	CYAML_FIELD_MAPPING("nat", OPT, struct cfg, nat, nat_fields),
+	CYAML_FIELD_MAPPING("log", OPT, struct cfg, log, log_fields),
+	CYAML_FIELD_END,
+};
+
+const cyaml_schema_value_t cfg_schema_top = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct cfg, top_fields),
+};
+
+static void *cfg_mem(void *ctx, void *ptr, size_t size)
+{
+	(void)ctx;
+	if (size == 0) {
+		free(ptr);
+		return NULL;
+	}
+	return realloc(ptr, size);
+}
+
+void cfg_cyaml_config(cyaml_config_t *conf, void *log_ctx,
+		      void (*log_fn)(cyaml_log_t, void *, const char *, va_list))
+{
+	*conf = (cyaml_config_t){
+		.log_fn = log_fn,
+		.log_ctx = log_ctx,
+		.mem_fn = cfg_mem,
+		.log_level = CYAML_LOG_ERROR,
+		.flags = CYAML_CFG_DEFAULT,
+	};
+}
+
+size_t cfg_entry_stride(const cyaml_schema_value_t *entry)
+{
+	return (entry->flags & CYAML_FLAG_POINTER) ? sizeof(void *) : entry->data_size;
+}

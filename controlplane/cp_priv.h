@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef RTPREC_CP_PRIV_H
+#define RTPREC_CP_PRIV_H
+
+#include "cp.h"
+#include "dataplane/dp.h"
+#include "recorder/rec.h"
+
+/* Counters of one configured flow, summed over its expansion and workers. */
+struct cp_flow_agg {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t rtp_received;
+	uint64_t rtp_expected;
+	int64_t rtp_lost;
+	uint64_t rtp_reordered;
+	uint64_t rtp_duplicate;
+	uint64_t record_drops;
+	uint32_t jitter; /* the largest of its parts */
+};
+
+struct cp_ctx {
+	const struct cfg *cfg;
+	struct dp_ctx *dp;
+	struct rec_ctx *rec;
+	uint32_t n_flow_ids;
+	uint32_t *flow_cfg; /* flow_id -> index in cfg->flows */
+	struct cp_flow_agg *agg;
+	uint64_t acks;
+	uint64_t add_failed;
+	int first_add_err;
+	uint32_t req_id;
+	unsigned dumps_done;
+	unsigned stopped;
+	uint64_t idle_events;
+	uint64_t neigh_learned;
+};
+
+void cp_handle_event(struct cp_ctx *cp, const struct dp_msg *m);
+/* Send to one worker, taking events while its ring is full (bounded). */
+int cp_send(struct cp_ctx *cp, unsigned worker, const struct dp_msg *m);
+uint64_t cp_now_ms(void);
+
+#endif
