@@ -39,22 +39,39 @@ if [[ $RTPREC_HUGE == 0 ]]; then
 fi
 
 # Own process group: Ctrl-C reaches run.sh, which forwards one signal to rtprec.
-setsid "$ROOT/build/app/rtprec" "${args[@]}" &
+# stdout (JSON lines) goes to the terminal and to a log that tells when rtprec is ready.
+outlog=$(mktemp /tmp/rtprec-run.XXXXXX)
+trap 'rm -f "$outlog"' EXIT
+setsid "$ROOT/build/app/rtprec" "${args[@]}" > >(tee "$outlog") &
 pid=$!
 forward() { kill -s "$1" "$pid" 2>/dev/null || true; }
 trap 'forward INT' INT
 trap 'forward TERM' TERM
 trap 'forward HUP' HUP
 
-if ((custom_config == 0)); then
-	rtprec_log "waiting for interface $TAP (rtprec creates it)"
+is_up() { ip -o link show "$1" 2>/dev/null | grep -q '<[^>]*[<,]UP[,>]'; }
+
+ready=0
+for _ in $(seq 1 100); do # ~20 s
+	kill -0 "$pid" 2>/dev/null || break
+	if grep -qE '"event": ?"ready"' "$outlog"; then
+		ready=1
+		break
+	fi
+	sleep 0.2
+done
+if ((ready == 0)); then
+	if kill -0 "$pid" 2>/dev/null; then
+		rtprec_log "rtprec is not ready after 20 s; still waiting for it (pid $pid)"
+	fi
+elif ((custom_config == 0)); then
 	up=0
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 100); do # ~20 s
 		kill -0 "$pid" 2>/dev/null || break
 		if ip link show "$TAP" >/dev/null 2>&1; then
 			ip addr replace "$HOST_ADDR" dev "$TAP"
 			ip link set "$TAP" up
-			if ip -o link show "$TAP" | grep -q 'UP'; then
+			if is_up "$TAP"; then
 				up=1
 				break
 			fi

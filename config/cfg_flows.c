@@ -34,7 +34,8 @@ static void check_name(struct flow_check *fc, struct cfg_flow *f, size_t i)
 	else if (strlen(n) > CFG_NAME_MAX - 1)
 		cfg_errp(fc->x, fc->path, "'%.100s' is longer than %d characters", n,
 			 CFG_NAME_MAX - 1);
-	cfg_check_unique(fc->x, &fc->names, fc->path, "flow name", n, "flows", i);
+	else /* a bad name is reported once, not again as a duplicate */
+		cfg_check_unique(fc->x, &fc->names, fc->path, "flow name", n, "flows", i);
 	fc->path[len] = '\0';
 }
 

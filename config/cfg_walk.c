@@ -152,28 +152,44 @@ static void walk_value(struct walk *w, const cyaml_schema_value_t *s, yaml_node_
 	}
 }
 
-static void syntax_error(struct cfg_ctx *x, const yaml_parser_t *p)
+/* Reader errors (bad bytes) carry a byte offset instead of a mark. */
+static void offset_to_mark(const char *yaml, size_t len, size_t off, unsigned *line, unsigned *col)
 {
+	*line = *col = 1;
+	for (size_t i = 0; i < off && i < len; i++) {
+		if (yaml[i] == '\n') {
+			++*line;
+			*col = 1;
+		} else if (((unsigned char)yaml[i] & 0xc0) != 0x80) { /* count characters */
+			++*col;
+		}
+	}
+}
+
+static void syntax_error(struct cfg_ctx *x, const yaml_parser_t *p, const char *yaml, size_t len)
+{
+	unsigned line = (unsigned)p->problem_mark.line + 1, col = (unsigned)p->problem_mark.column + 1;
+	const char *problem = p->problem ? p->problem : "invalid YAML";
+
 	if (p->error == YAML_MEMORY_ERROR) {
 		cfg_err_mark(x, 1, 1, "out of memory while parsing");
 		return;
 	}
-	const char *problem = p->problem ? p->problem : "invalid YAML";
+	if (p->error == YAML_READER_ERROR)
+		offset_to_mark(yaml, len, p->problem_offset, &line, &col);
 	if (p->context)
-		cfg_err_mark(x, (unsigned)p->problem_mark.line + 1,
-			     (unsigned)p->problem_mark.column + 1, "syntax error: %s (%s)", problem,
-			     p->context);
+		cfg_err_mark(x, line, col, "syntax error: %s (%s)", problem, p->context);
 	else
-		cfg_err_mark(x, (unsigned)p->problem_mark.line + 1,
-			     (unsigned)p->problem_mark.column + 1, "syntax error: %s", problem);
+		cfg_err_mark(x, line, col, "syntax error: %s", problem);
 }
 
 /* A second document in the stream is an error (libcyaml reads only one). */
-static void check_single_document(struct cfg_ctx *x, yaml_parser_t *parser)
+static void check_single_document(struct cfg_ctx *x, yaml_parser_t *parser, const char *yaml,
+				  size_t len)
 {
 	yaml_document_t next;
 	if (!yaml_parser_load(parser, &next)) {
-		syntax_error(x, parser);
+		syntax_error(x, parser, yaml, len);
 		return;
 	}
 	yaml_node_t *root = yaml_document_get_root_node(&next);
@@ -194,7 +210,7 @@ void cfg_walk(struct cfg_ctx *x, const char *yaml, size_t len)
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		syntax_error(x, &parser);
+		syntax_error(x, &parser, yaml, len);
 		yaml_parser_delete(&parser);
 		return;
 	}
@@ -202,7 +218,7 @@ void cfg_walk(struct cfg_ctx *x, const char *yaml, size_t len)
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	if (root) {
 		walk_value(&w, &cfg_schema_top, root);
-		check_single_document(x, &parser);
+		check_single_document(x, &parser, yaml, len);
 	} else {
 		bool seen[MAX_FIELDS] = { false };
 		cfg_pos_set(x, "", 1, 1);

@@ -11,6 +11,22 @@
 #include "config/cfg_log.h"
 #include "cp_priv.h"
 
+/* A JSON string value, escaped. */
+static void cp_json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(out, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(out, "\\u%04x", ch);
+		else
+			fputc(ch, out);
+	}
+	fputc('"', out);
+}
+
 static void cp_agg_flow(struct cp_ctx *cp, const struct dp_flow_stats *s)
 {
 	struct cp_flow_agg *a;
@@ -138,12 +154,14 @@ static void cp_print_ports(struct cp_ctx *cp, FILE *out)
 			for (int d = 0; d < DP_DROP_MAX; d++)
 				drops[d] += c->drops[p][d];
 		}
+		fputs("{\"event\":\"stats\",\"type\":\"port\",\"port\":", out);
+		cp_json_str(out, pi->cfg->name);
 		fprintf(out,
-			"{\"event\":\"stats\",\"type\":\"port\",\"port\":\"%s\",\"rx_packets\":%" PRIu64
+			",\"rx_packets\":%" PRIu64
 			",\"tx_packets\":%" PRIu64 ",\"nic_ipackets\":%" PRIu64
 			",\"nic_opackets\":%" PRIu64 ",\"nic_imissed\":%" PRIu64
 			",\"nic_ierrors\":%" PRIu64 ",\"nic_oerrors\":%" PRIu64 ",",
-			pi->cfg->name, rx, tx, st.ipackets, st.opackets, st.imissed, st.ierrors,
+			rx, tx, st.ipackets, st.opackets, st.imissed, st.ierrors,
 			st.oerrors);
 		cp_print_drops(out, drops);
 		fputs("}\n", out);
@@ -192,7 +210,9 @@ void cp_print_stats(struct cp_ctx *cp, FILE *out, const char *reason)
 	cp_print_ports(cp, out);
 	cp_print_workers(cp, out);
 	cp_print_flows(cp, out);
-	rec_get_totals(cp->rec, &rt);
+	memset(&rt, 0, sizeof(rt));
+	if (cp->rec != NULL)
+		rec_get_totals(cp->rec, &rt);
 	fprintf(out,
 		"{\"event\":\"stats\",\"type\":\"recorder\",\"packets\":%" PRIu64
 		",\"bytes\":%" PRIu64 ",\"write_errors\":%" PRIu64 "}\n",
@@ -207,13 +227,18 @@ void cp_print_ready(struct cp_ctx *cp, FILE *out)
 	for (unsigned p = 0; p < dp_port_count(cp->dp); p++) {
 		const struct dp_port_info *pi = dp_port(cp->dp, p);
 		const uint8_t *a = pi->mac;
-		fprintf(out,
-			"%s{\"name\":\"%s\",\"device\":\"%s\",\"ipv4\":\"%s\","
-			"\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\"}",
-			p ? "," : "", pi->cfg->name, pi->cfg->device, pi->cfg->ipv4, a[0], a[1], a[2],
+		fputs(p ? ",{\"name\":" : "{\"name\":", out);
+		cp_json_str(out, pi->cfg->name);
+		fputs(",\"device\":", out);
+		cp_json_str(out, pi->cfg->device);
+		fputs(",\"ipv4\":", out);
+		cp_json_str(out, pi->cfg->ipv4);
+		fprintf(out, ",\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\"}", a[0], a[1], a[2],
 			a[3], a[4], a[5]);
 	}
-	fprintf(out, "],\"workers\":%u,\"flows\":%u,\"recording_dir\":\"%s\"}\n",
-		dp_worker_count(cp->dp), cp->cfg->flows_count, cp->cfg->recording.dir);
+	fprintf(out, "],\"workers\":%u,\"flows\":%u,\"recording_dir\":",
+		dp_worker_count(cp->dp), cp->cfg->flows_count);
+	cp_json_str(out, cp->cfg->recording.dir);
+	fputs("}\n", out);
 	fflush(out);
 }

@@ -21,10 +21,10 @@
 	X(ICMP_MALFORMED, "icmp_malformed") \
 	X(ICMP_NOT_FOR_US, "icmp_not_for_us") \
 	X(ICMP_UNHANDLED, "icmp_unhandled") \
-	X(MULTI_SEGMENT, "multi_segment") \
 	X(NO_FLOW, "no_flow") \
 	X(FLOW_DROP, "flow_drop") \
 	X(NEIGH_HOLD_FULL, "neigh_hold_full") \
+	X(NEIGH_TIMEOUT, "neigh_timeout") \
 	X(TX_FULL, "tx_full") \
 	X(RECORD_RING_FULL, "record_ring_full") \
 	X(RECORD_NO_MBUF, "record_no_mbuf") \

@@ -78,7 +78,8 @@ struct dp_flow *dp_ft_add(struct dp_flowtable *ft, const struct dp_flow_key *key
 		*err = -EINVAL;
 		return NULL;
 	}
-	pos = rte_hash_lookup(ft->h, key);
+	hash_sig_t sig = rte_hash_hash(ft->h, key);
+	pos = rte_hash_lookup_with_hash(ft->h, key, sig);
 	if (pos >= 0) {
 		*replaced = 1;
 		return &ft->flows[pos];
@@ -87,7 +88,7 @@ struct dp_flow *dp_ft_add(struct dp_flowtable *ft, const struct dp_flow_key *key
 		*err = -ENOSPC;
 		return NULL;
 	}
-	pos = rte_hash_add_key(ft->h, key);
+	pos = rte_hash_add_key_with_hash(ft->h, key, sig);
 	if (pos < 0) {
 		*err = pos == -ENOSPC ? -ENOSPC : -EINVAL;
 		return NULL;

@@ -69,6 +69,7 @@ void dp_neigh_set(struct dp_worker *w, unsigned port, uint32_t ip, const uint8_t
 		return;
 	memcpy(w->neigh[i].mac, mac, 6);
 	w->neigh[i].state = DP_NEIGH_VALID;
+	w->neigh[i].first_req_tsc = 0;
 	dp_neigh_release(w, (uint32_t)i);
 }
 
@@ -84,6 +85,8 @@ static void dp_neigh_request(struct dp_worker *w, struct dp_neigh *n, uint64_t n
 	m = rte_pktmbuf_alloc(w->pool);
 	if (m == NULL)
 		return;
+	if (n->first_req_tsc == 0)
+		n->first_req_tsc = now;
 	n->last_req_tsc = now;
 	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*arp));
 	if (eth == NULL) {
@@ -123,7 +126,8 @@ void dp_neigh_output(struct dp_worker *w, struct rte_mbuf *m, unsigned out_port,
 	}
 	w->held[w->n_held].m = m;
 	w->held[w->n_held].neigh_idx = neigh_idx;
-	w->held[w->n_held].out_port = out_port;
+	w->held[w->n_held].out_port = (uint16_t)out_port;
+	w->held[w->n_held].in_port = (uint16_t)in_port;
 	w->n_held++;
 }
 
@@ -132,4 +136,26 @@ void dp_neigh_free_held(struct dp_worker *w)
 	for (unsigned i = 0; i < w->n_held; i++)
 		rte_pktmbuf_free(w->held[i].m);
 	w->n_held = 0;
+}
+
+void dp_neigh_tick(struct dp_worker *w, uint64_t now)
+{
+	unsigned keep = 0;
+
+	for (unsigned i = 0; i < w->n_held; i++) {
+		struct dp_held *h = &w->held[i];
+		struct dp_neigh *n = &w->neigh[h->neigh_idx];
+		if (n->first_req_tsc != 0 && now - n->first_req_tsc > w->arp_giveup_tsc) {
+			dp_drop_pkt(w, h->in_port, DP_DROP_NEIGH_TIMEOUT, h->m);
+			continue;
+		}
+		dp_neigh_request(w, n, now); /* rate-limited per next hop */
+		w->held[keep++] = *h;
+	}
+	w->n_held = keep;
+	/* next hops that gave up start over with the next frame */
+	for (unsigned i = 0; i < w->n_neigh; i++)
+		if (w->neigh[i].state != DP_NEIGH_VALID && w->neigh[i].first_req_tsc != 0 &&
+		    now - w->neigh[i].first_req_tsc > w->arp_giveup_tsc)
+			w->neigh[i].first_req_tsc = 0;
 }

@@ -17,6 +17,7 @@
 #define DP_EVENT_RING 16384
 #define DP_DRAIN_US 100
 #define DP_ARP_RETRY_MS 1000
+#define DP_ARP_GIVEUP_MS 3000 /* held frames are dropped after this */
 #define DP_IDLE_S 30
 
 enum dp_neigh_state { DP_NEIGH_FREE = 0, DP_NEIGH_INCOMPLETE, DP_NEIGH_VALID };
@@ -26,6 +27,7 @@ struct dp_neigh {
 	uint8_t port;
 	uint8_t state;
 	uint8_t mac[6];
+	uint64_t first_req_tsc; /* 0 when no request is outstanding */
 	uint64_t last_req_tsc;
 };
 
@@ -33,7 +35,8 @@ struct dp_neigh {
 struct dp_held {
 	struct rte_mbuf *m;
 	uint32_t neigh_idx;
-	uint32_t out_port;
+	uint16_t out_port;
+	uint16_t in_port;
 };
 
 struct dp_worker {
@@ -53,6 +56,7 @@ struct dp_worker {
 	uint64_t tsc_hz;
 	uint64_t drain_tsc;
 	uint64_t arp_retry_tsc;
+	uint64_t arp_giveup_tsc;
 	uint64_t idle_tsc;
 	/* neighbours */
 	struct dp_neigh neigh[DP_NEIGH_MAX];
@@ -101,6 +105,9 @@ void dp_neigh_set(struct dp_worker *w, unsigned port, uint32_t ip, const uint8_t
 void dp_neigh_output(struct dp_worker *w, struct rte_mbuf *m, unsigned out_port,
 		     uint32_t neigh_idx, unsigned in_port);
 void dp_neigh_free_held(struct dp_worker *w);
+/* On the drain tick: retry ARP for next hops with held frames, drop frames
+ * held longer than DP_ARP_GIVEUP_MS. */
+void dp_neigh_tick(struct dp_worker *w, uint64_t now);
 
 /* dp_local.c: frames for the dataplane's own addresses. Takes ownership. */
 void dp_local_arp(struct dp_worker *w, struct rte_mbuf *m, const struct dp_parsed *p,

@@ -178,6 +178,8 @@ static void dp_tick(struct dp_worker *w, uint64_t now)
 	}
 	for (unsigned i = 0; i < DP_CMDS_PER_TICK && !w->stopping && dp_msg_recv(w->cmd, &m); i++)
 		dp_cmd_handle(w, &m);
+	if (w->n_held != 0)
+		dp_neigh_tick(w, now);
 	if (w->dumping)
 		dp_dump_step(w);
 	else
@@ -298,6 +300,14 @@ static void dp_burst(struct dp_worker *w, unsigned in_port, struct rte_mbuf **pk
 	if (n_udp == 0)
 		return;
 	dp_ft_lookup_burst(w->ft, keys, n_udp, flows);
+	/* the entries of a big table are cold: fetch the burst's in parallel */
+	for (unsigned j = 0; j < n_udp; j++) {
+		if (flows[j] == NULL)
+			continue;
+		rte_prefetch0(flows[j]);
+		rte_prefetch0((const char *)flows[j] + RTE_CACHE_LINE_SIZE);
+		rte_prefetch0((const char *)flows[j] + 2 * RTE_CACHE_LINE_SIZE);
+	}
 	for (unsigned j = 0; j < n_udp; j++) {
 		if (unlikely(flows[j] == NULL)) {
 			dp_drop_pkt(w, in_port, DP_DROP_NO_FLOW, udp[j]);

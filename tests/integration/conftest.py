@@ -234,7 +234,8 @@ class Rtprec:
             self._cond.notify_all()
 
     def stderr_text(self):
-        self._stderr.flush()
+        if not self._stderr.closed:
+            self._stderr.flush()
         try:
             return self.stderr_path.read_text(errors="replace")
         except OSError:

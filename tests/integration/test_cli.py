@@ -32,8 +32,8 @@ def test_check_three_errors(rtprec_bin, tmp_path):
     text = good_config(tmp_path)
     text = text.replace('ipv4: "192.0.2.10/24"', 'ipv4: "300.0.2.10/24"')          # 1 bad address
     text = text.replace('dst: "192.0.2.10:30000"', 'dst: "192.0.2.10:99999"')       # 2 bad port
-    text = text.replace("actions: [record, forward]", "actions: [record, explode]")  # 3 bad action
-    assert text.count("300.0.2.10") == 1 and "99999" in text and "explode" in text
+    text = text.replace('gateway_mac: "02:00:00:00:00:01"', 'gateway_mac: "02:00:00:00:00:zz"')  # 3 bad MAC
+    assert text.count("300.0.2.10") == 1 and "99999" in text and ":zz" in text
     cfg = tmp_path / "bad.yaml"
     cfg.write_text(text)
     p = run_bin(["--check", "--config", str(cfg)])
@@ -45,7 +45,7 @@ def test_check_three_errors(rtprec_bin, tmp_path):
     # each error points at the line that holds the bad value
     src = text.splitlines()
     for l, needle in zip(sorted(located, key=lambda l: int(rx.match(l).group(1))),
-                         ["300.0.2.10", "99999", "explode"]):
+                         ["300.0.2.10", ":zz", "99999"]):
         ln = int(rx.match(l).group(1))
         assert needle in src[ln - 1], (l, src[ln - 1])
     assert p.stdout.strip() == ""

@@ -88,7 +88,7 @@ static const struct ecase ecases[] = {
 	{ "unknown_top", P "wokers: 2\n", 1, "t.yaml:5:1: unknown key 'wokers' in top level\n" },
 	{ "unknown_in_port", P "    mtu: 9000\n", 1, "t.yaml:5:5: unknown key 'mtu' in ports[0]\n" },
 	{ "unknown_in_match", F "    match: {dst: \"1.2.3.4:5\", dport: 5}\n    actions: [record]\n",
-	  1, "t.yaml:7:33: unknown key 'dport' in flows[0].match\n" },
+	  1, "t.yaml:7:31: unknown key 'dport' in flows[0].match\n" },
 	{ "non_scalar_key", P "? [a]\n: 1\n", 1, "t.yaml:5:3: top level: keys must be scalars\n" },
 	{ "kind_mapping", P "recording: ./rec\n", 1,
 	  "t.yaml:5:12: recording: expected a mapping, got a scalar\n" },
@@ -183,28 +183,29 @@ static const struct ecase ecases[] = {
 	  "  - {name: 0123456789012345678901234567890123456789012345678901234567890123,"
 	  " match: {dst: \"1.2.3.4:3\"}, actions: [record]}\n"
 	  "  - {name: \"\", match: {dst: \"1.2.3.4:4\"}, actions: [record]}\n"
-	  "  - {name: a/b, match: {dst: \"1.2.3.4:5\"}, actions: [record]}\n", 5,
+	  "  - {name: ok, match: {dst: \"1.2.3.4:5\"}, actions: [record]}\n"
+	  "  - {name: ok, match: {dst: \"1.2.3.4:6\"}, actions: [record]}\n", 5,
 	  "t.yaml:6:12: flows[0].name: 'a/b' may contain only letters, digits, '.', '_' and '-'\n"
 	  "t.yaml:7:12: flows[1].name: '.hidden' must not start with '.'\n"
 	  "t.yaml:8:12: flows[2].name: '0123456789012345678901234567890123456789012345678901234567"
 	  "890123' is longer than 63 characters\n"
 	  "t.yaml:9:12: flows[3].name: must not be empty\n"
-	  "t.yaml:10:12: flows[4].name: duplicate flow name 'a/b' (first used in flows[0])\n" },
+	  "t.yaml:11:12: flows[5].name: duplicate flow name 'ok' (first used in flows[4])\n" },
 	{ "flow_match_forms", F "    match: {dst: \"1.2.3.4:0\", src: \"1.2.3.4\"}\n"
 	  "    actions: [record]\n", 2,
-	  "t.yaml:7:17: flows[0].match.dst: '1.2.3.4:0' is not an IPv4 address and port "
+	  "t.yaml:7:18: flows[0].match.dst: '1.2.3.4:0' is not an IPv4 address and port "
 	  "(a.b.c.d:port, port 1..65535)\n"
-	  "t.yaml:7:35: flows[0].match.src: '1.2.3.4' is not an IPv4 address and port "
+	  "t.yaml:7:36: flows[0].match.src: '1.2.3.4' is not an IPv4 address and port "
 	  "(a.b.c.d:port, port 1..65535)\n" },
 	{ "flow_port_big", F "    match: {dst: \"1.2.3.4:65536\"}\n    actions: [record]\n", 1,
-	  "t.yaml:7:17: flows[0].match.dst: '1.2.3.4:65536' is not an IPv4 address and port "
+	  "t.yaml:7:18: flows[0].match.dst: '1.2.3.4:65536' is not an IPv4 address and port "
 	  "(a.b.c.d:port, port 1..65535)\n" },
 	{ "flow_same_match",
 	  P "flows:\n"
 	  "  - {name: a, match: {dst: \"1.2.3.4:5\", src: \"5.6.7.8:9\"}, actions: [record]}\n"
 	  "  - {name: b, match: {dst: \"1.2.3.4:5\"}, actions: [record]}\n"
 	  "  - {name: c, match: {dst: \"1.2.3.4:5\", src: \"5.6.7.8:9\"}, actions: [drop]}\n", 1,
-	  "t.yaml:8:23: flows[2].match: same match as flows[0]\n" },
+	  "t.yaml:8:22: flows[2].match: same match as flows[0]\n" },
 	{ "actions_empty", F "    match: {dst: \"1.2.3.4:5\"}\n    actions: []\n", 1,
 	  "t.yaml:8:14: flows[0].actions: at least one action is required (record, forward, "
 	  "drop)\n" },
@@ -233,8 +234,8 @@ static const struct ecase ecases[] = {
 	{ "clock_rate", P "flows:\n"
 	  "  - {name: a, match: {dst: \"1.2.3.4:1\"}, actions: [record], clock_rate: 0}\n"
 	  "  - {name: b, match: {dst: \"1.2.3.4:2\"}, actions: [record], clock_rate: 200000}\n", 2,
-	  "t.yaml:6:67: flows[0].clock_rate: 0 is out of range (1000..192000)\n"
-	  "t.yaml:7:67: flows[1].clock_rate: 200000 is out of range (1000..192000)\n" },
+	  "t.yaml:6:73: flows[0].clock_rate: 0 is out of range (1000..192000)\n"
+	  "t.yaml:7:73: flows[1].clock_rate: 200000 is out of range (1000..192000)\n" },
 	/* dataplane */
 	{ "dataplane", P "dataplane:\n  flow_table_size: 32\n  mbufs: 1000\n"
 	  "  record_ring_size: 3000\n  neigh_hold: 5000\n  burst: 0\n", 5,
@@ -264,12 +265,331 @@ static const struct ecase ecases[] = {
 	  "t.yaml:7:14: log.level: 'loud' is not one of error, warning, info, debug\n" },
 	/* found by fuzzing / edge cases: must not crash */
 	{ "alias_loop", "&a [*a]\n", 1, "t.yaml:1:1: top level: expected a mapping, got a sequence\n" },
-	{ "alias_key", "&k ports: *k\n", 1, "t.yaml:1:11: ports: expected a sequence, got a scalar\n" },
-	{ "null_values", "ports:\n  -\n", 1, "t.yaml:3:1: ports[0]: expected a mapping, got a scalar\n" },
+	{ "alias_key", "&k ports: *k\n", 1, "t.yaml:1:1: ports: expected a sequence, got a scalar\n" },
+	{ "null_values", "ports:\n  -\n", 1, "t.yaml:2:4: ports[0]: expected a mapping, got a scalar\n" },
 };
 
 static void test_ecase(void **state)
 {
 	const struct ecase *e = *state;
 	expect_errors(e->yaml, e->nerr, e->out);
+}
+
+/* ---- generated inputs ------------------------------------------------- */
+
+static void test_too_many_ports(void **state)
+{
+	char yaml[4096];
+	size_t n = (size_t)snprintf(yaml, sizeof(yaml), "ports:\n");
+	(void)state;
+	for (int i = 0; i <= CFG_MAX_PORTS; i++)
+		n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
+				      "  - {name: p%d, device: d%d, ipv4: 10.0.%d.1/24}\n", i, i, i);
+	expect_errors(yaml, 1, "t.yaml:2:3: ports: at most 16 ports are supported, got 17\n");
+}
+
+static void test_flow_table_too_small(void **state)
+{
+	char yaml[8192];
+	size_t n = (size_t)snprintf(yaml, sizeof(yaml), P "dataplane: {flow_table_size: 64}\nflows:\n");
+	(void)state;
+	for (int i = 0; i < 65; i++)
+		n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
+				      "  - {name: f%d, match: {dst: \"1.2.3.4:%d\"}, actions: [record]}\n",
+				      i, i + 1);
+	expect_errors(yaml, 1,
+		      "t.yaml:5:30: dataplane.flow_table_size: 64 is less than the number of flows "
+		      "(65)\n");
+}
+
+/* ---- loads that succeed ---------------------------------------------- */
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	struct cfg *c = expect_ok(P "flows:\n  - {name: f, match: {dst: \"192.0.2.10:5004\"}, "
+				    "actions: [record]}\n");
+	assert_int_equal(c->workers, 1);
+	assert_string_equal(c->recording.dir, "./recordings");
+	assert_int_equal(c->ports_count, 1);
+	assert_int_equal(c->ports[0].rx_desc, 1024);
+	assert_int_equal(c->ports[0].tx_desc, 1024);
+	assert_int_equal(c->ports[0].ip, 0xc000020a);
+	assert_int_equal(c->ports[0].prefix_len, 24);
+	assert_false(c->ports[0].has_gateway);
+	assert_false(c->ports[0].has_gateway_mac);
+	assert_int_equal(c->flows[0].clock_rate, 8000);
+	assert_int_equal(c->flows[0].action_mask, CFG_ACT_RECORD);
+	assert_false(c->flows[0].has_src);
+	assert_int_equal(c->flows[0].dst.ip, 0xc000020a);
+	assert_int_equal(c->flows[0].dst.port, 5004);
+	assert_int_equal(c->dataplane.flow_table_size, 65536);
+	assert_int_equal(c->dataplane.mbufs, 32767);
+	assert_int_equal(c->dataplane.record_ring_size, 16384);
+	assert_int_equal(c->dataplane.neigh_hold, 64);
+	assert_int_equal(c->dataplane.burst, 32);
+	assert_string_equal(c->nat.behind_nat, "no");
+	assert_int_equal(c->nat.behind, CFG_BEHIND_NAT_NO);
+	assert_false(c->nat.has_external_ip);
+	assert_string_equal(c->nat.internal_ip, "192.0.2.10");
+	assert_int_equal(c->nat.internal_ip_addr, 0xc000020a);
+	assert_string_equal(c->log.level, "info");
+	assert_int_equal(c->log.level_value, CFG_LOG_INFO);
+	assert_null(c->dpdk.eal_args);
+	assert_int_equal(c->dpdk.eal_args_count, 0);
+	cfg_free(c);
+}
+
+static void test_derived(void **state)
+{
+	(void)state;
+	struct cfg *c = expect_ok(
+		"ports:\n"
+		"  - {name: a, device: d0, ipv4: 10.0.0.2/8, gateway: 10.255.0.1,"
+		" gateway_mac: \"02:0A:0b:0c:0d:FF\", rx_desc: 64, tx_desc: 16384}\n"
+		"  - {name: b, device: d1, ipv4: 192.0.2.10/32}\n"
+		"workers: 0x10\n"
+		"flows:\n"
+		"  - name: Trunk_a-1.x\n"
+		"    match: {dst: \"10.0.0.2:30000\", src: \"198.51.100.5:4000\"}\n"
+		"    actions: [record, forward]\n"
+		"    forward: {to: \"203.0.113.7:40000\", port: b}\n"
+		"    clock_rate: 48000\n"
+		"  - {name: d, match: {dst: \"10.0.0.2:30000\"}, actions: [drop]}\n"
+		"dataplane: {neigh_hold: 0, record_ring_size: 1048576}\n"
+		"nat: {behind_nat: AUTO, external_ip: 203.0.113.1}\n"
+		"log: {level: DEBUG}\n");
+	assert_int_equal(c->workers, 16);
+	assert_true(c->ports[0].has_gateway);
+	assert_int_equal(c->ports[0].gateway_ip, 0x0aff0001);
+	assert_true(c->ports[0].has_gateway_mac);
+	const uint8_t mac[6] = { 2, 0x0a, 0x0b, 0x0c, 0x0d, 0xff };
+	assert_memory_equal(c->ports[0].gateway_mac_bytes, mac, 6);
+	assert_int_equal(c->ports[0].rx_desc, 64);
+	assert_int_equal(c->ports[0].tx_desc, 16384);
+	assert_int_equal(c->ports[1].prefix_len, 32);
+	const struct cfg_flow *f = &c->flows[0];
+	assert_int_equal(f->action_mask, CFG_ACT_RECORD | CFG_ACT_FORWARD);
+	assert_true(f->has_src);
+	assert_int_equal(f->src.ip, 0xc6336405);
+	assert_int_equal(f->src.port, 4000);
+	assert_int_equal(f->fwd_to.ip, 0xcb007107);
+	assert_int_equal(f->fwd_to.port, 40000);
+	assert_int_equal(f->out_port, 1);
+	assert_int_equal(f->fwd_from.ip, 0xc000020a); /* port b's address */
+	assert_int_equal(f->fwd_from.port, 30000);    /* match.dst's port */
+	assert_string_equal(f->forward.from, "192.0.2.10:30000");
+	assert_int_equal(f->clock_rate, 48000);
+	assert_int_equal(c->flows[1].action_mask, CFG_ACT_DROP); /* other src: not a duplicate */
+	assert_int_equal(c->dataplane.neigh_hold, 0);
+	assert_int_equal(c->dataplane.record_ring_size, 1048576);
+	assert_int_equal(c->nat.behind, CFG_BEHIND_NAT_AUTO);
+	assert_true(c->nat.has_external_ip);
+	assert_int_equal(c->nat.external_ip_addr, 0xcb007101);
+	assert_int_equal(c->nat.internal_ip_addr, 0x0a000002);
+	assert_int_equal(c->log.level_value, CFG_LOG_DEBUG);
+	assert_int_equal(cfg_port_index(c, "b"), 1);
+	assert_int_equal(cfg_port_index(c, "zz"), -1);
+	cfg_free(c);
+}
+
+static void test_forward_single_port_default(void **state)
+{
+	(void)state;
+	struct cfg *c = expect_ok(F "    match: {dst: \"192.0.2.10:7000\"}\n    actions: [forward]\n"
+				    "    forward: {to: \"203.0.113.7:40000\"}\n"
+				    "nat: {behind_nat: \"true\"}\n");
+	assert_int_equal(c->flows[0].out_port, 0);
+	assert_string_equal(c->flows[0].forward.port, "media0");
+	assert_int_equal(c->flows[0].fwd_from.ip, 0xc000020a);
+	assert_int_equal(c->flows[0].fwd_from.port, 7000);
+	assert_int_equal(c->nat.behind, CFG_BEHIND_NAT_YES);
+	cfg_free(c);
+}
+
+static void test_ip_str(void **state)
+{
+	char buf[16];
+	(void)state;
+	assert_string_equal(cfg_ip_str(0xc000020a, buf), "192.0.2.10");
+	assert_string_equal(cfg_ip_str(0xffffffff, buf), "255.255.255.255");
+	assert_string_equal(cfg_ip_str(0, buf), "0.0.0.0");
+}
+
+/* ---- environment overrides ------------------------------------------ */
+
+static const char *const env_names[] = {
+	"RTPREC_WORKERS", "RTPREC_PORTS_0_IPV4", "BEHIND_NAT", "EXTERNAL_IP", "INTERNAL_IP",
+	"RTPREC_NAT_EXTERNAL_IP", "RTPREC_RECORDING_DIR", "RTPREC_FLOWS_0_FORWARD_TO",
+	"RTPREC_DATAPLANE_FLOW_TABLE_SIZE", "RTPREC_DPDK_EAL_ARGS_1", "RTPREC_FLOWS_1_NAME",
+	"RTPREC_PORTS_0_RX_DESC",
+};
+
+static int env_clear(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(env_names) / sizeof(env_names[0]); i++)
+		unsetenv(env_names[i]);
+	return 0;
+}
+
+#define ENV_FLOW F "    match: {dst: \"192.0.2.10:7000\"}\n    actions: [forward]\n" \
+	"    forward: {to: \"203.0.113.7:40000\"}\n"
+
+static void test_env_overrides(void **state)
+{
+	(void)state;
+	setenv("RTPREC_WORKERS", "4", 1);
+	setenv("RTPREC_PORTS_0_IPV4", "10.1.2.3/16", 1);
+	setenv("BEHIND_NAT", "auto", 1);
+	setenv("EXTERNAL_IP", "198.51.100.1", 1);
+	setenv("INTERNAL_IP", "10.1.2.3", 1);
+	setenv("RTPREC_RECORDING_DIR", "/var/lib/rtprec", 1);
+	setenv("RTPREC_FLOWS_0_FORWARD_TO", "203.0.113.9:5000", 1);
+	setenv("RTPREC_DATAPLANE_FLOW_TABLE_SIZE", "1024", 1);
+	setenv("RTPREC_DPDK_EAL_ARGS_1", "--in-memory", 1);
+	setenv("RTPREC_FLOWS_1_NAME", "nobody", 1); /* no flows[1]: ignored */
+	struct cfg *c = expect_ok(ENV_FLOW "dpdk: {eal_args: [--no-pci, --no-huge]}\n");
+	assert_int_equal(c->workers, 4);
+	assert_string_equal(c->ports[0].ipv4, "10.1.2.3/16");
+	assert_int_equal(c->ports[0].ip, 0x0a010203);
+	assert_int_equal(c->ports[0].prefix_len, 16);
+	assert_int_equal(c->nat.behind, CFG_BEHIND_NAT_AUTO);
+	assert_int_equal(c->nat.external_ip_addr, 0xc6336401);
+	assert_int_equal(c->nat.internal_ip_addr, 0x0a010203);
+	assert_string_equal(c->recording.dir, "/var/lib/rtprec");
+	assert_int_equal(c->flows[0].fwd_to.ip, 0xcb007109);
+	assert_int_equal(c->flows[0].fwd_to.port, 5000);
+	assert_int_equal(c->flows[0].fwd_from.ip, 0x0a010203);
+	assert_int_equal(c->dataplane.flow_table_size, 1024);
+	assert_string_equal(c->dpdk.eal_args[1], "--in-memory");
+	cfg_free(c);
+}
+
+static void test_env_rtprec_wins(void **state)
+{
+	(void)state;
+	setenv("EXTERNAL_IP", "198.51.100.1", 1);
+	setenv("RTPREC_NAT_EXTERNAL_IP", "198.51.100.2", 1);
+	struct cfg *c = expect_ok(P "nat: {external_ip: 198.51.100.3}\n");
+	assert_string_equal(c->nat.external_ip, "198.51.100.2");
+	assert_int_equal(c->nat.external_ip_addr, 0xc6336402);
+	cfg_free(c);
+}
+
+static void test_env_errors(void **state)
+{
+	(void)state;
+	setenv("RTPREC_WORKERS", "abc", 1);
+	setenv("RTPREC_PORTS_0_RX_DESC", "0", 1);
+	setenv("BEHIND_NAT", "maybe", 1);
+	setenv("EXTERNAL_IP", "1.2.3.4.5", 1);
+	setenv("RTPREC_PORTS_0_IPV4", "1.2.3.4", 1);
+	expect_errors(P "log: {level: loud}\n", 6,
+		      "t.yaml:5:14: log.level: 'loud' is not one of error, warning, info, debug\n"
+		      "env:RTPREC_WORKERS: workers: 'abc' is not an unsigned integer\n"
+		      "env:RTPREC_PORTS_0_IPV4: ports[0].ipv4: '1.2.3.4' is not an IPv4 address with "
+		      "prefix length (a.b.c.d/len, len 1..32)\n"
+		      "env:RTPREC_PORTS_0_RX_DESC: ports[0].rx_desc: 0 is out of range (64..16384)\n"
+		      "env:BEHIND_NAT: nat.behind_nat: 'maybe' is not one of no, yes, auto, true, "
+		      "false\n"
+		      "env:EXTERNAL_IP: nat.external_ip: '1.2.3.4.5' is not an IPv4 address "
+		      "(a.b.c.d)\n");
+}
+
+static void test_env_semantic_zero(void **state)
+{
+	(void)state;
+	setenv("RTPREC_WORKERS", "0", 1);
+	expect_errors(P "workers: 2\n", 1, "env:RTPREC_WORKERS: workers: 0 is out of range (1..64)\n");
+}
+
+/* ---- shipped files ---------------------------------------------------- */
+
+static void test_default_yaml(void **state)
+{
+	(void)state;
+	struct cfg *c = expect_ok(cfg_default_yaml());
+	assert_int_equal(c->ports_count, 1);
+	assert_string_equal(c->ports[0].device, "net_tap0");
+	assert_int_equal(c->dpdk.eal_args_count, 4);
+	assert_string_equal(c->dpdk.eal_args[3], "--vdev=net_tap0,iface=rtprec0");
+	assert_int_equal(c->flows_count, 1);
+	assert_string_equal(c->flows[0].name, "demo");
+	assert_int_equal(c->flows[0].dst.port, 30000);
+	cfg_free(c);
+
+	FILE *f = fopen(RTPREC_CONFIG_DIR "/default.yaml", "r");
+	char buf[4096];
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	assert_string_equal(cfg_default_yaml(), buf);
+}
+
+static void test_example_yaml(void **state)
+{
+	struct cfg *c = NULL;
+	char *out = NULL;
+	size_t len;
+	FILE *f = open_memstream(&out, &len);
+	(void)state;
+	int n = cfg_load_file(RTPREC_CONFIG_DIR "/rtprec.example.yaml", &c, f);
+	fclose(f);
+	if (n)
+		print_error("%s", out);
+	assert_int_equal(n, 0);
+	assert_int_equal(c->flows_count, 2);
+	assert_int_equal(c->flows[0].action_mask, CFG_ACT_RECORD | CFG_ACT_FORWARD);
+	assert_int_equal(c->flows[0].fwd_from.port, 40002);
+	assert_true(c->ports[0].has_gateway_mac);
+	free(out);
+	cfg_free(c);
+}
+
+static void test_unreadable_file(void **state)
+{
+	struct cfg *c = (struct cfg *)1;
+	char *out = NULL;
+	size_t len;
+	FILE *f = open_memstream(&out, &len);
+	(void)state;
+	assert_int_equal(cfg_load_file("/nonexistent/rtprec.yaml", &c, f), 1);
+	fclose(f);
+	assert_null(c);
+	assert_string_equal(out, "/nonexistent/rtprec.yaml: cannot read: No such file or directory\n");
+	free(out);
+}
+
+int main(void)
+{
+	static const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_too_many_ports),
+		cmocka_unit_test(test_flow_table_too_small),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_derived),
+		cmocka_unit_test(test_forward_single_port_default),
+		cmocka_unit_test(test_ip_str),
+		cmocka_unit_test_setup_teardown(test_env_overrides, env_clear, env_clear),
+		cmocka_unit_test_setup_teardown(test_env_rtprec_wins, env_clear, env_clear),
+		cmocka_unit_test_setup_teardown(test_env_errors, env_clear, env_clear),
+		cmocka_unit_test_setup_teardown(test_env_semantic_zero, env_clear, env_clear),
+		cmocka_unit_test(test_default_yaml),
+		cmocka_unit_test(test_example_yaml),
+		cmocka_unit_test(test_unreadable_file),
+	};
+	const size_t ne = sizeof(ecases) / sizeof(ecases[0]);
+	const size_t nf = sizeof(fixed) / sizeof(fixed[0]);
+	struct CMUnitTest *tests = calloc(ne + nf, sizeof(*tests));
+	if (!tests)
+		return 1;
+	for (size_t i = 0; i < ne; i++)
+		tests[i] = (struct CMUnitTest){ .name = ecases[i].name, .test_func = test_ecase,
+						.initial_state = (void *)&ecases[i] };
+	memcpy(tests + ne, fixed, sizeof(fixed));
+	env_clear(NULL);
+	int r = _cmocka_run_group_tests("config", tests, ne + nf, NULL, NULL);
+	free(tests);
+	return r;
 }

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The real worker over net_ring ports: flows added and deleted many times
+ * through the command ring while traffic runs; the flows nobody touched
+ * must lose nothing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <rte_byteorder.h>
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include "config/cfg.h"
+#include "controlplane/cp_priv.h"
+#include "dataplane/dp.h"
+#include "dataplane/dp_parse.h"
+
+#define N_STABLE 8
+#define PKTS_PER_FLOW 2000
+#define CHURN_ROUNDS 400
+#define CHURN_FLOWS 16
+
+static struct rte_ring *in_rx, *in_tx, *out_rx, *out_tx;
+static struct rte_mempool *pool;
+static char in_name[RTE_ETH_NAME_MAX_LEN], out_name[RTE_ETH_NAME_MAX_LEN];
+
+static const char *cfg_fmt =
+	"ports:\n"
+	"  - { name: in, device: \"%s\", ipv4: 192.0.2.10/24 }\n"
+	"  - { name: out, device: \"%s\", ipv4: 203.0.113.10/24, gateway: 203.0.113.1,\n"
+	"      gateway_mac: \"02:00:00:00:00:01\" }\n"
+	"workers: 1\n"
+	"recording: { dir: /tmp }\n"
+	"flows:\n";
+
+static int setup_eal(void)
+{
+	char *argv[] = {"test", "--no-huge", "-m", "512", "--no-pci",
+			"--file-prefix=ut_dp", "--lcores=0@0,1@1", "--log-level=lib.*:error"};
+	uint16_t pid;
+
+	if (rte_eal_init(RTE_DIM(argv), argv) < 0)
+		return -1;
+	pool = rte_pktmbuf_pool_create("ut_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	in_rx = rte_ring_create("ut_in_rx", 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	in_tx = rte_ring_create("ut_in_tx", 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	out_rx = rte_ring_create("ut_out_rx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	out_tx = rte_ring_create("ut_out_tx", 8192, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (!pool || !in_rx || !in_tx || !out_rx || !out_tx)
+		return -1;
+	pid = (uint16_t)rte_eth_from_rings("ut_in", &in_rx, 1, &in_tx, 1, 0);
+	rte_eth_dev_get_name_by_port(pid, in_name);
+	pid = (uint16_t)rte_eth_from_rings("ut_out", &out_rx, 1, &out_tx, 1, 0);
+	rte_eth_dev_get_name_by_port(pid, out_name);
+	return 0;
+}
+
+static struct rte_mbuf *make_udp(uint16_t dport, uint16_t seq)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	uint8_t *p;
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *udp;
+
+	if (m == NULL)
+		return NULL;
+	p = (uint8_t *)rte_pktmbuf_append(m, 14 + 20 + 8 + 12 + 160);
+	memset(p, 0, 14 + 20 + 8 + 12 + 160);
+	p[12] = 0x08;
+	ip = (struct rte_ipv4_hdr *)(p + 14);
+	ip->version_ihl = 0x45;
+	ip->total_length = rte_cpu_to_be_16(20 + 8 + 12 + 160);
+	ip->time_to_live = 64;
+	ip->next_proto_id = 17;
+	ip->src_addr = rte_cpu_to_be_32(0xc6336405); /* 198.51.100.5 */
+	ip->dst_addr = rte_cpu_to_be_32(0xc000020a); /* 192.0.2.10 */
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp = (struct rte_udp_hdr *)(ip + 1);
+	udp->src_port = rte_cpu_to_be_16(4000);
+	udp->dst_port = rte_cpu_to_be_16(dport);
+	udp->dgram_len = rte_cpu_to_be_16(8 + 12 + 160);
+	p[42] = 0x80;
+	p[44] = (uint8_t)(seq >> 8);
+	p[45] = (uint8_t)seq;
+	return m;
+}
+
+static void inject(struct cp_ctx *cp, struct rte_mbuf *m)
+{
+	while (rte_ring_sp_enqueue(in_rx, m) != 0)
+		cp_poll(cp);
+}
+
+/* Count what came out per forwarded destination port (40000 + i). */
+static void drain_out(uint64_t *got, uint64_t *other)
+{
+	void *objs[64];
+	unsigned n;
+
+	while ((n = rte_ring_sc_dequeue_burst(out_tx, objs, 64, NULL)) != 0) {
+		for (unsigned i = 0; i < n; i++) {
+			struct rte_mbuf *m = objs[i];
+			struct dp_parsed p;
+			enum dp_drop why;
+			if (dp_parse(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m), &p,
+				     &why) == DP_PKT_UDP4) {
+				unsigned port = rte_be_to_cpu_16(p.dst_port);
+				if (port >= 40000 && port < 40000 + N_STABLE)
+					got[port - 40000]++;
+				else
+					(*other)++;
+			}
+			rte_pktmbuf_free(m);
+		}
+	}
+}
+
+static void churn_msg(struct dp_msg *m, int add, unsigned k)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = add ? DP_CMD_FLOW_ADD : DP_CMD_FLOW_DEL;
+	if (add) {
+		m->u.spec.key.dst_ip = rte_cpu_to_be_32(0xc000020a);
+		m->u.spec.key.dst_port = rte_cpu_to_be_16((uint16_t)(50000 + k));
+		m->u.spec.flow_id = 1000000 + k;
+		m->u.spec.rec_id = DP_REC_NONE;
+		m->u.spec.actions = DP_ACT_FORWARD;
+		m->u.spec.out_port = 1;
+		m->u.spec.fwd_dst_ip = rte_cpu_to_be_32(0xc6120007);
+		m->u.spec.fwd_dst_port = rte_cpu_to_be_16(45000);
+		m->u.spec.fwd_src_ip = rte_cpu_to_be_32(0xcb00710a);
+		m->u.spec.nexthop_ip = rte_cpu_to_be_32(0xcb007101);
+	} else {
+		m->u.del.key.dst_ip = rte_cpu_to_be_32(0xc000020a);
+		m->u.del.key.dst_port = rte_cpu_to_be_16((uint16_t)(50000 + k));
+		m->u.del.flow_id = 1000000 + k;
+	}
+}
+
+static void test_churn_while_traffic(void **state)
+{
+	char yaml[4096];
+	size_t len;
+	struct cfg *cfg = NULL;
+	struct dp_ctx *dp = NULL;
+	struct cp_ctx *cp;
+	uint64_t got[N_STABLE] = {0}, other = 0, churn_sent = 0;
+	uint16_t seq[N_STABLE] = {0};
+	struct dp_msg m;
+
+	(void)state;
+	len = (size_t)snprintf(yaml, sizeof(yaml), cfg_fmt, in_name, out_name);
+	for (unsigned i = 0; i < N_STABLE; i++)
+		len += (size_t)snprintf(yaml + len, sizeof(yaml) - len,
+					"  - { name: s%u, match: { dst: \"192.0.2.10:%u\" }, actions: "
+					"[forward], forward: { to: \"198.18.0.7:%u\", port: out } }\n",
+					i, 30000 + i, 40000 + i);
+	assert_int_equal(cfg_load_string("churn", yaml, len, &cfg, stderr), 0);
+	assert_int_equal(dp_create(cfg, &dp), 0);
+	cp = cp_create(cfg, dp, NULL);
+	assert_non_null(cp);
+	assert_int_equal(dp_launch(dp), 0);
+	assert_int_equal(cp_program_static_flows(cp), 0);
+	assert_int_equal(cp_start_rx(cp), 0);
+
+	for (unsigned r = 0; r < CHURN_ROUNDS; r++) {
+		for (unsigned k = 0; k < CHURN_FLOWS; k++) {
+			churn_msg(&m, 1, k);
+			assert_int_equal(cp_send(cp, 0, &m), 0);
+		}
+		for (unsigned i = 0; i < N_STABLE; i++)
+			for (unsigned j = 0; j < PKTS_PER_FLOW / CHURN_ROUNDS; j++)
+				inject(cp, make_udp((uint16_t)(30000 + i), seq[i]++));
+		for (unsigned k = 0; k < CHURN_FLOWS; k += 4, churn_sent++)
+			inject(cp, make_udp((uint16_t)(50000 + k), 0));
+		for (unsigned k = 0; k < CHURN_FLOWS; k++) {
+			churn_msg(&m, 0, k);
+			assert_int_equal(cp_send(cp, 0, &m), 0);
+		}
+		cp_poll(cp);
+		drain_out(got, &other);
+	}
+	/* let the worker take everything, then stop it (final counters) */
+	for (int i = 0; i < 2000 && dp_counters(dp, 0)->rx_packets <
+						N_STABLE * PKTS_PER_FLOW + churn_sent; i++)
+		usleep(1000);
+	assert_int_equal(cp_collect_stats(cp, 1), 0);
+	dp_wait(dp);
+	drain_out(got, &other);
+
+	const struct dp_worker_counters *c = dp_counters(dp, 0);
+	for (unsigned i = 0; i < N_STABLE; i++) {
+		assert_int_equal(got[i], PKTS_PER_FLOW);
+		assert_int_equal(cp->agg[i].packets, PKTS_PER_FLOW);
+		assert_int_equal(cp->agg[i].rtp_lost, 0);
+	}
+	assert_int_equal(c->rx_packets, N_STABLE * PKTS_PER_FLOW + churn_sent);
+	/* a churned flow's packet is either forwarded or counted as no_flow */
+	assert_int_equal(other + c->drops[0][DP_DROP_NO_FLOW], churn_sent);
+	assert_int_equal(cp->add_failed, 0);
+	cp_free(cp);
+	dp_destroy(dp);
+	cfg_free(cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_churn_while_traffic),
+	};
+	if (setup_eal() != 0) {
+		fprintf(stderr, "EAL or ring ports could not be set up\n");
+		return 1;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
