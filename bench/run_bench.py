@@ -7,6 +7,7 @@ usage: run_bench.py --pcap FILE --flows N --rtprec BIN --out RESULT.json
 Prints one summary line; writes RESULT.json.
 """
 import argparse
+import ipaddress
 import json
 import os
 import re
@@ -89,7 +90,7 @@ class Proc:
             return self.p.wait(timeout=10)
 
 
-def rtprec_config(a, workdir):
+def rtprec_config(a, workdir, expand=False):
     mbufs = a.flows + 32768
     table = 1
     while table < a.flows * 2:
@@ -105,18 +106,32 @@ def rtprec_config(a, workdir):
         "recording:", f"  dir: {json.dumps(str(workdir / 'rec'))}",
         "dataplane:", f"  flow_table_size: {table}", f"  mbufs: {mbufs}",
         "flows:",
-        "  - name: bench",
-        f'    match: {{ dst: "192.0.2.10:30000", src: "{a.src}:4000" }}',
-        f"    count: {a.flows}",
-        "    actions: [forward]",
-        '    forward: { to: "203.0.113.7:40000", from: "198.51.100.10:40002", port: out }',
     ]
+    fwd = '    forward: { to: "203.0.113.7:40000", from: "198.51.100.10:40002", port: out }'
+    if not expand:
+        y += ["  - name: bench",
+              f'    match: {{ dst: "192.0.2.10:30000", src: "{a.src}:4000" }}',
+              f"    count: {a.flows}", "    actions: [forward]", fwd]
+    else:  # one entry per flow, for a binary without "count"
+        base = int(ipaddress.IPv4Address(a.src))
+        for i in range(a.flows):
+            y += [f"  - name: bench{i}",
+                  f'    match: {{ dst: "192.0.2.10:30000", src: "{ipaddress.IPv4Address(base + i)}:4000" }}',
+                  "    actions: [forward]", fwd]
     return "\n".join(y) + "\n"
 
 
 def bench_rtprec(a, workdir):
     cfg = workdir / "rtprec-bench.yaml"
     cfg.write_text(rtprec_config(a, workdir))
+    chk = subprocess.run([a.rtprec, "--check", "--config", str(cfg)], capture_output=True, text=True,
+                         timeout=120)
+    if chk.returncode != 0 and "count" in chk.stderr and a.flows <= 20000:
+        log("this rtprec does not know 'count': writing one flow entry per flow")
+        cfg.write_text(rtprec_config(a, workdir, expand=True))
+        a.expanded = True
+    elif chk.returncode != 0:
+        raise RuntimeError(f"config rejected:\n{chk.stderr}")
     errp = workdir / "rtprec.stderr"
     log(f"rtprec: {a.rtprec} --config {cfg}")
     p = Proc([a.rtprec, "--config", str(cfg)], errp, str(workdir))
@@ -199,6 +214,7 @@ def main():
     ap.add_argument("--skip-testpmd", action="store_true")
     ap.add_argument("--skip-rtprec", action="store_true")
     a = ap.parse_args()
+    a.expanded = False
     a.pcap = str(Path(a.pcap).resolve())
     workdir = Path(a.out).resolve().parent / (Path(a.out).stem + ".d")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -226,6 +242,7 @@ def main():
             result["testpmd"] = dict(error=str(e))
             rc = 1
     r, t = result.get("rtprec", {}), result.get("testpmd", {})
+    result["flows_expanded"] = a.expanded
     if r.get("mpps") and t.get("mpps"):
         result["ratio"] = r["mpps"] / t["mpps"]
     Path(a.out).write_text(json.dumps(result, indent=2) + "\n")

@@ -152,6 +152,9 @@ void cfg_free(struct cfg *c);
 /* The embedded default configuration (config/default.yaml). */
 const char *cfg_default_yaml(void);
 
+/* Flows the dataplane holds: the sum of every flow's count. */
+unsigned cfg_flow_total(const struct cfg *c);
+
 /* Index of the port with this name, or -1. */
 int cfg_port_index(const struct cfg *c, const char *name);
 

@@ -142,6 +142,30 @@ out:
 	fc->path[len] = '\0';
 }
 
+/* count: N flows whose match.src address goes up by one each. */
+static void check_count(struct flow_check *fc, struct cfg_flow *f)
+{
+	size_t len = AT(fc, "count");
+
+	cfg_check_uint(fc->x, fc->path, &f->count, 1, 1, 16777216);
+	if (f->count > 1 && !f->has_src)
+		cfg_errp(fc->x, fc->path, "%u flows need match.src (its address is what varies)",
+			 f->count);
+	else if (f->count > 1 && f->src.ip > UINT32_MAX - (f->count - 1))
+		cfg_errp(fc->x, fc->path, "%u flows from match.src run past 255.255.255.255",
+			 f->count);
+	fc->path[len] = '\0';
+}
+
+unsigned cfg_flow_total(const struct cfg *c)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < c->flows_count; i++)
+		n += c->flows[i].count ? c->flows[i].count : 1;
+	return n;
+}
+
 void cfg_validate_flows(struct cfg_ctx *x, struct cfg *c)
 {
 	struct flow_check fc = { .x = x, .c = c, .path = "flows" };
@@ -158,6 +182,7 @@ void cfg_validate_flows(struct cfg_ctx *x, struct cfg *c)
 		len = AT(&fc, "clock_rate");
 		cfg_check_uint(x, fc.path, &f->clock_rate, 8000, 1000, 192000);
 		fc.path[len] = '\0';
+		check_count(&fc, f);
 		fc.path[base] = '\0';
 	}
 	cfg_map_free(&fc.names);

@@ -11,7 +11,7 @@ static size_t hash_str(const char *s)
 	size_t h = 1469598103934665603ull; /* FNV-1a */
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
+	return h ^ (h >> 29) ^ (h >> 47); /* FNV's low bits alone cluster */
 }
 
 static struct cfg_map_slot *find_slot(struct cfg_map_slot *slots, size_t cap, const char *key)

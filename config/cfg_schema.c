@@ -61,6 +61,7 @@ static const cyaml_schema_field_t flow_fields[] = {
 			     &string_entry, 0, CYAML_UNLIMITED),
 	CYAML_FIELD_MAPPING("forward", OPT, struct cfg_flow, forward, forward_fields),
 	CYAML_FIELD_UINT("clock_rate", OPT, struct cfg_flow, clock_rate),
+	CYAML_FIELD_UINT("count", OPT, struct cfg_flow, count),
 	CYAML_FIELD_END,
 };
 

@@ -117,9 +117,9 @@ static void validate_dataplane(struct cfg_ctx *x, struct cfg *c)
 	struct cfg_dataplane *d = &c->dataplane;
 
 	cfg_check_uint(x, "dataplane.flow_table_size", &d->flow_table_size, 65536, 64, 16777216);
-	if (d->flow_table_size >= 64 && d->flow_table_size < c->flows_count)
+	if (d->flow_table_size >= 64 && d->flow_table_size < cfg_flow_total(c))
 		cfg_errp(x, "dataplane.flow_table_size", "%u is less than the number of flows (%u)",
-			 d->flow_table_size, c->flows_count);
+			 d->flow_table_size, cfg_flow_total(c));
 	cfg_check_uint(x, "dataplane.mbufs", &d->mbufs, 32767, 1023, 4194303);
 	cfg_check_uint(x, "dataplane.record_ring_size", &d->record_ring_size, 16384, 1024,
 		       1048576);

@@ -13,7 +13,13 @@ struct walk {
 	struct cfg_ctx *x;
 	yaml_document_t *doc;
 	char path[CFG_PATH_MAX];
+	/* Nodes we may still visit: aliases can make a small document expand
+	 * quadratically ("billion laughs"); stop with one error instead. */
+	size_t budget;
 };
+
+/* Each document node may be visited this many times through aliases. */
+#define ALIAS_FACTOR 16
 
 #define MAX_FIELDS 64
 
@@ -135,6 +141,13 @@ static void walk_scalar(struct walk *w, const cyaml_schema_value_t *s, yaml_node
 
 static void walk_value(struct walk *w, const cyaml_schema_value_t *s, yaml_node_t *n)
 {
+	if (w->budget == 0)
+		return;
+	if (--w->budget == 0) {
+		cfg_err_mark(w->x, line_of(n), col_of(n), "%s: aliases expand to too many nodes",
+			     cfg_where(w->path));
+		return;
+	}
 	cfg_pos_set(w->x, w->path, line_of(n), col_of(n));
 	switch (s->type) {
 	case CYAML_MAPPING:
@@ -214,7 +227,8 @@ void cfg_walk(struct cfg_ctx *x, const char *yaml, size_t len)
 		yaml_parser_delete(&parser);
 		return;
 	}
-	struct walk w = { .x = x, .doc = &doc };
+	size_t nodes = (size_t)(doc.nodes.top - doc.nodes.start);
+	struct walk w = { .x = x, .doc = &doc, .budget = ALIAS_FACTOR * nodes + 1024 };
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	if (root) {
 		walk_value(&w, &cfg_schema_top, root);

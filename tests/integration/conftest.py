@@ -30,13 +30,24 @@ if not os.path.isabs(BIN):
 TEST_TIMEOUT = int(os.environ.get("RTPREC_TEST_TIMEOUT", "120"))
 READY_TIMEOUT = 20.0
 
-DROP_REASONS = (
-    "eth_truncated vlan_truncated not_ipv4 ip_truncated ip_bad_version ip_bad_ihl "
-    "ip_options ip_bad_length ip_fragment not_udp udp_truncated udp_bad_length "
-    "arp_malformed arp_not_for_us icmp_malformed icmp_not_for_us icmp_unhandled "
-    "multi_segment no_flow flow_drop neigh_hold_full tx_full record_ring_full "
-    "record_no_mbuf event_ring_full"
-).split()
+def _drop_reasons():
+    """Drop reason names from the X-macro in dataplane/dp_drop.h (the one contract)."""
+    try:
+        text = (REPO / "dataplane" / "dp_drop.h").read_text()
+        names = re.findall(r'X\(\s*[A-Z0-9_]+\s*,\s*"([a-z0-9_]+)"\s*\)', text)
+        if names:
+            return tuple(names)
+    except OSError:
+        pass
+    return tuple((
+        "eth_truncated vlan_truncated not_ipv4 ip_truncated ip_bad_version ip_bad_ihl "
+        "ip_options ip_bad_length ip_fragment not_udp udp_truncated udp_bad_length "
+        "arp_malformed arp_not_for_us icmp_malformed icmp_not_for_us icmp_unhandled "
+        "no_flow flow_drop neigh_hold_full neigh_timeout tx_full record_ring_full "
+        "record_no_mbuf event_ring_full").split())
+
+
+DROP_REASONS = _drop_reasons()
 
 
 # ---------------------------------------------------------------- per-test timeout

@@ -14,8 +14,8 @@ from conftest import config_yaml, eal_args, sh
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("ip"),
                                 reason="needs root and iproute2 (netns, veth)")
 
-NS_ADDR = "192.0.2.1"
-DP_ADDR = "192.0.2.10"
+NS_ADDR = "198.18.0.1"
+DP_ADDR = "198.18.0.10"
 PY = "/usr/bin/python3"
 
 

@@ -236,6 +236,15 @@ static const struct ecase ecases[] = {
 	  "  - {name: b, match: {dst: \"1.2.3.4:2\"}, actions: [record], clock_rate: 200000}\n", 2,
 	  "t.yaml:6:73: flows[0].clock_rate: 0 is out of range (1000..192000)\n"
 	  "t.yaml:7:73: flows[1].clock_rate: 200000 is out of range (1000..192000)\n" },
+	{ "count", P "dataplane: {flow_table_size: 100}\nflows:\n"
+	  "  - {name: a, match: {dst: \"1.2.3.4:1\"}, actions: [record], count: 2}\n"
+	  "  - {name: b, match: {dst: \"1.2.3.4:2\", src: \"255.255.255.250:1\"}, actions: [record], "
+	  "count: 7}\n"
+	  "  - {name: c, match: {dst: \"1.2.3.4:3\", src: \"10.0.0.1:1\"}, actions: [record], "
+	  "count: 95}\n", 3,
+	  "t.yaml:5:30: dataplane.flow_table_size: 100 is less than the number of flows (104)\n"
+	  "t.yaml:7:68: flows[0].count: 2 flows need match.src (its address is what varies)\n"
+	  "t.yaml:8:94: flows[1].count: 7 flows from match.src run past 255.255.255.255\n" },
 	/* dataplane */
 	{ "dataplane", P "dataplane:\n  flow_table_size: 32\n  mbufs: 1000\n"
 	  "  record_ring_size: 3000\n  neigh_hold: 5000\n  burst: 0\n", 5,
@@ -300,6 +309,29 @@ static void test_flow_table_too_small(void **state)
 	expect_errors(yaml, 1,
 		      "t.yaml:5:30: dataplane.flow_table_size: 64 is less than the number of flows "
 		      "(65)\n");
+}
+
+/* An alias "bomb": 100 aliases of a flow with 200 actions. The walk stops
+ * with one error instead of expanding every alias. */
+static void test_alias_bomb(void **state)
+{
+	char yaml[8192];
+	struct cfg *c = (struct cfg *)1;
+	char *out = NULL;
+	size_t n = (size_t)snprintf(yaml, sizeof(yaml),
+				    P "flows:\n  - &f {name: f, match: {dst: \"1.2.3.4:5\"}, actions: [");
+	(void)state;
+	for (int i = 0; i < 200; i++)
+		n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "%srecord", i ? "," : "");
+	n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "]}\n");
+	for (int i = 0; i < 100; i++)
+		n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "  - *f\n");
+	assert_true(n < sizeof(yaml));
+	assert_int_equal(load(yaml, &c, &out), 1);
+	assert_null(c);
+	assert_non_null(strstr(out, "aliases expand to too many nodes\n"));
+	assert_int_equal(strncmp(out, "t.yaml:6:", 9), 0);
+	free(out);
 }
 
 /* ---- loads that succeed ---------------------------------------------- */
@@ -567,6 +599,7 @@ int main(void)
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_too_many_ports),
 		cmocka_unit_test(test_flow_table_too_small),
+		cmocka_unit_test(test_alias_bomb),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_derived),
 		cmocka_unit_test(test_forward_single_port_default),
