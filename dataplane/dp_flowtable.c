@@ -16,7 +16,13 @@ struct dp_flowtable {
 	struct dp_flow *flows; /* [size], indexed by hash key position */
 	uint32_t size;         /* entries of the hash and the array */
 	uint32_t count;
+	uint32_t n_wild; /* keys with a wildcard source */
 };
+
+static inline int ft_is_wild(const struct dp_flow_key *k)
+{
+	return k->src_ip == 0 && k->src_port == 0;
+}
 
 /* rte_hash needs at least one bucket's worth of entries. */
 #define FT_MIN_ENTRIES 8u
@@ -97,6 +103,7 @@ struct dp_flow *dp_ft_add(struct dp_flowtable *ft, const struct dp_flow_key *key
 	memset(f, 0, sizeof(*f));
 	f->in_use = 1;
 	ft->count++;
+	ft->n_wild += (uint32_t)ft_is_wild(key);
 	return f;
 }
 
@@ -108,6 +115,7 @@ int dp_ft_del(struct dp_flowtable *ft, const struct dp_flow_key *key)
 		return -ENOENT;
 	memset(&ft->flows[pos], 0, sizeof(ft->flows[pos]));
 	ft->count--;
+	ft->n_wild -= (uint32_t)ft_is_wild(key);
 	return 0;
 }
 
@@ -142,7 +150,7 @@ void dp_ft_lookup_burst(struct dp_flowtable *ft, const struct dp_flow_key *keys,
 			continue;
 		}
 		out[i] = NULL;
-		if (keys[i].src_ip == 0 && keys[i].src_port == 0)
+		if (ft_is_wild(&keys[i]))
 			continue; /* already the wildcard key */
 		wk[nmiss] = keys[i];
 		wk[nmiss].src_ip = 0;
@@ -150,7 +158,7 @@ void dp_ft_lookup_burst(struct dp_flowtable *ft, const struct dp_flow_key *keys,
 		widx[nmiss] = (uint8_t)i;
 		nmiss++;
 	}
-	if (nmiss == 0)
+	if (nmiss == 0 || ft->n_wild == 0)
 		return;
 
 	for (i = 0; i < nmiss; i++)
