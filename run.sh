@@ -69,6 +69,7 @@ trap 'rm -f "$outlog"' EXIT
 # tee ignores INT/TERM: a Ctrl-C must not cut the pipe before rtprec prints its last stats
 setsid "$BIN" "${args[@]}" > >(trap "" INT TERM; exec tee "$outlog") &
 pid=$!
+# shellcheck disable=SC2317 # called from traps
 forward() { kill -s "$1" "$pid" 2>/dev/null || true; }
 trap 'forward INT' INT
 trap 'forward TERM' TERM

@@ -9,9 +9,9 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=../tools/deps.sh
+# shellcheck source=tools/deps.sh
 source "$ROOT/tools/deps.sh"
-# shellcheck source=../tools/hugepages.sh
+# shellcheck source=tools/hugepages.sh
 source "$ROOT/tools/hugepages.sh"
 
 if (($# == 0)); then
