@@ -30,7 +30,7 @@ max=0
 for n in "$@"; do ((n > max)) && max=$n; done
 # infinite_rx preloads every packet as an mbuf (~2.5 KB each with the default data room),
 # plus the flow table: reserve enough 2 MB pages for the largest point.
-pages=$(((max + 65536) * 2560 / 2097152 + 768))
+pages=$(((${BENCH_PACKETS:-$((max > 1000000 ? max : 1000000))} + 65536) * 2560 / 2097152 + 768))
 ((pages < 1024)) && pages=1024
 rtprec_hugepages "$pages"
 
@@ -39,15 +39,18 @@ DATA=${BENCH_DATA:-/tmp/rtprec-bench}
 mkdir -p "$RES" "$DATA"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 lines=()
+# Every point replays the same number of packets (the largest FLOWS, at least 1M by
+# default), so the input's memory footprint is the same and only the flow count varies.
+packets=${BENCH_PACKETS:-$((max > 1000000 ? max : 1000000))}
 for n in "$@"; do
-	pcap="$DATA/flows-$n.pcap"
+	pcap="$DATA/flows-$n-$packets.pcap"
 	if [[ ! -s $pcap ]]; then
-		/usr/bin/python3 "$ROOT/bench/gen_pcap.py" "$n" "$pcap.tmp"
+		/usr/bin/python3 "$ROOT/bench/gen_pcap.py" "$n" "$pcap.tmp" --packets "$packets"
 		mv "$pcap.tmp" "$pcap"
 	fi
 	extra=()
 	[[ ${BENCH_SKIP_TESTPMD:-0} == 1 ]] && extra+=(--skip-testpmd)
-	line=$(/usr/bin/python3 "$ROOT/bench/run_bench.py" --pcap "$pcap" --flows "$n" --rtprec "$BIN" \
+	line=$(/usr/bin/python3 "$ROOT/bench/run_bench.py" --pcap "$pcap" --flows "$n" --packets "$packets" --rtprec "$BIN" \
 		--out "$RES/dataplane-$n-$stamp.json" --seconds "${BENCH_SECONDS:-8}" \
 		--warmup "${BENCH_WARMUP:-2}" --mem-args="$RTPREC_EAL_MEM_ARGS" "${extra[@]}") || true
 	echo "$line"

@@ -90,8 +90,8 @@ class Proc:
             return self.p.wait(timeout=10)
 
 
-def rtprec_config(a, workdir, expand=False):
-    mbufs = a.flows + 32768
+def rtprec_config(a, workdir):
+    mbufs = a.packets + 32768  # infinite_rx keeps every packet of the pcap as an mbuf
     table = 1
     while table < a.flows * 2:
         table *= 2
@@ -105,19 +105,13 @@ def rtprec_config(a, workdir, expand=False):
         "workers: 1",
         "recording:", f"  dir: {json.dumps(str(workdir / 'rec'))}",
         "dataplane:", f"  flow_table_size: {table}", f"  mbufs: {mbufs}",
+        f"  mbuf_size: {a.mbuf_size}",
         "flows:",
     ]
     fwd = '    forward: { to: "203.0.113.7:40000", from: "198.51.100.10:40002", port: out }'
-    if not expand:
-        y += ["  - name: bench",
-              f'    match: {{ dst: "192.0.2.10:30000", src: "{a.src}:4000" }}',
-              f"    count: {a.flows}", "    actions: [forward]", fwd]
-    else:  # one entry per flow, for a binary without "count"
-        base = int(ipaddress.IPv4Address(a.src))
-        for i in range(a.flows):
-            y += [f"  - name: bench{i}",
-                  f'    match: {{ dst: "192.0.2.10:30000", src: "{ipaddress.IPv4Address(base + i)}:4000" }}',
-                  "    actions: [forward]", fwd]
+    y += ["  - name: bench",
+          f'    match: {{ dst: "192.0.2.10:30000", src: "{a.src}:4000" }}',
+          f"    count: {a.flows}", "    actions: [forward]", fwd]
     return "\n".join(y) + "\n"
 
 
@@ -126,11 +120,7 @@ def bench_rtprec(a, workdir):
     cfg.write_text(rtprec_config(a, workdir))
     chk = subprocess.run([a.rtprec, "--check", "--config", str(cfg)], capture_output=True, text=True,
                          timeout=120)
-    if chk.returncode != 0 and "count" in chk.stderr and a.flows <= 20000:
-        log("this rtprec does not know 'count': writing one flow entry per flow")
-        cfg.write_text(rtprec_config(a, workdir, expand=True))
-        a.expanded = True
-    elif chk.returncode != 0:
+    if chk.returncode != 0:
         raise RuntimeError(f"config rejected:\n{chk.stderr}")
     errp = workdir / "rtprec.stderr"
     log(f"rtprec: {a.rtprec} --config {cfg}")
@@ -162,11 +152,12 @@ def bench_rtprec(a, workdir):
 
 
 def bench_testpmd(a, workdir):
-    mbufs = a.flows + 32768
+    mbufs = a.packets + 32768  # infinite_rx keeps every packet of the pcap as an mbuf
     cmd = ["dpdk-testpmd", "--no-pci", f"--file-prefix=tpbench{uuid.uuid4().hex[:6]}", "-l", "0-1"] + \
         shlex.split(a.mem_args) + [f"--vdev=net_pcap0,rx_pcap={a.pcap},infinite_rx=1",
                                    "--vdev=net_null0,no-rx=1", "--", "--forward-mode=io", "-a",
-                                   f"--total-num-mbufs={mbufs}", "--stats-period=1"]
+                                   f"--total-num-mbufs={mbufs}", f"--mbuf-size={a.mbuf_size}",
+                                   "--stats-period=1"]
     logp = workdir / "testpmd.log"
     log("testpmd: " + " ".join(cmd))
     with open(logp, "w") as f:
@@ -211,15 +202,18 @@ def main():
     ap.add_argument("--ready-timeout", type=float, default=180.0)
     ap.add_argument("--mem-args", default="--in-memory")
     ap.add_argument("--src", default="100.64.0.1")
+    ap.add_argument("--packets", type=int, default=0, help="packets in the pcap (default: flows)")
+    ap.add_argument("--mbuf-size", type=int, default=512,
+                    help="mbuf data room for both rtprec and testpmd (frames are 214 B)")
     ap.add_argument("--skip-testpmd", action="store_true")
     ap.add_argument("--skip-rtprec", action="store_true")
     a = ap.parse_args()
-    a.expanded = False
+    a.packets = a.packets or a.flows
     a.pcap = str(Path(a.pcap).resolve())
     workdir = Path(a.out).resolve().parent / (Path(a.out).stem + ".d")
     workdir.mkdir(parents=True, exist_ok=True)
 
-    result = dict(flows=a.flows, frame_bytes=214, wire_bytes=218, seconds=a.seconds,
+    result = dict(flows=a.flows, packets=a.packets, mbuf_size=a.mbuf_size, frame_bytes=214, wire_bytes=218, seconds=a.seconds,
                   mem_args=a.mem_args, time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     try:
         result["git"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -242,7 +236,6 @@ def main():
             result["testpmd"] = dict(error=str(e))
             rc = 1
     r, t = result.get("rtprec", {}), result.get("testpmd", {})
-    result["flows_expanded"] = a.expanded
     if r.get("mpps") and t.get("mpps"):
         result["ratio"] = r["mpps"] / t["mpps"]
     Path(a.out).write_text(json.dumps(result, indent=2) + "\n")

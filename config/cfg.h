@@ -103,6 +103,7 @@ struct cfg_dataplane {
 	unsigned record_ring_size; /* per worker, power of two, default 16384 */
 	unsigned neigh_hold;       /* packets held per worker while ARP resolves, default 64 */
 	unsigned burst;            /* rx burst, 1..64, default 32 */
+	unsigned mbuf_size;        /* mbuf data room incl. 128 B headroom, default 2176 */
 };
 
 struct cfg_nat {

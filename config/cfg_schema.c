@@ -75,6 +75,7 @@ static const cyaml_schema_field_t dataplane_fields[] = {
 	CYAML_FIELD_UINT("record_ring_size", OPT, struct cfg_dataplane, record_ring_size),
 	CYAML_FIELD_UINT("neigh_hold", OPT, struct cfg_dataplane, neigh_hold),
 	CYAML_FIELD_UINT("burst", OPT, struct cfg_dataplane, burst),
+	CYAML_FIELD_UINT("mbuf_size", OPT, struct cfg_dataplane, mbuf_size),
 	CYAML_FIELD_END,
 };
 

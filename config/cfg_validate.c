@@ -128,6 +128,7 @@ static void validate_dataplane(struct cfg_ctx *x, struct cfg *c)
 			 d->record_ring_size);
 	cfg_check_uint(x, "dataplane.neigh_hold", &d->neigh_hold, 64, 0, 4096);
 	cfg_check_uint(x, "dataplane.burst", &d->burst, 32, 1, 64);
+	cfg_check_uint(x, "dataplane.mbuf_size", &d->mbuf_size, 2176, 384, 65535);
 }
 
 /* Index of s (case-insensitive) in names, or -1 with an error at path. */

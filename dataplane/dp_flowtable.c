@@ -19,6 +19,12 @@ struct dp_flowtable {
 	uint32_t n_wild; /* keys with a wildcard source */
 };
 
+/* The table's hash (rte_hash_crc, init 0), inline: no call per key. */
+static inline hash_sig_t ft_sig(const struct dp_flow_key *k)
+{
+	return rte_hash_crc(k, sizeof(*k), 0);
+}
+
 static inline int ft_is_wild(const struct dp_flow_key *k)
 {
 	return k->src_ip == 0 && k->src_port == 0;
@@ -84,7 +90,7 @@ struct dp_flow *dp_ft_add(struct dp_flowtable *ft, const struct dp_flow_key *key
 		*err = -EINVAL;
 		return NULL;
 	}
-	hash_sig_t sig = rte_hash_hash(ft->h, key);
+	hash_sig_t sig = ft_sig(key);
 	pos = rte_hash_lookup_with_hash(ft->h, key, sig);
 	if (pos >= 0) {
 		*replaced = 1;
@@ -130,6 +136,7 @@ void dp_ft_lookup_burst(struct dp_flowtable *ft, const struct dp_flow_key *keys,
 			struct dp_flow **out)
 {
 	const void *kp[RTE_HASH_LOOKUP_BULK_MAX];
+	hash_sig_t sig[RTE_HASH_LOOKUP_BULK_MAX];
 	int32_t pos[RTE_HASH_LOOKUP_BULK_MAX];
 	struct dp_flow_key wk[RTE_HASH_LOOKUP_BULK_MAX];
 	uint8_t widx[RTE_HASH_LOOKUP_BULK_MAX];
@@ -140,9 +147,11 @@ void dp_ft_lookup_burst(struct dp_flowtable *ft, const struct dp_flow_key *keys,
 	if (n > RTE_HASH_LOOKUP_BULK_MAX)
 		n = RTE_HASH_LOOKUP_BULK_MAX;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		kp[i] = &keys[i];
-	rte_hash_lookup_bulk(ft->h, kp, n, pos);
+		sig[i] = ft_sig(&keys[i]);
+	}
+	rte_hash_lookup_with_hash_bulk(ft->h, kp, sig, n, pos);
 
 	for (i = 0; i < n; i++) {
 		if (pos[i] >= 0) {
@@ -161,9 +170,11 @@ void dp_ft_lookup_burst(struct dp_flowtable *ft, const struct dp_flow_key *keys,
 	if (nmiss == 0 || ft->n_wild == 0)
 		return;
 
-	for (i = 0; i < nmiss; i++)
+	for (i = 0; i < nmiss; i++) {
 		kp[i] = &wk[i];
-	rte_hash_lookup_bulk(ft->h, kp, nmiss, pos);
+		sig[i] = ft_sig(&wk[i]);
+	}
+	rte_hash_lookup_with_hash_bulk(ft->h, kp, sig, nmiss, pos);
 	for (i = 0; i < nmiss; i++)
 		if (pos[i] >= 0)
 			out[widx[i]] = &ft->flows[pos[i]];

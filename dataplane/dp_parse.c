@@ -118,7 +118,7 @@ enum dp_pkt_kind dp_parse(const uint8_t *frame, uint32_t len, struct dp_parsed *
 		return drop(reason, DP_DROP_IP_TRUNCATED);
 	}
 	uint8_t vihl = ip[0];
-	if (likely_(vihl != 0x45)) {
+	if (unlikely_(vihl != 0x45)) {
 		if ((vihl >> 4) != 4)
 			return drop(reason, DP_DROP_IP_BAD_VERSION);
 		if ((vihl & 0x0f) < 5)

@@ -22,10 +22,11 @@ static int dp_socket_of_port(uint16_t port_id)
 	return s < 0 ? 0 : s;
 }
 
-static struct rte_mempool *dp_make_pool(const char *name, int socket, unsigned n)
+static struct rte_mempool *dp_make_pool(const struct dp_ctx *dp, const char *name, int socket,
+				       unsigned n)
 {
-	return rte_pktmbuf_pool_create(name, n, DP_POOL_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-				       socket);
+	return rte_pktmbuf_pool_create(name, n, DP_POOL_CACHE, 0,
+				       (uint16_t)dp->cfg->dataplane.mbuf_size, socket);
 }
 
 struct rte_mempool *dp_pool_for_socket(struct dp_ctx *dp, int socket)
@@ -35,7 +36,7 @@ struct rte_mempool *dp_pool_for_socket(struct dp_ctx *dp, int socket)
 	if (dp->pools[socket] == NULL) {
 		char name[RTE_MEMPOOL_NAMESIZE];
 		snprintf(name, sizeof(name), "mbuf_s%d", socket);
-		dp->pools[socket] = dp_make_pool(name, socket, dp->cfg->dataplane.mbufs);
+		dp->pools[socket] = dp_make_pool(dp, name, socket, dp->cfg->dataplane.mbufs);
 		if (dp->pools[socket] == NULL)
 			LOG_ERR("cannot create a pool of %u mbufs on socket %d: %s (raise hugepages "
 				"or lower dataplane.mbufs)",
@@ -184,7 +185,7 @@ static int dp_worker_create(struct dp_ctx *dp, unsigned idx, unsigned lcore)
 	w->rec = rte_ring_create_elem(name, DP_REC_ITEM_SIZE, dc->record_ring_size, socket,
 				      RING_F_SP_ENQ | RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "reccp_w%u", idx);
-	w->rec_pool = dp_make_pool(name, socket, dc->record_ring_size + 2 * DP_POOL_CACHE);
+	w->rec_pool = dp_make_pool(dp, name, socket, dc->record_ring_size + 2 * DP_POOL_CACHE);
 	w->max_held = dc->neigh_hold;
 	w->held = rte_zmalloc_socket("dp_held", sizeof(*w->held) * (w->max_held + 1), 0, socket);
 	if (w->ft == NULL || w->cmd == NULL || w->ev == NULL || w->rec == NULL ||

@@ -75,32 +75,36 @@ static inline void st16(uint8_t *p, uint16_t v)
 	memcpy(p, &v, 2);
 }
 
+/* Sum of ~old + new over the 16-bit halves of a 32-bit word (RFC 1624). */
+static inline uint32_t delta32(uint32_t old_v, uint32_t new_v)
+{
+	return (uint32_t)(uint16_t)~(uint16_t)old_v + (uint16_t)~(uint16_t)(old_v >> 16) +
+	       (uint16_t)new_v + (uint16_t)(new_v >> 16);
+}
+
+static inline uint16_t apply(uint16_t csum, uint32_t delta)
+{
+	return (uint16_t)~fold32((uint32_t)(uint16_t)~csum + fold32(delta));
+}
+
 void dp_rewrite_udp4(uint8_t *frame, const struct dp_parsed *p, uint32_t src_ip, uint32_t dst_ip,
 		     uint16_t src_port, uint16_t dst_port)
 {
 	uint8_t *ip = frame + p->l3_off;
 	uint8_t *udp = frame + p->l4_off;
-	uint32_t old_src = ld32(ip + 12), old_dst = ld32(ip + 16);
-	uint16_t old_sp = ld16(udp), old_dp = ld16(udp + 2);
+	/* one delta for the addresses serves both checksums (the IPv4 header
+	 * and the UDP pseudo-header); the ports add to the UDP one only */
+	uint32_t d_addr = delta32(ld32(ip + 12), src_ip) + delta32(ld32(ip + 16), dst_ip);
+	uint16_t uc = ld16(udp + 6);
 
-	/* IPv4 header checksum: only the addresses change. */
-	uint16_t ipc = ld16(ip + 10);
-	ipc = dp_csum_update32(ipc, old_src, src_ip);
-	ipc = dp_csum_update32(ipc, old_dst, dst_ip);
-	st16(ip + 10, ipc);
+	st16(ip + 10, apply(ld16(ip + 10), d_addr));
 	st32(ip + 12, src_ip);
 	st32(ip + 16, dst_ip);
-
-	/* UDP checksum: pseudo-header addresses and the ports. 0 = none. */
-	uint16_t uc = ld16(udp + 6);
-	if (uc != 0) {
-		uc = dp_csum_update32(uc, old_src, src_ip);
-		uc = dp_csum_update32(uc, old_dst, dst_ip);
-		uc = dp_csum_update16(uc, old_sp, src_port);
-		uc = dp_csum_update16(uc, old_dp, dst_port);
-		if (uc == 0)
-			uc = 0xffff; /* RFC 768: a computed 0 is sent as all ones */
-		st16(udp + 6, uc);
+	if (uc != 0) { /* 0 = no UDP checksum: stays 0 */
+		uint32_t d = d_addr + (uint16_t)~ld16(udp) + src_port + (uint16_t)~ld16(udp + 2) +
+			     dst_port;
+		uc = apply(uc, d);
+		st16(udp + 6, uc == 0 ? 0xffff : uc); /* RFC 768: computed 0 goes as all ones */
 	}
 	st16(udp, src_port);
 	st16(udp + 2, dst_port);

@@ -254,11 +254,12 @@ static const struct ecase ecases[] = {
 	  "t.yaml:9:15: dataplane.neigh_hold: 5000 is out of range (0..4096)\n"
 	  "t.yaml:10:10: dataplane.burst: 0 is out of range (1..64)\n" },
 	{ "dataplane_high", P "dataplane: {flow_table_size: 16777217, mbufs: 4194304,"
-	  " record_ring_size: 512, burst: 65}\n", 4,
+	  " record_ring_size: 512, burst: 65, mbuf_size: 100}\n", 5,
 	  "t.yaml:5:30: dataplane.flow_table_size: 16777217 is out of range (64..16777216)\n"
 	  "t.yaml:5:47: dataplane.mbufs: 4194304 is out of range (1023..4194303)\n"
 	  "t.yaml:5:74: dataplane.record_ring_size: 512 is out of range (1024..1048576)\n"
-	  "t.yaml:5:86: dataplane.burst: 65 is out of range (1..64)\n" },
+	  "t.yaml:5:86: dataplane.burst: 65 is out of range (1..64)\n"
+	  "t.yaml:5:101: dataplane.mbuf_size: 100 is out of range (384..65535)\n" },
 	/* nat, log */
 	{ "nat", P "nat:\n  behind_nat: maybe\n  external_ip: 1.2.3\n  internal_ip: 10.0.0.1/8\n",
 	  3,
@@ -360,6 +361,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->dataplane.record_ring_size, 16384);
 	assert_int_equal(c->dataplane.neigh_hold, 64);
 	assert_int_equal(c->dataplane.burst, 32);
+	assert_int_equal(c->dataplane.mbuf_size, 2176);
 	assert_string_equal(c->nat.behind_nat, "no");
 	assert_int_equal(c->nat.behind, CFG_BEHIND_NAT_NO);
 	assert_false(c->nat.has_external_ip);
