@@ -12,26 +12,21 @@
 #include <cmocka.h>
 
 #include <rte_byteorder.h>
-#include <rte_eal.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
-#include <rte_ip.h>
 #include <rte_mbuf.h>
-#include <rte_udp.h>
 
 #include "config/cfg.h"
 #include "controlplane/cp_priv.h"
 #include "dataplane/dp.h"
 #include "dataplane/dp_parse.h"
+#include "ut_ring.h"
 
 #define N_STABLE 8
 #define PKTS_PER_FLOW 2000
 #define CHURN_ROUNDS 400
 #define CHURN_FLOWS 16
 
-static struct rte_ring *in_rx, *in_tx, *out_rx, *out_tx;
-static struct rte_mempool *pool;
-static char in_name[RTE_ETH_NAME_MAX_LEN], out_name[RTE_ETH_NAME_MAX_LEN];
+static struct ut_port in, out;
 
 static const char *cfg_fmt =
 	"ports:\n"
@@ -42,61 +37,15 @@ static const char *cfg_fmt =
 	"recording: { dir: /tmp }\n"
 	"flows:\n";
 
-static int setup_eal(void)
-{
-	char *argv[] = {"test", "--no-huge", "-m", "512", "--no-pci",
-			"--file-prefix=ut_dp", "--lcores=0@0,1@1", "--log-level=lib.*:error"};
-	uint16_t pid;
-
-	if (rte_eal_init(RTE_DIM(argv), argv) < 0)
-		return -1;
-	pool = rte_pktmbuf_pool_create("ut_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-	in_rx = rte_ring_create("ut_in_rx", 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	in_tx = rte_ring_create("ut_in_tx", 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	out_rx = rte_ring_create("ut_out_rx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	out_tx = rte_ring_create("ut_out_tx", 8192, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (!pool || !in_rx || !in_tx || !out_rx || !out_tx)
-		return -1;
-	pid = (uint16_t)rte_eth_from_rings("ut_in", &in_rx, 1, &in_tx, 1, 0);
-	rte_eth_dev_get_name_by_port(pid, in_name);
-	pid = (uint16_t)rte_eth_from_rings("ut_out", &out_rx, 1, &out_tx, 1, 0);
-	rte_eth_dev_get_name_by_port(pid, out_name);
-	return 0;
-}
-
 static struct rte_mbuf *make_udp(uint16_t dport, uint16_t seq)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-	uint8_t *p;
-	struct rte_ipv4_hdr *ip;
-	struct rte_udp_hdr *udp;
-
-	if (m == NULL)
-		return NULL;
-	p = (uint8_t *)rte_pktmbuf_append(m, 14 + 20 + 8 + 12 + 160);
-	memset(p, 0, 14 + 20 + 8 + 12 + 160);
-	p[12] = 0x08;
-	ip = (struct rte_ipv4_hdr *)(p + 14);
-	ip->version_ihl = 0x45;
-	ip->total_length = rte_cpu_to_be_16(20 + 8 + 12 + 160);
-	ip->time_to_live = 64;
-	ip->next_proto_id = 17;
-	ip->src_addr = rte_cpu_to_be_32(0xc6336405); /* 198.51.100.5 */
-	ip->dst_addr = rte_cpu_to_be_32(0xc000020a); /* 192.0.2.10 */
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	udp = (struct rte_udp_hdr *)(ip + 1);
-	udp->src_port = rte_cpu_to_be_16(4000);
-	udp->dst_port = rte_cpu_to_be_16(dport);
-	udp->dgram_len = rte_cpu_to_be_16(8 + 12 + 160);
-	p[42] = 0x80;
-	p[44] = (uint8_t)(seq >> 8);
-	p[45] = (uint8_t)seq;
-	return m;
+	return ut_udp(0xc6336405 /* 198.51.100.5 */, 0xc000020a /* 192.0.2.10 */, 4000, dport,
+		      seq);
 }
 
 static void inject(struct cp_ctx *cp, struct rte_mbuf *m)
 {
-	while (rte_ring_sp_enqueue(in_rx, m) != 0)
+	while (rte_ring_sp_enqueue(in.rx[0], m) != 0)
 		cp_poll(cp);
 }
 
@@ -106,7 +55,7 @@ static void drain_out(uint64_t *got, uint64_t *other)
 	void *objs[64];
 	unsigned n;
 
-	while ((n = rte_ring_sc_dequeue_burst(out_tx, objs, 64, NULL)) != 0) {
+	while ((n = rte_ring_sc_dequeue_burst(out.tx[0], objs, 64, NULL)) != 0) {
 		for (unsigned i = 0; i < n; i++) {
 			struct rte_mbuf *m = objs[i];
 			struct dp_parsed p;
@@ -158,7 +107,7 @@ static void test_churn_while_traffic(void **state)
 	struct dp_msg m;
 
 	(void)state;
-	len = (size_t)snprintf(yaml, sizeof(yaml), cfg_fmt, in_name, out_name);
+	len = (size_t)snprintf(yaml, sizeof(yaml), cfg_fmt, in.name, out.name);
 	for (unsigned i = 0; i < N_STABLE; i++)
 		len += (size_t)snprintf(yaml + len, sizeof(yaml) - len,
 					"  - { name: s%u, match: { dst: \"192.0.2.10:%u\" }, actions: "
@@ -217,7 +166,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_churn_while_traffic),
 	};
-	if (setup_eal() != 0) {
+	if (ut_eal_init("ut_dp", "0@0,1@1") != 0 || ut_port_create(&in, "ut_in", 1) != 0 ||
+	    ut_port_create(&out, "ut_out", 1) != 0) {
 		fprintf(stderr, "EAL or ring ports could not be set up\n");
 		return 1;
 	}
