@@ -9,18 +9,32 @@
 #include "dp_contract.h"
 #include "dp_rtp.h"
 
+/* Laid out for the per-packet path: line 0 is what forwarding reads and the
+ * counters it bumps, line 1 the RTP state; the rest is cold. */
 struct dp_flow {
-	struct dp_flow_spec spec; /* as programmed (network order) */
-	uint64_t clock_mult;      /* dp_rtp_clock_mult(spec.clock_rate, tsc hz) */
-	uint32_t neigh_idx;       /* worker neighbour slot for FORWARD */
-	uint32_t in_use;
+	/* line 0 */
+	uint8_t actions;   /* DP_ACT_*, copied from spec */
+	uint8_t out_port;
+	uint16_t fwd_src_port;
+	uint16_t fwd_dst_port;
+	uint16_t pad;
+	uint32_t fwd_src_ip;
+	uint32_t fwd_dst_ip;
+	uint32_t rec_id;
+	uint32_t neigh_idx; /* worker neighbour slot for FORWARD */
+	uint64_t clock_mult; /* dp_rtp_clock_mult(spec.clock_rate, tsc hz) */
 	uint64_t packets;
 	uint64_t bytes;
 	uint64_t last_tsc;
-	uint64_t idle_reported_tsc;
 	uint64_t record_drops;
+	/* line 1 */
 	struct dp_rtp_stats rtp;
+	/* cold */
+	struct dp_flow_spec spec; /* as programmed (network order) */
+	uint64_t idle_reported_tsc;
+	uint32_t in_use;
 } __attribute__((aligned(64)));
+_Static_assert(__builtin_offsetof(struct dp_flow, rtp) == 64, "hot fields must fill line 0");
 
 struct dp_flowtable;
 

@@ -10,21 +10,21 @@
 struct dp_rtp_stats {
 	uint32_t ssrc;
 	uint16_t max_seq;    /* highest seq number seen */
-	uint16_t pad;
+	bool active;         /* a first packet was seen */
+	bool has_transit;
 	uint32_t cycles;     /* shifted count of seq number cycles */
 	uint32_t base_seq;
 	uint32_t bad_seq;    /* last 'bad' seq number + 1 */
 	uint32_t probation;  /* sequential packets till source is valid */
 	uint32_t transit;    /* relative transit time of the previous packet */
 	uint32_t jitter_q4;  /* jitter * 16 (RFC 3550 A.8 integer form) */
+	uint32_t reordered;
+	uint32_t duplicate;
+	uint32_t ssrc_changes;
 	uint64_t seen_mask;  /* bit i: seq (max_seq - i) seen; for duplicates */
 	uint64_t received;
-	uint64_t reordered;
-	uint64_t duplicate;
-	uint64_t ssrc_changes;
-	bool active;         /* a first packet was seen */
-	bool has_transit;
 };
+_Static_assert(sizeof(struct dp_rtp_stats) == 64, "RTP state must stay one cache line");
 
 void dp_rtp_init(struct dp_rtp_stats *s);
 

@@ -80,6 +80,13 @@ static void dp_cmd_flow_add(struct dp_worker *w, const struct dp_flow_spec *spec
 		dp_rtp_init(&f->rtp);
 	}
 	f->spec = *spec;
+	f->actions = spec->actions;
+	f->out_port = spec->out_port;
+	f->fwd_src_ip = spec->fwd_src_ip;
+	f->fwd_dst_ip = spec->fwd_dst_ip;
+	f->fwd_src_port = spec->fwd_src_port;
+	f->fwd_dst_port = spec->fwd_dst_port;
+	f->rec_id = spec->rec_id;
 	f->neigh_idx = (uint32_t)nidx;
 	f->clock_mult = dp_rtp_clock_mult(spec->clock_rate ? spec->clock_rate : 8000, w->tsc_hz);
 	dp_reply(w, DP_EV_FLOW_ADDED, spec->flow_id, 0);
@@ -204,7 +211,7 @@ static inline void dp_record(struct dp_worker *w, struct dp_flow *f, struct rte_
 	}
 	items[*n_items].m = r;
 	items[*n_items].tsc = now;
-	items[*n_items].rec_id = f->spec.rec_id;
+	items[*n_items].rec_id = f->rec_id;
 	items[*n_items].pad = 0;
 	owners[*n_items] = f;
 	(*n_items)++;
@@ -231,7 +238,6 @@ static inline void dp_flow_packet(struct dp_worker *w, struct dp_flow *f, struct
 				  unsigned *n_items)
 {
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-	const struct dp_flow_spec *s = &f->spec;
 
 	f->packets++;
 	f->bytes += rte_pktmbuf_pkt_len(m);
@@ -239,20 +245,20 @@ static inline void dp_flow_packet(struct dp_worker *w, struct dp_flow *f, struct
 	dp_rtp_update(&f->rtp, frame + p->l4_off + 8, p->l4_len - 8u,
 		      dp_rtp_arrival(now, f->clock_mult));
 
-	if (unlikely(s->actions & DP_ACT_DROP)) {
+	if (unlikely(f->actions & DP_ACT_DROP)) {
 		dp_drop_pkt(w, in_port, DP_DROP_FLOW_DROP, m);
 		return;
 	}
-	if (s->actions & DP_ACT_RECORD) {
-		bool fwd = (s->actions & DP_ACT_FORWARD) != 0;
+	if (f->actions & DP_ACT_RECORD) {
+		bool fwd = (f->actions & DP_ACT_FORWARD) != 0;
 		dp_record(w, f, m, in_port, now, items, owners, n_items, fwd);
 		if (!fwd)
 			return; /* the recorder owns m now */
 	}
-	if (s->actions & DP_ACT_FORWARD) {
-		dp_rewrite_udp4(frame, p, s->fwd_src_ip, s->fwd_dst_ip, s->fwd_src_port,
-				s->fwd_dst_port);
-		dp_neigh_output(w, m, s->out_port, f->neigh_idx, in_port);
+	if (f->actions & DP_ACT_FORWARD) {
+		dp_rewrite_udp4(frame, p, f->fwd_src_ip, f->fwd_dst_ip, f->fwd_src_port,
+				f->fwd_dst_port);
+		dp_neigh_output(w, m, f->out_port, f->neigh_idx, in_port);
 		return;
 	}
 	rte_pktmbuf_free(m);
@@ -305,8 +311,7 @@ static void dp_burst(struct dp_worker *w, unsigned in_port, struct rte_mbuf **pk
 		if (flows[j] == NULL)
 			continue;
 		rte_prefetch0(flows[j]);
-		rte_prefetch0((const char *)flows[j] + RTE_CACHE_LINE_SIZE);
-		rte_prefetch0((const char *)flows[j] + 2 * RTE_CACHE_LINE_SIZE);
+		rte_prefetch0(&flows[j]->rtp);
 	}
 	for (unsigned j = 0; j < n_udp; j++) {
 		if (unlikely(flows[j] == NULL)) {
