@@ -117,6 +117,47 @@ struct cfg_nat {
 	uint32_t internal_ip_addr;
 };
 
+enum cfg_sip_transport {
+	CFG_SIP_UDP = 0,
+	CFG_SIP_TCP,
+	CFG_SIP_TLS,
+};
+
+/* One "udp:a.b.c.d:port" / "tcp:..." / "tls:..." entry of sip.listen. */
+struct cfg_sip_listener {
+	enum cfg_sip_transport transport;
+	struct cfg_addr addr; /* host order */
+};
+
+#define CFG_MAX_SIP_LISTEN 8
+#define CFG_MAX_SIP_ALLOW 64
+
+struct cfg_sip {
+	char **listen;           /* default ["udp:127.0.0.1:5060"] */
+	unsigned listen_count;
+	char *tls_cert;          /* PEM file, required with a tls: listener */
+	char *tls_key;           /* PEM file, required with a tls: listener */
+	char **allow;            /* source IPv4 networks "a.b.c.d/len" allowed to send INVITEs; default any */
+	unsigned allow_count;
+	unsigned max_sessions;   /* concurrent recording sessions, default 1000, 1..1000000 */
+	unsigned max_message;    /* bytes in one SIP message, default 65535, 1024..1048576 */
+	unsigned max_connections;/* TCP/TLS connections at once, default 1024, 1..65536 */
+	/* derived */
+	struct cfg_sip_listener listeners[CFG_MAX_SIP_LISTEN];
+	unsigned n_listeners;
+	uint32_t allow_ip[CFG_MAX_SIP_ALLOW];   /* host order */
+	uint8_t allow_prefix[CFG_MAX_SIP_ALLOW];
+};
+
+struct cfg_media {
+	unsigned port_min;       /* RTP ports for SIPREC sessions, even, default 30000 */
+	unsigned port_max;       /* default 39999, > port_min */
+	char *port;              /* dataplane port that receives media, default ports[0].name */
+	unsigned timeout_s;      /* no RTP on every stream for this long: BYE, default 30, 0 = never */
+	/* derived */
+	unsigned port_index;
+};
+
 struct cfg_log {
 	char *level; /* error | warning | info | debug, default info */
 	enum cfg_log_level level_value;
@@ -133,6 +174,8 @@ struct cfg {
 	struct cfg_dataplane dataplane;
 	struct cfg_nat nat;
 	struct cfg_log log;
+	struct cfg_sip sip;
+	struct cfg_media media;
 };
 
 /*
