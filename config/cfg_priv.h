@@ -113,6 +113,7 @@ void cfg_env_apply(struct cfg_ctx *x, struct cfg *c);
 /* Step 5: defaults and semantic checks. */
 void cfg_validate(struct cfg_ctx *x, struct cfg *c);
 void cfg_validate_flows(struct cfg_ctx *x, struct cfg *c);
+void cfg_validate_sip(struct cfg_ctx *x, struct cfg *c);
 /* Default an absent unsigned key, or check a present one against lo..hi. */
 void cfg_check_uint(struct cfg_ctx *x, const char *path, unsigned *v, unsigned def, unsigned lo,
 		    unsigned hi);

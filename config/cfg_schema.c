@@ -91,6 +91,27 @@ static const cyaml_schema_field_t log_fields[] = {
 	CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t sip_fields[] = {
+	CYAML_FIELD_SEQUENCE("listen", CYAML_FLAG_POINTER | OPT, struct cfg_sip, listen,
+			     &string_entry, 0, CYAML_UNLIMITED),
+	STR("tls_cert", OPT, struct cfg_sip, tls_cert),
+	STR("tls_key", OPT, struct cfg_sip, tls_key),
+	CYAML_FIELD_SEQUENCE("allow", CYAML_FLAG_POINTER | OPT, struct cfg_sip, allow,
+			     &string_entry, 0, CYAML_UNLIMITED),
+	CYAML_FIELD_UINT("max_sessions", OPT, struct cfg_sip, max_sessions),
+	CYAML_FIELD_UINT("max_message", OPT, struct cfg_sip, max_message),
+	CYAML_FIELD_UINT("max_connections", OPT, struct cfg_sip, max_connections),
+	CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t media_fields[] = {
+	CYAML_FIELD_UINT("port_min", OPT, struct cfg_media, port_min),
+	CYAML_FIELD_UINT("port_max", OPT, struct cfg_media, port_max),
+	STR("port", OPT, struct cfg_media, port),
+	CYAML_FIELD_UINT("timeout_s", OPT, struct cfg_media, timeout_s),
+	CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t top_fields[] = {
 	CYAML_FIELD_MAPPING("dpdk", OPT, struct cfg, dpdk, dpdk_fields),
 	CYAML_FIELD_SEQUENCE("ports", CYAML_FLAG_POINTER, struct cfg, ports, &port_entry, 0,
@@ -102,6 +123,8 @@ static const cyaml_schema_field_t top_fields[] = {
 	CYAML_FIELD_MAPPING("dataplane", OPT, struct cfg, dataplane, dataplane_fields),
 	CYAML_FIELD_MAPPING("nat", OPT, struct cfg, nat, nat_fields),
 	CYAML_FIELD_MAPPING("log", OPT, struct cfg, log, log_fields),
+	CYAML_FIELD_MAPPING("sip", OPT, struct cfg, sip, sip_fields),
+	CYAML_FIELD_MAPPING("media", OPT, struct cfg, media, media_fields),
 	CYAML_FIELD_END,
 };
 

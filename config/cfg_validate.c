@@ -189,4 +189,5 @@ void cfg_validate(struct cfg_ctx *x, struct cfg *c)
 	validate_dataplane(x, c);
 	validate_nat(x, c);
 	validate_log(x, c);
+	cfg_validate_sip(x, c);
 }

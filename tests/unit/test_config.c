@@ -245,6 +245,22 @@ static const struct ecase ecases[] = {
 	  "t.yaml:5:30: dataplane.flow_table_size: 100 is less than the number of flows (104)\n"
 	  "t.yaml:7:68: flows[0].count: 2 flows need match.src (its address is what varies)\n"
 	  "t.yaml:8:94: flows[1].count: 7 flows from match.src run past 255.255.255.255\n" },
+	/* sip, media */
+	{ "sip", P "sip:\n  listen: [\"udp:127.0.0.1:5060\", \"sctp:1.2.3.4:5\", \"tls:127.0.0.1:5061\",\n"
+	  "           \"udp:127.0.0.1:5060\"]\n  allow: [\"10.0.0.0/8\", \"10.1\"]\n"
+	  "  max_sessions: 0\n  tls_key: /nonexistent/key.pem\n", 6,
+	  "t.yaml:6:3: missing key 'tls_cert' in sip (a tls: listener needs it)\n"
+	  "t.yaml:6:34: sip.listen[1]: 'sctp:1.2.3.4:5' is not udp:|tcp:|tls: followed by "
+	  "a.b.c.d:port\n"
+	  "t.yaml:7:12: sip.listen[3]: 'udp:127.0.0.1:5060' is listed twice\n"
+	  "t.yaml:8:25: sip.allow[1]: '10.1' is not an IPv4 address or network (a.b.c.d/len)\n"
+	  "t.yaml:9:17: sip.max_sessions: 0 is out of range (1..1000000)\n"
+	  "t.yaml:10:12: sip.tls_key: cannot read '/nonexistent/key.pem'\n" },
+	{ "media", P "media: {port_min: 30001, port_max: 30001, port: media9, timeout_s: 90000}\n", 4,
+	  "t.yaml:5:19: media.port_min: 30001 is odd (RTP takes the even port)\n"
+	  "t.yaml:5:36: media.port_max: 30001 is not above media.port_min (30001)\n"
+	  "t.yaml:5:49: media.port: no port named 'media9'\n"
+	  "t.yaml:5:68: media.timeout_s: 90000 is out of range (0..86400)\n" },
 	/* dataplane */
 	{ "dataplane", P "dataplane:\n  flow_table_size: 32\n  mbufs: 1000\n"
 	  "  record_ring_size: 3000\n  neigh_hold: 5000\n  burst: 0\n", 5,
@@ -362,6 +378,15 @@ static void test_defaults(void **state)
 	assert_int_equal(c->dataplane.neigh_hold, 64);
 	assert_int_equal(c->dataplane.burst, 32);
 	assert_int_equal(c->dataplane.mbuf_size, 2176);
+	assert_int_equal(c->sip.n_listeners, 1);
+	assert_int_equal(c->sip.listeners[0].transport, CFG_SIP_UDP);
+	assert_int_equal(c->sip.listeners[0].addr.ip, 0x7f000001);
+	assert_int_equal(c->sip.listeners[0].addr.port, 5060);
+	assert_int_equal(c->sip.max_sessions, 1000);
+	assert_int_equal(c->media.port_min, 30000);
+	assert_int_equal(c->media.port_max, 39999);
+	assert_int_equal(c->media.timeout_s, 30);
+	assert_string_equal(c->media.port, "media0");
 	assert_string_equal(c->nat.behind_nat, "no");
 	assert_int_equal(c->nat.behind, CFG_BEHIND_NAT_NO);
 	assert_false(c->nat.has_external_ip);

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Step 5 for sip: and media: listeners, TLS files, allowed sources, limits,
+ * the RTP port range and the media timeout. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config/cfg_priv.h"
+
+static const char *const transports[] = {"udp", "tcp", "tls"};
+
+/* "udp:a.b.c.d:port" */
+static bool parse_listener(const char *s, struct cfg_sip_listener *l)
+{
+	const char *colon = strchr(s, ':');
+
+	if (colon == NULL)
+		return false;
+	for (unsigned t = 0; t < 3; t++) {
+		if ((size_t)(colon - s) == 3 && strncasecmp(s, transports[t], 3) == 0) {
+			l->transport = (enum cfg_sip_transport)t;
+			return cfg_parse_addr(colon + 1, &l->addr);
+		}
+	}
+	return false;
+}
+
+static void validate_listen(struct cfg_ctx *x, struct cfg_sip *sp)
+{
+	char path[CFG_PATH_MAX] = "sip.listen";
+	bool tls = false;
+
+	if (sp->listen_count == 0 && !cfg_present(x, "sip.listen")) {
+		sp->listeners[0].transport = CFG_SIP_UDP;
+		sp->listeners[0].addr.ip = 0x7f000001;
+		sp->listeners[0].addr.port = 5060;
+		sp->n_listeners = 1;
+	} else if (sp->listen_count > CFG_MAX_SIP_LISTEN) {
+		cfg_errp(x, path, "at most %d listeners, got %u", CFG_MAX_SIP_LISTEN,
+			 sp->listen_count);
+		return;
+	}
+	for (unsigned i = 0; i < sp->listen_count; i++) {
+		struct cfg_sip_listener *l = &sp->listeners[sp->n_listeners];
+		size_t base = cfg_path_index(path, i);
+		if (!parse_listener(sp->listen[i], l)) {
+			cfg_errp(x, path, "'%.100s' is not udp:|tcp:|tls: followed by a.b.c.d:port",
+				 sp->listen[i]);
+		} else {
+			for (unsigned k = 0; k < sp->n_listeners; k++)
+				if (sp->listeners[k].transport == l->transport &&
+				    sp->listeners[k].addr.ip == l->addr.ip &&
+				    sp->listeners[k].addr.port == l->addr.port)
+					cfg_errp(x, path, "'%.100s' is listed twice", sp->listen[i]);
+			tls = tls || l->transport == CFG_SIP_TLS;
+			sp->n_listeners++;
+		}
+		path[base] = '\0';
+	}
+	if (!tls)
+		return;
+	if (sp->tls_cert == NULL)
+		cfg_err_at(x, "sip", "missing key 'tls_cert' in sip (a tls: listener needs it)");
+	else if (access(sp->tls_cert, R_OK) != 0)
+		cfg_errp(x, "sip.tls_cert", "cannot read '%.200s'", sp->tls_cert);
+	if (sp->tls_key == NULL)
+		cfg_err_at(x, "sip", "missing key 'tls_key' in sip (a tls: listener needs it)");
+	else if (access(sp->tls_key, R_OK) != 0)
+		cfg_errp(x, "sip.tls_key", "cannot read '%.200s'", sp->tls_key);
+}
+
+static void validate_allow(struct cfg_ctx *x, struct cfg_sip *sp)
+{
+	char path[CFG_PATH_MAX] = "sip.allow";
+
+	if (sp->allow_count > CFG_MAX_SIP_ALLOW) {
+		cfg_errp(x, path, "at most %d networks, got %u", CFG_MAX_SIP_ALLOW,
+			 sp->allow_count);
+		return;
+	}
+	for (unsigned i = 0; i < sp->allow_count; i++) {
+		size_t base = cfg_path_index(path, i);
+		const char *s = sp->allow[i];
+		if (strchr(s, '/') ? !cfg_parse_cidr(s, &sp->allow_ip[i], &sp->allow_prefix[i])
+				   : !cfg_parse_ipv4(s, &sp->allow_ip[i]))
+			cfg_errp(x, path, "'%.100s' is not an IPv4 address or network (a.b.c.d/len)",
+				 s);
+		else if (!strchr(s, '/'))
+			sp->allow_prefix[i] = 32;
+		path[base] = '\0';
+	}
+}
+
+static void validate_media(struct cfg_ctx *x, struct cfg *c)
+{
+	struct cfg_media *m = &c->media;
+
+	cfg_check_uint(x, "media.port_min", &m->port_min, 30000, 1024, 65534);
+	cfg_check_uint(x, "media.port_max", &m->port_max, 39999, 1025, 65535);
+	if (m->port_min % 2)
+		cfg_errp(x, "media.port_min", "%u is odd (RTP takes the even port)", m->port_min);
+	if (m->port_max <= m->port_min)
+		cfg_errp(x, "media.port_max", "%u is not above media.port_min (%u)", m->port_max,
+			 m->port_min);
+	cfg_check_uint(x, "media.timeout_s", &m->timeout_s, 30, 0, 86400);
+	if (c->ports_count == 0)
+		return;
+	if (m->port == NULL) {
+		if (cfg_set_str(&m->port, c->ports[0].name) < 0)
+			cfg_errp(x, "media.port", "out of memory");
+		m->port_index = 0;
+		return;
+	}
+	int idx = cfg_port_index(c, m->port);
+	if (idx < 0)
+		cfg_errp(x, "media.port", "no port named '%.100s'", m->port);
+	else
+		m->port_index = (unsigned)idx;
+}
+
+void cfg_validate_sip(struct cfg_ctx *x, struct cfg *c)
+{
+	struct cfg_sip *sp = &c->sip;
+
+	validate_listen(x, sp);
+	validate_allow(x, sp);
+	cfg_check_uint(x, "sip.max_sessions", &sp->max_sessions, 1000, 1, 1000000);
+	cfg_check_uint(x, "sip.max_message", &sp->max_message, 65535, 1024, 1048576);
+	cfg_check_uint(x, "sip.max_connections", &sp->max_connections, 1024, 1, 65536);
+	validate_media(x, c);
+}
