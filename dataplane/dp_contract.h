@@ -30,6 +30,9 @@ struct dp_flow_key {
 
 #define DP_REC_NONE UINT32_MAX
 
+/* dp_flow_spec.flags */
+#define DP_FLOW_F_LATCH (1u << 0) /* report the source of the first packet (DP_EV_FLOW_LATCHED) */
+
 /* What a flow does; carried by FLOW_ADD and FLOW_UPDATE. */
 struct dp_flow_spec {
 	struct dp_flow_key key;
@@ -38,14 +41,14 @@ struct dp_flow_spec {
 	uint8_t actions;      /* DP_ACT_* */
 	uint8_t out_port;     /* dataplane port index for FORWARD */
 	uint8_t has_nexthop_mac;
-	uint8_t pad;
+	uint8_t flags;        /* DP_FLOW_F_* */
 	uint32_t fwd_src_ip;
 	uint32_t fwd_dst_ip;
 	uint16_t fwd_src_port;
 	uint16_t fwd_dst_port;
 	uint32_t nexthop_ip;  /* where the frame goes at L2: fwd_dst_ip or the gateway */
 	uint8_t nexthop_mac[6];
-	uint16_t pad2;
+	uint16_t idle_s;      /* DP_EV_FLOW_IDLE after this long without packets; 0 = never */
 	uint32_t clock_rate;  /* RTP clock rate for jitter */
 };
 
@@ -66,7 +69,7 @@ struct dp_flow_stats {
 
 enum dp_cmd_type {
 	DP_CMD_FLOW_ADD = 1, /* u.spec; answered by DP_EV_FLOW_ADDED / _FAILED */
-	DP_CMD_FLOW_DEL,     /* u.del; answered by DP_EV_FLOW_DELETED */
+	DP_CMD_FLOW_DEL,     /* u.del; answered by the final DP_EV_FLOW_STATS, then DP_EV_FLOW_DELETED */
 	DP_CMD_FLOW_UPDATE,  /* u.spec; replaces actions, keeps counters */
 	DP_CMD_NEIGH_SET,    /* u.neigh; next hop resolved */
 	DP_CMD_STATS_DUMP,   /* u.dump; one DP_EV_FLOW_STATS per flow, then DP_EV_DUMP_DONE */
@@ -83,6 +86,8 @@ enum dp_ev_type {
 	DP_EV_DUMP_DONE,      /* u.dump */
 	DP_EV_NEIGH_LEARNED,  /* u.neigh */
 	DP_EV_STOPPED,        /* u.dump */
+	DP_EV_FLOW_LATCHED,   /* u.latch: first packet of a DP_FLOW_F_LATCH flow */
+	DP_EV_FLOW_ACTIVE,    /* u.result: packets again after DP_EV_FLOW_IDLE */
 };
 
 struct dp_msg {
@@ -108,6 +113,11 @@ struct dp_msg {
 		struct {
 			uint32_t req_id;
 		} dump;
+		struct {
+			uint32_t flow_id;
+			uint32_t src_ip;  /* network order */
+			uint16_t src_port;
+		} latch;
 		struct dp_flow_stats stats;
 	} u;
 };

@@ -9,6 +9,9 @@
 #include "dp_contract.h"
 #include "dp_rtp.h"
 
+#define DP_FLOWX_LATCH (1u << 0)   /* report the first packet's source */
+#define DP_FLOWX_IDLE (1u << 1)    /* reported idle: report the next packet */
+
 /* Laid out for the per-packet path: line 0 is what forwarding reads and the
  * counters it bumps, line 1 the RTP state; the rest is cold. */
 struct dp_flow {
@@ -17,7 +20,7 @@ struct dp_flow {
 	uint8_t out_port;
 	uint16_t fwd_src_port;
 	uint16_t fwd_dst_port;
-	uint16_t pad;
+	uint16_t flags;    /* DP_FLOWX_*: rare work on the next packet */
 	uint32_t fwd_src_ip;
 	uint32_t fwd_dst_ip;
 	uint32_t rec_id;
@@ -32,6 +35,7 @@ struct dp_flow {
 	/* cold */
 	struct dp_flow_spec spec; /* as programmed (network order) */
 	uint64_t idle_reported_tsc;
+	uint64_t idle_tsc;  /* 0: no idle reports */
 	uint32_t in_use;
 } __attribute__((aligned(64)));
 _Static_assert(__builtin_offsetof(struct dp_flow, rtp) == 64, "hot fields must fill line 0");

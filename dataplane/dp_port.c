@@ -173,7 +173,6 @@ static int dp_worker_create(struct dp_ctx *dp, unsigned idx, unsigned lcore)
 	w->drain_tsc = (w->tsc_hz + US_PER_S - 1) / US_PER_S * DP_DRAIN_US;
 	w->arp_retry_tsc = w->tsc_hz / 1000 * DP_ARP_RETRY_MS;
 	w->arp_giveup_tsc = w->tsc_hz / 1000 * DP_ARP_GIVEUP_MS;
-	w->idle_tsc = w->tsc_hz * DP_IDLE_S;
 	w->pool = dp_pool_for_socket(dp, socket);
 	snprintf(name, sizeof(name), "ft_w%u", idx);
 	w->ft = dp_ft_create(name, dc->flow_table_size, socket);

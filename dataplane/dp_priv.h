@@ -18,7 +18,6 @@
 #define DP_DRAIN_US 100
 #define DP_ARP_RETRY_MS 1000
 #define DP_ARP_GIVEUP_MS 3000 /* held frames are dropped after this */
-#define DP_IDLE_S 30
 
 enum dp_neigh_state { DP_NEIGH_FREE = 0, DP_NEIGH_INCOMPLETE, DP_NEIGH_VALID };
 
@@ -57,7 +56,6 @@ struct dp_worker {
 	uint64_t drain_tsc;
 	uint64_t arp_retry_tsc;
 	uint64_t arp_giveup_tsc;
-	uint64_t idle_tsc;
 	/* neighbours */
 	struct dp_neigh neigh[DP_NEIGH_MAX];
 	unsigned n_neigh;

@@ -88,8 +88,24 @@ static void dp_cmd_flow_add(struct dp_worker *w, const struct dp_flow_spec *spec
 	f->fwd_dst_port = spec->fwd_dst_port;
 	f->rec_id = spec->rec_id;
 	f->neigh_idx = (uint32_t)nidx;
+	f->idle_tsc = w->tsc_hz * spec->idle_s;
+	if ((spec->flags & DP_FLOW_F_LATCH) && f->packets == 0)
+		f->flags |= DP_FLOWX_LATCH;
 	f->clock_mult = dp_rtp_clock_mult(spec->clock_rate ? spec->clock_rate : 8000, w->tsc_hz);
 	dp_reply(w, DP_EV_FLOW_ADDED, spec->flow_id, 0);
+}
+
+/* The flow's last counters, then the answer. */
+static void dp_cmd_flow_del(struct dp_worker *w, const struct dp_flow_key *key, uint32_t flow_id)
+{
+	struct dp_flow *f = dp_ft_find(w->ft, key);
+
+	if (f != NULL) {
+		struct dp_msg ev = {.type = DP_EV_FLOW_STATS};
+		dp_flow_stats_fill(f, &ev.u.stats);
+		dp_worker_event(w, &ev);
+	}
+	dp_reply(w, DP_EV_FLOW_DELETED, flow_id, dp_ft_del(w->ft, key));
 }
 
 static void dp_cmd_handle(struct dp_worker *w, const struct dp_msg *m)
@@ -100,7 +116,7 @@ static void dp_cmd_handle(struct dp_worker *w, const struct dp_msg *m)
 		dp_cmd_flow_add(w, &m->u.spec, m->type == DP_CMD_FLOW_UPDATE);
 		break;
 	case DP_CMD_FLOW_DEL:
-		dp_reply(w, DP_EV_FLOW_DELETED, m->u.del.flow_id, dp_ft_del(w->ft, &m->u.del.key));
+		dp_cmd_flow_del(w, &m->u.del.key, m->u.del.flow_id);
 		break;
 	case DP_CMD_RX_START:
 		w->rx_enabled = true;
@@ -164,13 +180,15 @@ static void dp_idle_step(struct dp_worker *w, uint64_t now)
 		if (++w->idle_cursor >= cap)
 			w->idle_cursor = 0;
 		f = dp_ft_slot(w->ft, w->idle_cursor);
-		if (f == NULL || f->last_tsc == 0 || f->idle_reported_tsc == f->last_tsc ||
-		    now - f->last_tsc < w->idle_tsc)
+		if (f == NULL || f->idle_tsc == 0 || f->last_tsc == 0 ||
+		    f->idle_reported_tsc == f->last_tsc || now - f->last_tsc < f->idle_tsc)
 			continue;
 		struct dp_msg ev = {.type = DP_EV_FLOW_IDLE};
 		dp_flow_stats_fill(f, &ev.u.stats);
-		if (dp_worker_event(w, &ev) == 0)
+		if (dp_worker_event(w, &ev) == 0) {
 			f->idle_reported_tsc = f->last_tsc;
+			f->flags |= DP_FLOWX_IDLE;
+		}
 	}
 }
 
@@ -232,6 +250,26 @@ static void dp_record_flush(struct dp_worker *w, unsigned in_port, struct dp_rec
 	}
 }
 
+/* Rare per-flow work: the first packet's source, or packets after idle. */
+static void __attribute__((noinline)) dp_flow_note(struct dp_worker *w, struct dp_flow *f,
+						   const struct dp_parsed *p)
+{
+	struct dp_msg ev;
+
+	memset(&ev, 0, sizeof(ev));
+	if (f->flags & DP_FLOWX_LATCH) {
+		ev.type = DP_EV_FLOW_LATCHED;
+		ev.u.latch.flow_id = f->spec.flow_id;
+		ev.u.latch.src_ip = p->src_ip;
+		ev.u.latch.src_port = p->src_port;
+	} else {
+		ev.type = DP_EV_FLOW_ACTIVE;
+		ev.u.result.flow_id = f->spec.flow_id;
+	}
+	if (dp_worker_event(w, &ev) == 0)
+		f->flags &= (uint16_t)~(f->flags & DP_FLOWX_LATCH ? DP_FLOWX_LATCH : DP_FLOWX_IDLE);
+}
+
 static inline void dp_flow_packet(struct dp_worker *w, struct dp_flow *f, struct rte_mbuf *m,
 				  const struct dp_parsed *p, unsigned in_port, uint64_t now,
 				  struct dp_rec_item *items, struct dp_flow **owners,
@@ -239,6 +277,8 @@ static inline void dp_flow_packet(struct dp_worker *w, struct dp_flow *f, struct
 {
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 
+	if (unlikely(f->flags != 0))
+		dp_flow_note(w, f, p);
 	f->packets++;
 	f->bytes += rte_pktmbuf_pkt_len(m);
 	f->last_tsc = now;

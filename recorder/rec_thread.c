@@ -142,20 +142,6 @@ int rec_stream_close(struct rec_ctx *r, uint32_t rec_id)
 	return rec_send_cmd(r, REC_CMD_CLOSE, rec_id, NULL);
 }
 
-static void rec_handle_cmds(struct rec_ctx *r)
-{
-	void *p;
-
-	while (rte_ring_sc_dequeue(r->cmd, &p) == 0) {
-		struct rec_cmd *c = p;
-		if (c->type == REC_CMD_OPEN)
-			rec_do_open(r, c->rec_id, c->path);
-		else
-			rec_do_close(r, c->rec_id);
-		free(c);
-	}
-}
-
 static void rec_write_item(struct rec_ctx *r, const struct dp_rec_item *it)
 {
 	struct rte_mbuf *m = it->m;
@@ -201,6 +187,25 @@ static unsigned rec_drain_once(struct rec_ctx *r)
 		total += n;
 	}
 	return total;
+}
+
+static void rec_handle_cmds(struct rec_ctx *r)
+{
+	void *p;
+
+	while (rte_ring_sc_dequeue(r->cmd, &p) == 0) {
+		struct rec_cmd *c = p;
+		if (c->type == REC_CMD_OPEN) {
+			rec_do_open(r, c->rec_id, c->path);
+		} else {
+			/* the stream's last packets were queued before its flows were
+			 * deleted, hence before this command: take them first */
+			while (rec_drain_once(r) != 0)
+				;
+			rec_do_close(r, c->rec_id);
+		}
+		free(c);
+	}
 }
 
 static void rec_flush_all(struct rec_ctx *r)
