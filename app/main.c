@@ -17,6 +17,8 @@
 #include "app_args.h"
 #include "config/cfg_log.h"
 #include "controlplane/cp.h"
+#include "controlplane/cp_session.h"
+#include "controlplane/cp_sip.h"
 #include "dataplane/dp.h"
 #include "recorder/rec.h"
 
@@ -65,17 +67,24 @@ static int app_mkdir_p(const char *dir)
 	return 0;
 }
 
-/* Control loop: events every millisecond, stats on SIGUSR1, until a stop signal. */
-static void app_run(struct cp_ctx *cp)
+/* Control loop: SIP and dataplane events, session timers once a second,
+ * stats on SIGUSR1, until a stop signal. */
+static void app_run(struct cp_ctx *cp, struct cp_sip *sip)
 {
+	uint64_t next_tick = cp_now_ms() + 1000;
+
 	while (!app_quit) {
 		cp_poll(cp);
+		cp_sip_poll(sip, 1);
+		if (cp_now_ms() >= next_tick) {
+			cp_sessions_tick(cp);
+			next_tick += 1000;
+		}
 		if (app_dump) {
 			app_dump = 0;
 			if (cp_collect_stats(cp, 0) == 0)
 				cp_print_stats(cp, stdout, "signal");
 		}
-		usleep(1000);
 	}
 }
 
@@ -84,6 +93,7 @@ static int app_serve(const struct cfg *cfg)
 	struct dp_ctx *dp = NULL;
 	struct rec_ctx *rec = NULL;
 	struct cp_ctx *cp = NULL;
+	struct cp_sip *sip = NULL;
 	struct rte_ring *rings[CFG_MAX_WORKERS];
 	int rc = app_mkdir_p(cfg->recording.dir);
 
@@ -96,10 +106,15 @@ static int app_serve(const struct cfg *cfg)
 		return 1;
 	for (unsigned w = 0; w < dp_worker_count(dp); w++)
 		rings[w] = dp_record_ring(dp, w);
-	rec = rec_create(rings, dp_worker_count(dp), cfg->flows_count ? cfg->flows_count : 1);
+	rec = rec_create(rings, dp_worker_count(dp), cfg->flows_count + cfg->sip.max_sessions);
 	cp = rec ? cp_create(cfg, dp, rec) : NULL;
-	if (cp == NULL || cp_open_recordings(cp) != 0 || rec_start(rec) != 0) {
-		LOG_ERR("cannot start the recorder");
+	if (cp == NULL || cp_open_recordings(cp) != 0 || rec_start(rec) != 0 ||
+	    cp_sessions_create(cp) != 0) {
+		LOG_ERR("cannot start the recorder or the session table");
+		rc = 1;
+		goto out;
+	}
+	if (cp_sip_create(cfg, cp_sessions_app(cp), &sip) != 0) {
 		rc = 1;
 		goto out;
 	}
@@ -113,14 +128,19 @@ static int app_serve(const struct cfg *cfg)
 			 dp_port_count(dp), dp_worker_count(dp), cfg->flows_count,
 			 cfg->recording.dir);
 	}
-	app_run(cp);
+	app_run(cp, sip);
 	LOG_INFO("stopping");
+	cp_sessions_shutdown(cp, 5000);
+	cp_sip_poll(sip, 0);
 	if (cp_collect_stats(cp, 1) != 0)
 		rc = 1;
 	dp_wait(dp);
 	rec_stop(rec);
 	cp_print_stats(cp, stdout, "exit");
 out:
+	if (cp != NULL)
+		cp_sessions_free(cp);
+	cp_sip_free(sip);
 	cp_free(cp);
 	rec_free(rec);
 	dp_destroy(dp);

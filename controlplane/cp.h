@@ -32,6 +32,9 @@ void cp_poll(struct cp_ctx *cp);
 int cp_collect_stats(struct cp_ctx *cp, int stop);
 /* JSON lines: ports, workers, flows, then stats_end with reason. */
 void cp_print_stats(struct cp_ctx *cp, FILE *out, const char *reason);
+/* Monotonic milliseconds. */
+uint64_t cp_now_ms(void);
+
 /* The {"event":"ready"} line. */
 void cp_print_ready(struct cp_ctx *cp, FILE *out);
 

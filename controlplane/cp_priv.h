@@ -34,11 +34,13 @@ struct cp_ctx {
 	unsigned stopped;
 	uint64_t idle_events;
 	uint64_t neigh_learned;
+	struct cp_sessions *sess; /* SIPREC sessions, NULL until created */
 };
 
 void cp_handle_event(struct cp_ctx *cp, const struct dp_msg *m);
 /* Send to one worker, taking events while its ring is full (bounded). */
 int cp_send(struct cp_ctx *cp, unsigned worker, const struct dp_msg *m);
-uint64_t cp_now_ms(void);
+/* s as a JSON string, quotes included. */
+void cp_json_str(FILE *out, const char *s);
 
 #endif

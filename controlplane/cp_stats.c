@@ -10,9 +10,10 @@
 
 #include "config/cfg_log.h"
 #include "cp_priv.h"
+#include "cp_session.h"
 
 /* A JSON string value, escaped. */
-static void cp_json_str(FILE *out, const char *s)
+void cp_json_str(FILE *out, const char *s)
 {
 	fputc('"', out);
 	for (; *s; s++) {
@@ -62,6 +63,8 @@ static void cp_neigh_broadcast(struct cp_ctx *cp, const struct dp_msg *ev)
 
 void cp_handle_event(struct cp_ctx *cp, const struct dp_msg *m)
 {
+	if (cp_sessions_event(cp, m))
+		return;
 	switch (m->type) {
 	case DP_EV_FLOW_ADDED:
 		cp->acks++;

@@ -65,6 +65,8 @@ struct dp_flow_stats {
 	uint64_t rtp_duplicate;
 	uint64_t record_drops; /* copies the recorder could not take */
 	uint64_t last_tsc;     /* TSC of the last packet, 0 if none */
+	uint32_t final;        /* 1: sent as the flow is deleted */
+	uint32_t pad;
 };
 
 enum dp_cmd_type {

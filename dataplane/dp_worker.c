@@ -103,6 +103,7 @@ static void dp_cmd_flow_del(struct dp_worker *w, const struct dp_flow_key *key, 
 	if (f != NULL) {
 		struct dp_msg ev = {.type = DP_EV_FLOW_STATS};
 		dp_flow_stats_fill(f, &ev.u.stats);
+		ev.u.stats.final = 1;
 		dp_worker_event(w, &ev);
 	}
 	dp_reply(w, DP_EV_FLOW_DELETED, flow_id, dp_ft_del(w->ft, key));

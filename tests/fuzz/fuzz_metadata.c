@@ -1,5 +1,35 @@
-/* stub */
+/* SPDX-License-Identifier: BSD-3-Clause
+ * libFuzzer: cp_metadata_parse, then a merge into a parsed snapshot. */
 #include <stdint.h>
-#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controlplane/siprec/cp_metadata.h"
+
+static struct cp_metadata md, acc;
+
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
-int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }
+int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
+{
+	const char *why = NULL;
+
+	if (cp_metadata_parse((const char *)d, n, &md, &why) != 0) {
+		if (!why)
+			abort();
+		return 0;
+	}
+	for (unsigned i = 0; i < md.n_streams; i++)
+		if (cp_metadata_stream_by_label(&md, md.streams[i].label) == NULL &&
+		    md.streams[i].label[0])
+			abort();
+	if (md.n_participants > CP_MD_MAX || md.n_streams > CP_MD_MAX || md.n_assocs > CP_MD_MAX)
+		abort();
+	cp_metadata_merge(&acc, &md);
+	if (acc.n_participants > CP_MD_MAX || acc.n_streams > CP_MD_MAX)
+		abort();
+	if (acc.n_streams > 0)
+		(void)cp_metadata_sender(&acc, acc.streams[0].id);
+	if (acc.n_participants == CP_MD_MAX)
+		memset(&acc, 0, sizeof(acc));
+	return 0;
+}

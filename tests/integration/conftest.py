@@ -17,6 +17,7 @@ import signal
 import struct
 import subprocess
 import threading
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -123,9 +124,30 @@ def _yq(v):
     return json.dumps(str(v))
 
 
-def config_yaml(eal, ports, flows, workers=1, recording_dir=None, dataplane=None):
+def free_port():
+    """A port free for both UDP and TCP on 127.0.0.1 (SIP listeners of one test)."""
+    import socket
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            t.bind(("127.0.0.1", 0))
+            port = t.getsockname()[1]
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                    u.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port")
+
+
+def config_yaml(eal, ports, flows, workers=1, recording_dir=None, dataplane=None, extra=None):
     """Render a config. ports: list of dicts (name, device, ipv4, gateway, gateway_mac);
-    flows: list of dicts (name, match{dst,src}, actions[], forward{to,from,port}, count)."""
+    flows: list of dicts (name, match{dst,src}, actions[], forward{to,from,port}, count).
+    extra: raw YAML appended (e.g. sip: and media:); without a sip: section the SIP
+    listener goes to a free UDP port on 127.0.0.1, never the shared 5060."""
+    extra = extra or ""
+    if not extra.startswith("sip:") and "\nsip:" not in extra:
+        extra = f'sip:\n  listen: ["udp:127.0.0.1:{free_port()}"]\n' + extra
     out = ["dpdk:", "  eal_args:"]
     out += [f"    - {_yq(a)}" for a in eal]
     out.append("ports:")
@@ -156,7 +178,7 @@ def config_yaml(eal, ports, flows, workers=1, recording_dir=None, dataplane=None
                     out.append(f"      {k}: {_yq(f['forward'][k])}")
         if f.get("count") is not None:
             out.append(f"    count: {int(f['count'])}")
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n" + extra
 
 
 # ---------------------------------------------------------------- pcap files
@@ -397,3 +419,36 @@ def sh(cmd, timeout=20, check=True):
     if check and p.returncode != 0:
         raise AssertionError(f"{cmd} -> {p.returncode}\n{p.stdout}\n{p.stderr}")
     return p
+
+
+# The media namespace: a veth pair whose DPDK side rtprec drives with
+# net_af_packet and whose kernel side (NS_ADDR) lives in a namespace the test
+# makes and removes.
+NS_ADDR = "198.18.0.1"
+DP_ADDR = "198.18.0.10"
+
+
+@pytest.fixture
+def veth_ns():
+    tag = uuid.uuid4().hex[:6]
+    ns, host_if, ns_if = f"rtpns{tag}", f"rtpv{tag}a", f"rtpv{tag}b"
+    try:
+        sh(["ip", "netns", "add", ns])
+        sh(["ip", "link", "add", host_if, "type", "veth", "peer", "name", ns_if])
+        sh(["ip", "link", "set", ns_if, "netns", ns])
+        # no IPv6 chatter (router solicitations) on either side
+        for cmd in (["sysctl", "-qw", f"net.ipv6.conf.{host_if}.disable_ipv6=1"],
+                    ["ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv6.conf.{ns_if}.disable_ipv6=1"]):
+            sh(cmd, check=False)
+        sh(["ip", "link", "set", host_if, "up"])
+        sh(["ip", "netns", "exec", ns, "ip", "addr", "add", f"{NS_ADDR}/24", "dev", ns_if])
+        sh(["ip", "netns", "exec", ns, "ip", "link", "set", ns_if, "up"])
+        sh(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"])
+        # full checksums from the netns (no CHECKSUM_PARTIAL seen by af_packet)
+        if shutil.which("ethtool"):
+            sh(["ip", "netns", "exec", ns, "ethtool", "-K", ns_if, "tx", "off"], check=False)
+        mac = open(f"/sys/class/net/{host_if}/address").read().strip()
+        yield dict(ns=ns, host_if=host_if, ns_if=ns_if, host_mac=mac)
+    finally:
+        subprocess.run(["ip", "link", "del", host_if], capture_output=True, timeout=20)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)

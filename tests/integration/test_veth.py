@@ -9,40 +9,12 @@ import uuid
 
 import pytest
 
-from conftest import config_yaml, eal_args, sh
+from conftest import NS_ADDR, DP_ADDR, config_yaml, eal_args, sh
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("ip"),
                                 reason="needs root and iproute2 (netns, veth)")
 
-NS_ADDR = "198.18.0.1"
-DP_ADDR = "198.18.0.10"
 PY = "/usr/bin/python3"
-
-
-@pytest.fixture
-def veth_ns():
-    tag = uuid.uuid4().hex[:6]
-    ns, host_if, ns_if = f"rtpns{tag}", f"rtpv{tag}a", f"rtpv{tag}b"
-    try:
-        sh(["ip", "netns", "add", ns])
-        sh(["ip", "link", "add", host_if, "type", "veth", "peer", "name", ns_if])
-        sh(["ip", "link", "set", ns_if, "netns", ns])
-        # no IPv6 chatter (router solicitations) on either side
-        for cmd in (["sysctl", "-qw", f"net.ipv6.conf.{host_if}.disable_ipv6=1"],
-                    ["ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv6.conf.{ns_if}.disable_ipv6=1"]):
-            sh(cmd, check=False)
-        sh(["ip", "link", "set", host_if, "up"])
-        sh(["ip", "netns", "exec", ns, "ip", "addr", "add", f"{NS_ADDR}/24", "dev", ns_if])
-        sh(["ip", "netns", "exec", ns, "ip", "link", "set", ns_if, "up"])
-        sh(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"])
-        # full checksums from the netns (no CHECKSUM_PARTIAL seen by af_packet)
-        if shutil.which("ethtool"):
-            sh(["ip", "netns", "exec", ns, "ethtool", "-K", ns_if, "tx", "off"], check=False)
-        mac = open(f"/sys/class/net/{host_if}/address").read().strip()
-        yield dict(ns=ns, host_if=host_if, ns_if=ns_if, host_mac=mac)
-    finally:
-        subprocess.run(["ip", "link", "del", host_if], capture_output=True, timeout=20)
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
 
 
 def start_on_veth(start_rtprec, tmp_path, v, flows):

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * A session's flows on every worker: RTP (and RTCP unless rtcp-mux) per
+ * stream, any source (the first packet's source is latched), recorded into
+ * the session's pcap unless the stream is paused. */
+#include <string.h>
+
+#include <rte_byteorder.h>
+
+#include "config/cfg_log.h"
+#include "cp_session_priv.h"
+
+uint32_t cp_sess_flow_id(const struct cp_session *s, unsigned stream, int rtcp)
+{
+	return CP_SESS_FLOW_BASE + s->slot * CP_SESS_FLOWS_PER + stream * 2 + (rtcp ? 1 : 0);
+}
+
+static void cp_sess_key(const struct cp_ctx *cp, const struct cp_stream *st, int rtcp,
+			struct dp_flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->dst_ip = rte_cpu_to_be_32(cp->sess->media_ip);
+	k->dst_port = rte_cpu_to_be_16((uint16_t)(st->port + (rtcp ? 1 : 0)));
+}
+
+/* Send one message to every worker; each answers once. */
+static int cp_sess_broadcast(struct cp_ctx *cp, struct cp_session *s, const struct dp_msg *m)
+{
+	for (unsigned w = 0; w < dp_worker_count(cp->dp); w++) {
+		if (cp_send(cp, w, m) != 0) {
+			LOG_ERR("session %s: worker %u takes no commands", s->id, w);
+			return -1;
+		}
+		s->acks_pending++;
+	}
+	return 0;
+}
+
+static int cp_sess_flow_set(struct cp_ctx *cp, struct cp_session *s, unsigned i, int rtcp,
+			    uint16_t type)
+{
+	const struct cp_stream *st = &s->streams[i];
+	struct dp_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	cp_sess_key(cp, st, rtcp, &m.u.spec.key);
+	m.u.spec.flow_id = cp_sess_flow_id(s, i, rtcp);
+	m.u.spec.rec_id = cp->sess->rec_base + s->slot;
+	m.u.spec.actions = st->paused ? 0 : DP_ACT_RECORD;
+	m.u.spec.clock_rate = 8000;
+	if (!rtcp) {
+		m.u.spec.flags = DP_FLOW_F_LATCH;
+		m.u.spec.idle_s = (uint16_t)cp->cfg->media.timeout_s;
+	}
+	return cp_sess_broadcast(cp, s, &m);
+}
+
+static int cp_sess_stream_flows(struct cp_ctx *cp, struct cp_session *s, unsigned i, uint16_t type)
+{
+	if (cp_sess_flow_set(cp, s, i, 0, type) != 0)
+		return -1;
+	if (!s->streams[i].rtcp_mux && cp_sess_flow_set(cp, s, i, 1, type) != 0)
+		return -1;
+	return 0;
+}
+
+int cp_sess_flows_program(struct cp_ctx *cp, struct cp_session *s, unsigned first_stream)
+{
+	for (unsigned i = first_stream; i < s->n_streams; i++)
+		if (s->streams[i].in_use && cp_sess_stream_flows(cp, s, i, DP_CMD_FLOW_ADD) != 0)
+			return -1;
+	return 0;
+}
+
+int cp_sess_flows_update(struct cp_ctx *cp, struct cp_session *s, unsigned stream)
+{
+	return cp_sess_stream_flows(cp, s, stream, DP_CMD_FLOW_UPDATE);
+}
+
+static int cp_sess_flow_del(struct cp_ctx *cp, struct cp_session *s, unsigned i, int rtcp)
+{
+	struct dp_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = DP_CMD_FLOW_DEL;
+	cp_sess_key(cp, &s->streams[i], rtcp, &m.u.del.key);
+	m.u.del.flow_id = cp_sess_flow_id(s, i, rtcp);
+	return cp_sess_broadcast(cp, s, &m);
+}
+
+int cp_sess_flows_delete(struct cp_ctx *cp, struct cp_session *s, unsigned stream)
+{
+	if (cp_sess_flow_del(cp, s, stream, 0) != 0)
+		return -1;
+	if (!s->streams[stream].rtcp_mux && cp_sess_flow_del(cp, s, stream, 1) != 0)
+		return -1;
+	return 0;
+}
+
+static void cp_sess_stats(struct cp_stream *st, const struct dp_flow_stats *f)
+{
+	st->st.packets += f->packets;
+	st->st.bytes += f->bytes;
+	st->st.rtp_expected += f->rtp_expected;
+	st->st.rtp_received += f->rtp_received;
+	st->st.rtp_lost += f->rtp_lost;
+	if (f->jitter > st->st.jitter)
+		st->st.jitter = f->jitter;
+	if (f->last_tsc > st->st.last_tsc)
+		st->st.last_tsc = f->last_tsc;
+}
+
+static uint32_t cp_sess_event_flow(const struct dp_msg *m)
+{
+	switch (m->type) {
+	case DP_EV_FLOW_STATS:
+	case DP_EV_FLOW_IDLE:
+		return m->u.stats.flow_id;
+	case DP_EV_FLOW_LATCHED:
+		return m->u.latch.flow_id;
+	case DP_EV_FLOW_ADDED:
+	case DP_EV_FLOW_ADD_FAILED:
+	case DP_EV_FLOW_DELETED:
+	case DP_EV_FLOW_ACTIVE:
+		return m->u.result.flow_id;
+	default:
+		return 0;
+	}
+}
+
+bool cp_sessions_event(struct cp_ctx *cp, const struct dp_msg *m)
+{
+	struct cp_sessions *ss = cp->sess;
+	uint32_t id = cp_sess_event_flow(m), k, slot;
+	struct cp_session *s;
+	struct cp_stream *st;
+
+	if (ss == NULL || id < CP_SESS_FLOW_BASE)
+		return false;
+	slot = (id - CP_SESS_FLOW_BASE) / CP_SESS_FLOWS_PER;
+	k = (id - CP_SESS_FLOW_BASE) % CP_SESS_FLOWS_PER;
+	if (slot >= ss->max || (s = ss->slots[slot]) == NULL || k / 2 >= CP_SESS_STREAMS)
+		return true; /* a session already gone */
+	st = &s->streams[k / 2];
+	switch (m->type) {
+	case DP_EV_FLOW_ADD_FAILED:
+		s->add_failed = true;
+		__attribute__((fallthrough));
+	case DP_EV_FLOW_ADDED:
+	case DP_EV_FLOW_DELETED:
+		if (s->acks_pending > 0 && --s->acks_pending == 0)
+			cp_sess_flows_settled(cp, s);
+		break;
+	case DP_EV_FLOW_STATS:
+		if (m->u.stats.final && !(k & 1))
+			cp_sess_stats(st, &m->u.stats);
+		break;
+	case DP_EV_FLOW_LATCHED:
+		if (st->latched_ip == 0) {
+			st->latched_ip = rte_be_to_cpu_32(m->u.latch.src_ip);
+			st->latched_port = rte_be_to_cpu_16(m->u.latch.src_port);
+			st->first_ns = cp_sess_now_ns();
+			LOG_DEBUG("session %s stream %s: media from %u.%u.%u.%u:%u", s->id,
+				  st->label, st->latched_ip >> 24, (st->latched_ip >> 16) & 255,
+				  (st->latched_ip >> 8) & 255, st->latched_ip & 255, st->latched_port);
+		}
+		st->idle = false;
+		break;
+	case DP_EV_FLOW_IDLE:
+		if (!(k & 1))
+			st->idle = true;
+		break;
+	case DP_EV_FLOW_ACTIVE:
+		if (!(k & 1))
+			st->idle = false;
+		break;
+	default:
+		break;
+	}
+	return true;
+}

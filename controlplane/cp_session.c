@@ -1,0 +1,565 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * SIPREC sessions: new INVITEs checked and refused clearly, or answered once
+ * their flows are on every worker; re-INVITE/UPDATE add, remove, pause and
+ * resume streams; BYE, CANCEL, media timeout and shutdown end them. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+
+#include "config/cfg_log.h"
+#include "cp_sess_body.h"
+#include "cp_session_priv.h"
+
+uint64_t cp_sess_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t cp_sess_tsc_ns(const struct cp_sessions *ss, uint64_t tsc)
+{
+	if (tsc == 0)
+		return 0;
+	return ss->ns_base + (uint64_t)(((__int128)tsc - (__int128)ss->tsc_base) * 1000000000 /
+					(__int128)ss->tsc_hz);
+}
+
+static void cp_sess_answer(struct cp_ctx *cp, struct cp_sip_pending *p, int status,
+			   const char *reason, const char *why)
+{
+	struct cp_sip_response r;
+	char warn[300];
+
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	r.reason = reason;
+	if (why != NULL) {
+		snprintf(warn, sizeof(warn), "399 rtprec \"%s\"", why);
+		r.warning = warn;
+	}
+	if (status == 503)
+		r.retry_after = 5;
+	if (status >= 300 && status < 700)
+		cp->sess->refused[status]++;
+	cp_sip_answer(p, &r, NULL);
+}
+
+/* 200 with the SDP answer for the session's current streams. */
+static void cp_sess_answer_sdp(struct cp_ctx *cp, struct cp_session *s)
+{
+	uint16_t ports[CP_SDP_MAX_STREAMS];
+	enum cp_sdp_dir dirs[CP_SDP_MAX_STREAMS];
+	char sdp[8192];
+	struct cp_sip_response r;
+	int n;
+
+	for (unsigned i = 0; i < s->offer.n_streams; i++) {
+		const struct cp_stream *st = &s->streams[i];
+		ports[i] = st->in_use ? st->port : 0;
+		dirs[i] = st->paused ? CP_SDP_INACTIVE : CP_SDP_RECVONLY;
+	}
+	n = cp_sdp_build_answer(&s->offer, cp->sess->answer_ip, ports, dirs, s->slot + 1000,
+				++s->sdp_version, sdp, sizeof(sdp));
+	if (n < 0) {
+		cp_sess_answer(cp, s->pending, 500, NULL, "SDP answer too large");
+		s->pending = NULL;
+		cp_sess_end(cp, s, "answer failed");
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.status = 200;
+	r.content_type = "application/sdp";
+	r.body = sdp;
+	r.body_len = (size_t)n;
+	r.contact_params = ";+sip.srs";
+	if (s->state == CP_SESS_STARTING) {
+		cp_sip_answer(s->pending, &r, &s->dialog);
+		if (s->dialog != NULL)
+			cp_sip_dialog_set_data(s->dialog, s);
+	} else {
+		cp_sip_answer(s->pending, &r, NULL);
+	}
+	s->pending = NULL;
+	s->state = CP_SESS_ACTIVE;
+}
+
+static void cp_sess_free(struct cp_ctx *cp, struct cp_session *s)
+{
+	struct cp_sessions *ss = cp->sess;
+
+	for (unsigned i = 0; i < s->n_streams; i++)
+		if (s->streams[i].port != 0)
+			cp_portpool_put(&ss->ports, s->streams[i].port);
+	for (unsigned i = 0; i < s->n_md; i++)
+		free(s->md_bodies[i]);
+	free(s->call_id);
+	free(s->from);
+	free(s->to);
+	free(s->src);
+	ss->slots[s->slot] = NULL;
+	ss->active--;
+	free(s);
+}
+
+void cp_sess_flows_settled(struct cp_ctx *cp, struct cp_session *s)
+{
+	switch (s->state) {
+	case CP_SESS_STARTING:
+	case CP_SESS_UPDATING:
+		if (s->add_failed) {
+			cp_sess_answer(cp, s->pending, 500, NULL, "dataplane refused the flows");
+			s->pending = NULL;
+			cp_sess_end(cp, s, "dataplane error");
+			return;
+		}
+		cp_sess_answer_sdp(cp, s);
+		break;
+	case CP_SESS_CLOSING:
+		cp_sess_files_finish(cp, s);
+		LOG_INFO("session %s ended: %s", s->id, s->end_reason);
+		cp_sess_free(cp, s);
+		break;
+	default:
+		break;
+	}
+}
+
+void cp_sess_end(struct cp_ctx *cp, struct cp_session *s, const char *reason)
+{
+	if (s->state == CP_SESS_CLOSING)
+		return;
+	snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason);
+	s->end_ns = cp_sess_now_ns();
+	if (s->pending != NULL) {
+		cp_sess_answer(cp, s->pending, 500, NULL, reason);
+		s->pending = NULL;
+	}
+	if (s->dialog != NULL)
+		cp_sip_dialog_set_data(s->dialog, NULL);
+	s->dialog = NULL;
+	s->state = CP_SESS_CLOSING;
+	for (unsigned i = 0; i < s->n_streams; i++)
+		if (s->streams[i].in_use)
+			cp_sess_flows_delete(cp, s, i);
+	if (s->acks_pending == 0)
+		cp_sess_flows_settled(cp, s);
+}
+
+static bool cp_sess_allowed(const struct cfg_sip *sp, const char *ip_str)
+{
+	struct in_addr a;
+	uint32_t ip;
+
+	if (sp->allow_count == 0)
+		return true;
+	if (inet_pton(AF_INET, ip_str, &a) != 1)
+		return false;
+	ip = ntohl(a.s_addr);
+	for (unsigned i = 0; i < sp->allow_count; i++) {
+		uint32_t mask = sp->allow_prefix[i] ? ~0u << (32 - sp->allow_prefix[i]) : 0;
+		if ((ip & mask) == (sp->allow_ip[i] & mask))
+			return true;
+	}
+	return false;
+}
+
+/* Option tags of Require other than siprec, into out ("" if none). */
+static void cp_sess_unknown_require(const char *req, char *out, size_t len)
+{
+	char buf[512], *save = NULL;
+	size_t o = 0;
+
+	out[0] = '\0';
+	if (req == NULL)
+		return;
+	snprintf(buf, sizeof(buf), "%s", req);
+	for (char *t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save))
+		if (strcasecmp(t, "siprec") != 0 && o + strlen(t) + 3 < len)
+			o += (size_t)snprintf(out + o, len - o, "%s%s", o ? ", " : "", t);
+}
+
+static bool cp_has_token(const char *list, const char *tok)
+{
+	return list != NULL && strcasestr(list, tok) != NULL;
+}
+
+static char *cp_strdup0(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+/* Streams from the offer, from index `from` on; 0, or 488/503. */
+static int cp_sess_take_streams(struct cp_ctx *cp, struct cp_session *s, unsigned from,
+				char *why, size_t why_len)
+{
+	unsigned usable = 0;
+
+	s->n_streams = s->offer.n_streams;
+	for (unsigned i = from; i < s->offer.n_streams; i++) {
+		const struct cp_sdp_stream *o = &s->offer.streams[i];
+		struct cp_stream *st = &s->streams[i];
+		memset(st, 0, sizeof(*st));
+		_Static_assert(sizeof(st->label) == sizeof(o->label) &&
+				       sizeof(st->media) == sizeof(o->media) &&
+				       sizeof(st->fmts) == sizeof(o->fmts),
+			       "stream fields mirror the SDP's");
+		memcpy(st->label, o->label, sizeof(st->label));
+		memcpy(st->media, o->media, sizeof(st->media));
+		memcpy(st->fmts, o->fmts, sizeof(st->fmts));
+		for (unsigned a = 0; a < o->n_attrs && a < CP_SDP_MAX_ATTRS; a++)
+			memcpy(st->codecs[a], o->attrs[a], sizeof(st->codecs[a]));
+		st->n_codecs = o->n_attrs;
+		st->offer_ip = o->ip;
+		st->offer_port = o->port;
+		st->rtcp_mux = o->rtcp_mux != 0;
+		st->paused = o->dir == CP_SDP_INACTIVE;
+		if (o->port == 0 || o->ip == 0 || strstr(o->proto, "RTP") == NULL)
+			continue;
+		st->port = cp_portpool_get(&cp->sess->ports);
+		if (st->port == 0) {
+			snprintf(why, why_len, "no free media port");
+			return 503;
+		}
+		st->in_use = true;
+		usable++;
+	}
+	if (from == 0 && usable == 0) {
+		snprintf(why, why_len, "no usable media stream in the offer");
+		return 488;
+	}
+	return 0;
+}
+
+static struct cp_session *cp_sess_alloc(struct cp_ctx *cp, const struct cp_sip_request *req)
+{
+	struct cp_sessions *ss = cp->sess;
+	struct cp_session *s;
+	uint8_t rnd[16];
+	uint32_t slot;
+
+	for (slot = 0; slot < ss->max && ss->slots[slot] != NULL; slot++)
+		;
+	if (slot == ss->max || (s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		for (unsigned i = 0; i < sizeof(rnd); i++)
+			rnd[i] = (uint8_t)((ss->counter + i) * 131 + (uint64_t)time(NULL));
+	for (unsigned i = 0; i < sizeof(rnd); i++)
+		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
+	s->slot = slot;
+	s->state = CP_SESS_STARTING;
+	s->call_id = cp_strdup0(req->call_id);
+	s->from = cp_strdup0(req->from);
+	s->to = cp_strdup0(req->to);
+	s->src = malloc(96);
+	if (s->src != NULL)
+		snprintf(s->src, 96, "%s:%u %s", req->src_ip, req->src_port, req->transport);
+	s->start_ns = cp_sess_now_ns();
+	s->last_activity_ms = cp_now_ms();
+	ss->slots[slot] = s;
+	ss->active++;
+	ss->total++;
+	ss->counter++;
+	return s;
+}
+
+static void cp_sess_new(struct cp_ctx *cp, const struct cp_sip_request *req,
+			struct cp_sip_pending *p, struct cp_sess_body *b)
+{
+	struct cp_sessions *ss = cp->sess;
+	char why[256], unknown[256];
+	struct cp_session *s;
+	int rc;
+
+	if (!cp_sess_allowed(&cp->cfg->sip, req->src_ip))
+		return cp_sess_answer(cp, p, 403, "Source Not Allowed", "source not allowed");
+	cp_sess_unknown_require(req->require, unknown, sizeof(unknown));
+	if (unknown[0]) {
+		struct cp_sip_response r = {.status = 420, .unsupported = unknown};
+		ss->refused[420]++;
+		cp_sip_answer(p, &r, NULL);
+		return;
+	}
+	if (ss->active >= ss->max)
+		return cp_sess_answer(cp, p, 503, "Session Limit Reached", "session limit reached");
+	rc = cp_sess_body_parse(req, b, why, sizeof(why));
+	if (rc != 0)
+		return cp_sess_answer(cp, p, rc, NULL, why);
+	if (!b->has_sdp)
+		return cp_sess_answer(cp, p, 400, NULL, "no SDP offer in the INVITE");
+	s = cp_sess_alloc(cp, req);
+	if (s == NULL)
+		return cp_sess_answer(cp, p, 503, "Session Limit Reached", "no session slot");
+	s->offer = b->offer;
+	s->siprec = cp_has_token(req->require, "siprec") || cp_has_token(req->supported, "siprec") ||
+		    cp_has_token(req->contact, "+sip.src") || cp_has_token(req->contact, ";src") ||
+		    b->has_md;
+	rc = cp_sess_take_streams(cp, s, 0, why, sizeof(why));
+	if (rc == 0 && cp_sess_files_open(cp, s) != 0) {
+		rc = 500;
+		snprintf(why, sizeof(why), "cannot create the recording");
+	}
+	if (rc != 0) {
+		cp_sess_answer(cp, p, rc, NULL, why);
+		snprintf(s->end_reason, sizeof(s->end_reason), "refused %d", rc);
+		cp_sess_free(cp, s);
+		return;
+	}
+	if (b->has_md) {
+		s->md = b->md;
+		s->has_md = true;
+		cp_sess_keep_metadata(s, b->md_xml, b->md_len);
+	}
+	s->pending = p;
+	cp_sip_pending_set_data(p, s);
+	LOG_INFO("session %s: call %s from %s, %u streams", s->id, s->call_id, s->src,
+		 s->n_streams);
+	if (cp_sess_flows_program(cp, s, 0) != 0)
+		s->add_failed = true;
+	if (s->acks_pending == 0)
+		cp_sess_flows_settled(cp, s);
+}
+
+/* re-INVITE or UPDATE: new streams added, removed ones deleted, paused
+ * (a=inactive) and resumed ones updated. */
+static void cp_sess_update(struct cp_ctx *cp, struct cp_session *s, struct cp_sip_pending *p,
+			   const struct cp_sip_request *req, struct cp_sess_body *b)
+{
+	char why[256];
+	unsigned old_n = s->n_streams;
+	int rc;
+
+	if (s->state != CP_SESS_ACTIVE)
+		return cp_sess_answer(cp, p, 491, NULL, "another request is in progress");
+	rc = cp_sess_body_parse(req, b, why, sizeof(why));
+	if (rc != 0)
+		return cp_sess_answer(cp, p, rc, NULL, why);
+	if (b->has_md) {
+		cp_metadata_merge(&s->md, &b->md);
+		s->has_md = true;
+		cp_sess_keep_metadata(s, b->md_xml, b->md_len);
+	}
+	s->pending = p;
+	cp_sip_pending_set_data(p, s);
+	s->state = CP_SESS_UPDATING;
+	if (b->has_sdp) {
+		if (b->offer.n_streams < old_n) {
+			cp_sess_answer(cp, p, 488, NULL, "an offer may not remove m= lines");
+			s->pending = NULL;
+			s->state = CP_SESS_ACTIVE;
+			return;
+		}
+		s->offer = b->offer;
+		for (unsigned i = 0; i < old_n; i++) {
+			const struct cp_sdp_stream *o = &s->offer.streams[i];
+			struct cp_stream *st = &s->streams[i];
+			bool paused = o->dir == CP_SDP_INACTIVE;
+			if (!st->in_use)
+				continue;
+			if (o->port == 0) {
+				cp_sess_flows_delete(cp, s, i);
+				st->in_use = false;
+			} else if (paused != st->paused) {
+				st->paused = paused;
+				cp_sess_flows_update(cp, s, i);
+			}
+		}
+		if (cp_sess_take_streams(cp, s, old_n, why, sizeof(why)) == 0)
+			cp_sess_flows_program(cp, s, old_n);
+	}
+	if (s->acks_pending == 0)
+		cp_sess_flows_settled(cp, s);
+}
+
+static void cp_app_invite(void *ctx, const struct cp_sip_request *req, struct cp_sip_pending *p)
+{
+	struct cp_ctx *cp = ctx;
+	struct cp_sess_body *b = malloc(sizeof(*b));
+	struct cp_session *s = req->dialog ? cp_sip_dialog_data(req->dialog) : NULL;
+
+	if (b == NULL) {
+		cp_sess_answer(cp, p, 500, NULL, "out of memory");
+		return;
+	}
+	if (req->dialog == NULL)
+		cp_sess_new(cp, req, p, b);
+	else if (s == NULL)
+		cp_sess_answer(cp, p, 481, NULL, "session already ended");
+	else
+		cp_sess_update(cp, s, p, req, b);
+	free(b);
+}
+
+static void cp_app_cancel(void *ctx, struct cp_sip_pending *p)
+{
+	struct cp_session *s = cp_sip_pending_data(p);
+
+	if (s == NULL)
+		return;
+	s->pending = NULL; /* the SIP layer answered 487 */
+	cp_sess_end(ctx, s, "cancel");
+}
+
+static void cp_app_ack(void *ctx, struct cp_sip_dialog *d)
+{
+	struct cp_session *s = cp_sip_dialog_data(d);
+
+	(void)ctx;
+	if (s != NULL)
+		s->last_activity_ms = cp_now_ms();
+}
+
+static void cp_app_bye(void *ctx, struct cp_sip_dialog *d)
+{
+	struct cp_session *s = cp_sip_dialog_data(d);
+
+	if (s != NULL)
+		cp_sess_end(ctx, s, "bye");
+}
+
+static void cp_app_dialog_end(void *ctx, struct cp_sip_dialog *d, const char *why)
+{
+	struct cp_session *s = cp_sip_dialog_data(d);
+
+	if (s != NULL)
+		cp_sess_end(ctx, s, why ? why : "dialog ended");
+}
+
+/* Ports the static flows hold on the media address stay out of the pool. */
+static int cp_sess_port_taken(unsigned port, void *ctx)
+{
+	const struct cp_ctx *cp = ctx;
+	uint32_t ip = cp->sess->media_ip;
+
+	for (unsigned i = 0; i < cp->cfg->flows_count; i++)
+		if (cp->cfg->flows[i].dst.ip == ip && cp->cfg->flows[i].dst.port == port)
+			return 1;
+	return 0;
+}
+
+int cp_sessions_create(struct cp_ctx *cp)
+{
+	const struct cfg *cfg = cp->cfg;
+	struct cp_sessions *ss = calloc(1, sizeof(*ss));
+
+	if (ss == NULL)
+		return -ENOMEM;
+	cp->sess = ss;
+	ss->max = cfg->sip.max_sessions;
+	ss->slots = calloc(ss->max, sizeof(*ss->slots));
+	ss->rec_base = cfg->flows_count;
+	ss->media_ip = cfg->ports[cfg->media.port_index].ip;
+	ss->answer_ip = ss->media_ip;
+	if (cfg->nat.behind != CFG_BEHIND_NAT_NO && cfg->nat.has_external_ip)
+		ss->answer_ip = cfg->nat.external_ip_addr;
+	ss->tsc_hz = rte_get_tsc_hz();
+	ss->tsc_base = rte_rdtsc();
+	ss->ns_base = cp_sess_now_ns();
+	ss->app = (struct cp_sip_app){
+		.ctx = cp,
+		.on_invite = cp_app_invite,
+		.on_cancel = cp_app_cancel,
+		.on_ack = cp_app_ack,
+		.on_bye = cp_app_bye,
+		.on_dialog_end = cp_app_dialog_end,
+	};
+	if (ss->slots == NULL || cp_portpool_init(&ss->ports, cfg->media.port_min,
+						  cfg->media.port_max, cp_sess_port_taken, cp) != 0) {
+		cp_sessions_free(cp);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void cp_sessions_free(struct cp_ctx *cp)
+{
+	struct cp_sessions *ss = cp->sess;
+
+	if (ss == NULL)
+		return;
+	for (uint32_t i = 0; ss->slots && i < ss->max; i++)
+		if (ss->slots[i] != NULL)
+			cp_sess_free(cp, ss->slots[i]);
+	cp_portpool_fini(&ss->ports);
+	free(ss->slots);
+	free(ss);
+	cp->sess = NULL;
+}
+
+const struct cp_sip_app *cp_sessions_app(struct cp_ctx *cp)
+{
+	return &cp->sess->app;
+}
+
+unsigned cp_sessions_active(const struct cp_ctx *cp)
+{
+	return cp->sess ? cp->sess->active : 0;
+}
+
+/* No RTP on any stream that is not paused for media.timeout_s: BYE. */
+static bool cp_sess_timed_out(const struct cp_ctx *cp, const struct cp_session *s, uint64_t now)
+{
+	unsigned live = 0, idle = 0;
+	bool any_media = false;
+
+	for (unsigned i = 0; i < s->n_streams; i++) {
+		const struct cp_stream *st = &s->streams[i];
+		if (!st->in_use || st->paused)
+			continue;
+		live++;
+		idle += st->idle;
+		any_media = any_media || st->latched_ip != 0;
+	}
+	if (live == 0)
+		return false;
+	if (!any_media)
+		return now - s->last_activity_ms >= cp->cfg->media.timeout_s * 1000ull;
+	return idle == live;
+}
+
+void cp_sessions_tick(struct cp_ctx *cp)
+{
+	struct cp_sessions *ss = cp->sess;
+	uint64_t now = cp_now_ms();
+
+	if (ss == NULL || cp->cfg->media.timeout_s == 0)
+		return;
+	for (uint32_t i = 0; i < ss->max && ss->active; i++) {
+		struct cp_session *s = ss->slots[i];
+		if (s == NULL || s->state != CP_SESS_ACTIVE || !cp_sess_timed_out(cp, s, now))
+			continue;
+		LOG_INFO("session %s: no media for %u s", s->id, cp->cfg->media.timeout_s);
+		if (s->dialog != NULL)
+			cp_sip_send_bye(s->dialog, "media timeout");
+		cp_sess_end(cp, s, "media timeout");
+	}
+}
+
+void cp_sessions_shutdown(struct cp_ctx *cp, unsigned timeout_ms)
+{
+	struct cp_sessions *ss = cp->sess;
+	uint64_t deadline = cp_now_ms() + timeout_ms;
+
+	if (ss == NULL)
+		return;
+	for (uint32_t i = 0; i < ss->max && ss->active; i++) {
+		struct cp_session *s = ss->slots[i];
+		if (s == NULL || s->state == CP_SESS_CLOSING)
+			continue;
+		if (s->dialog != NULL)
+			cp_sip_send_bye(s->dialog, "shutdown");
+		cp_sess_end(cp, s, "shutdown");
+	}
+	while (ss->active > 0 && cp_now_ms() < deadline) {
+		cp_poll(cp);
+		usleep(200);
+	}
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * SIPREC recording sessions: the application behind the SIP layer. Each
+ * call gets RTP (and RTCP unless rtcp-mux) flows per stream on every
+ * worker, a recording directory, metadata.xml and session.json. */
+#ifndef RTPREC_CP_SESSION_H
+#define RTPREC_CP_SESSION_H
+
+#include <stdbool.h>
+
+#include "cp.h"
+#include "cp_sip.h"
+
+struct dp_msg;
+
+/* Flow ids at or above this belong to sessions. */
+#define CP_SESS_FLOW_BASE 0x40000000u
+
+int cp_sessions_create(struct cp_ctx *cp);
+void cp_sessions_free(struct cp_ctx *cp);
+/* The callbacks to hand to cp_sip_create. */
+const struct cp_sip_app *cp_sessions_app(struct cp_ctx *cp);
+/* Once a second: media timeouts. */
+void cp_sessions_tick(struct cp_ctx *cp);
+/* End every session (BYE sent, files finalised); waits at most timeout_ms. */
+void cp_sessions_shutdown(struct cp_ctx *cp, unsigned timeout_ms);
+/* A dataplane event about a session flow; false if not one. */
+bool cp_sessions_event(struct cp_ctx *cp, const struct dp_msg *m);
+unsigned cp_sessions_active(const struct cp_ctx *cp);
+
+#endif

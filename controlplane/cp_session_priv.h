@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef RTPREC_CP_SESSION_PRIV_H
+#define RTPREC_CP_SESSION_PRIV_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "controlplane/siprec/cp_metadata.h"
+#include "controlplane/siprec/cp_sdp.h"
+#include "cp_portpool.h"
+#include "cp_priv.h"
+#include "cp_session.h"
+
+#define CP_SESS_STREAMS CP_SDP_MAX_STREAMS
+#define CP_SESS_FLOWS_PER 16      /* flow ids per session: stream * 2 + rtcp */
+#define CP_SESS_MD_BODIES 32      /* rs-metadata bodies kept for metadata.xml */
+
+enum cp_sess_state {
+	CP_SESS_FREE = 0,
+	CP_SESS_STARTING,  /* flows being added; INVITE not answered yet */
+	CP_SESS_ACTIVE,    /* answered (ACK or not) */
+	CP_SESS_UPDATING,  /* re-INVITE/UPDATE: flow changes in flight */
+	CP_SESS_CLOSING,   /* flows being deleted */
+};
+
+struct cp_stream_stats {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t rtp_expected;
+	uint64_t rtp_received;
+	int64_t rtp_lost;
+	uint32_t jitter;
+	uint64_t last_tsc;
+};
+
+struct cp_stream {
+	bool in_use;
+	bool paused;
+	bool rtcp_mux;
+	bool idle;          /* its RTP flow was reported idle */
+	char label[64];
+	char media[16];
+	char fmts[128];
+	char codecs[CP_SDP_MAX_ATTRS][160];
+	unsigned n_codecs;
+	uint16_t port;      /* ours (RTP); RTCP on port + 1 unless rtcp_mux */
+	uint32_t offer_ip;  /* host order, from the SDP */
+	uint16_t offer_port;
+	uint32_t latched_ip; /* host order, 0 until the first packet */
+	uint16_t latched_port;
+	uint64_t first_ns;  /* wall clock of the first packet */
+	struct cp_stream_stats st;
+};
+
+struct cp_session {
+	enum cp_sess_state state;
+	uint32_t slot;
+	char id[33];
+	char dir[PATH_MAX];
+	char *call_id;
+	char *from;
+	char *to;
+	char *src;           /* transport source "ip:port transport" */
+	bool siprec;         /* recognised as SIPREC (else recorded anyway) */
+	struct cp_metadata md;
+	bool has_md;
+	char *md_bodies[CP_SESS_MD_BODIES];
+	uint64_t md_times[CP_SESS_MD_BODIES];
+	unsigned n_md;
+	struct cp_stream streams[CP_SESS_STREAMS];
+	unsigned n_streams;
+	struct cp_sdp_offer offer; /* last offer, for the answer */
+	uint64_t sdp_version;
+	unsigned acks_pending;
+	bool add_failed;
+	struct cp_sip_pending *pending;
+	struct cp_sip_dialog *dialog;
+	uint64_t start_ns;
+	uint64_t end_ns;
+	uint64_t last_activity_ms;
+	char end_reason[64];
+};
+
+struct cp_sessions {
+	struct cp_session **slots; /* [max_sessions] */
+	uint32_t max;
+	uint32_t active;
+	uint32_t rec_base;         /* rec_id of slot 0 */
+	struct cp_portpool ports;
+	uint32_t media_ip;         /* host order: the media port's address */
+	uint32_t answer_ip;        /* host order: what SDP answers carry */
+	struct cp_sip_app app;
+	uint64_t tsc_base;
+	uint64_t ns_base;
+	uint64_t tsc_hz;
+	uint64_t counter;
+	uint64_t total;
+	uint64_t refused[600];     /* by status code */
+};
+
+/* cp_sess_flows.c */
+int cp_sess_flows_program(struct cp_ctx *cp, struct cp_session *s, unsigned first_stream);
+int cp_sess_flows_update(struct cp_ctx *cp, struct cp_session *s, unsigned stream);
+int cp_sess_flows_delete(struct cp_ctx *cp, struct cp_session *s, unsigned stream);
+uint32_t cp_sess_flow_id(const struct cp_session *s, unsigned stream, int rtcp);
+
+/* cp_sess_files.c */
+int cp_sess_files_open(struct cp_ctx *cp, struct cp_session *s);
+void cp_sess_files_finish(struct cp_ctx *cp, struct cp_session *s);
+void cp_sess_keep_metadata(struct cp_session *s, const char *xml, size_t len);
+
+/* cp_session.c */
+void cp_sess_end(struct cp_ctx *cp, struct cp_session *s, const char *reason);
+void cp_sess_flows_settled(struct cp_ctx *cp, struct cp_session *s);
+uint64_t cp_sess_now_ns(void);
+uint64_t cp_sess_tsc_ns(const struct cp_sessions *ss, uint64_t tsc);
+
+#endif

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * SDP offer parsing with libosip2 and answer building: see cp_sdp.h. */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <osipparser2/osip_port.h>
+#include <osipparser2/sdp_message.h>
+
+#include "cp_sdp.h"
+
+#define CP_SDP_MAX_LEN (64u * 1024)
+#define CP_SDP_PAD 16
+
+const char *cp_sdp_dir_name(enum cp_sdp_dir d)
+{
+	switch (d) {
+	case CP_SDP_SENDRECV: return "sendrecv";
+	case CP_SDP_SENDONLY: return "sendonly";
+	case CP_SDP_RECVONLY: return "recvonly";
+	case CP_SDP_INACTIVE: return "inactive";
+	}
+	return "recvonly";
+}
+
+static int dir_of(const char *field, enum cp_sdp_dir *d)
+{
+	static const char *const names[] = { "sendrecv", "sendonly", "recvonly", "inactive" };
+
+	for (int i = 0; i < 4; i++)
+		if (strcasecmp(field, names[i]) == 0) {
+			*d = (enum cp_sdp_dir)i;
+			return 1;
+		}
+	return 0;
+}
+
+static uint32_t ip4_of(const sdp_connection_t *c)
+{
+	struct in_addr a;
+
+	if (!c || !c->c_addr || (c->c_addrtype && strcasecmp(c->c_addrtype, "IP4") != 0))
+		return 0;
+	if (inet_pton(AF_INET, c->c_addr, &a) != 1)
+		return 0;
+	return ntohl(a.s_addr);
+}
+
+static int parse_port(const char *s, uint16_t *port)
+{
+	unsigned long v = 0;
+
+	if (!s || !*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > 65535)
+			return -1;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* Nothing with control characters is echoed into an answer. */
+static int has_ctl(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f)
+			return 1;
+	return 0;
+}
+
+static int is_echoed(const char *field)
+{
+	return strcasecmp(field, "rtpmap") == 0 || strcasecmp(field, "fmtp") == 0 ||
+	       strcasecmp(field, "ptime") == 0 || strcasecmp(field, "maxptime") == 0;
+}
+
+static int parse_media(const sdp_message_t *sdp, const sdp_media_t *m, enum cp_sdp_dir sdir,
+		       struct cp_sdp_stream *st, const char **why)
+{
+	size_t fl = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (!m->m_media || !m->m_proto || has_ctl(m->m_media) || has_ctl(m->m_proto)) {
+		*why = "malformed m= line";
+		return -1;
+	}
+	snprintf(st->media, sizeof(st->media), "%s", m->m_media);
+	snprintf(st->proto, sizeof(st->proto), "%s", m->m_proto);
+	if (parse_port(m->m_port, &st->port) != 0) {
+		*why = "bad port in m= line";
+		return -1;
+	}
+	if (osip_list_size(&m->c_connections) > 0)
+		st->ip = ip4_of(osip_list_get(&m->c_connections, 0));
+	else
+		st->ip = ip4_of(sdp->c_connection);
+
+	for (int i = 0; i < osip_list_size(&m->m_payloads); i++) {
+		const char *pt = osip_list_get(&m->m_payloads, i);
+		size_t l = pt ? strlen(pt) : 0;
+		if (!l || has_ctl(pt) || fl + l + (fl ? 1 : 0) >= sizeof(st->fmts))
+			continue;
+		if (fl)
+			st->fmts[fl++] = ' ';
+		memcpy(st->fmts + fl, pt, l);
+		fl += l;
+		st->fmts[fl] = '\0';
+	}
+
+	st->dir = sdir;
+	for (int i = 0; i < osip_list_size(&m->a_attributes); i++) {
+		const sdp_attribute_t *a = osip_list_get(&m->a_attributes, i);
+		const char *f = a ? a->a_att_field : NULL, *v;
+		if (!f)
+			continue;
+		v = a->a_att_value ? a->a_att_value : "";
+		if (has_ctl(f) || has_ctl(v))
+			continue;
+		if (dir_of(f, &st->dir)) {
+			/* media level wins over session level */
+		} else if (strcasecmp(f, "rtcp-mux") == 0) {
+			st->rtcp_mux = 1;
+		} else if (strcasecmp(f, "label") == 0) {
+			snprintf(st->label, sizeof(st->label), "%s", v);
+		} else if (is_echoed(f) && st->n_attrs < CP_SDP_MAX_ATTRS) {
+			int n = snprintf(st->attrs[st->n_attrs], sizeof(st->attrs[0]), "%s%s%s",
+					 f, *v ? ":" : "", v);
+			/* never echo a truncated line */
+			if (n > 0 && (size_t)n < sizeof(st->attrs[0]))
+				st->n_attrs++;
+		}
+	}
+	return 0;
+}
+
+/* A copy for libosip2 with every line ended by CRLF and NUL padding: its
+ * parser reads past the end of an LF-ended last line it cannot parse. */
+static char *normalise(const char *sdp, size_t len)
+{
+	char *buf = malloc(2 * len + 2 + CP_SDP_PAD);
+	size_t o = 0;
+
+	if (!buf)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (sdp[i] == '\n' && (i == 0 || sdp[i - 1] != '\r'))
+			buf[o++] = '\r';
+		buf[o++] = sdp[i];
+	}
+	if (buf[o - 1] != '\n') {
+		if (buf[o - 1] != '\r')
+			buf[o++] = '\r';
+		buf[o++] = '\n';
+	}
+	memset(buf + o, 0, CP_SDP_PAD);
+	return buf;
+}
+
+/* Every m= line has media, port, proto and at least one format (RFC 4566);
+ * libosip2 is not trusted with shorter ones. */
+static int m_lines_complete(const char *buf)
+{
+	for (const char *p = buf; *p; ) {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (n >= 2 && p[0] == 'm' && p[1] == '=') {
+			unsigned fields = 0;
+			int in = 0;
+			for (size_t i = 2; i < n; i++) {
+				int sp = p[i] == ' ' || p[i] == '\t' || p[i] == '\r';
+				if (!sp && !in)
+					fields++;
+				in = !sp;
+			}
+			if (fields < 4)
+				return 0;
+		}
+		p += n + (eol ? 1 : 0);
+	}
+	return 1;
+}
+
+int cp_sdp_parse_offer(const char *sdp, size_t len, struct cp_sdp_offer *o, const char **why)
+{
+	const char *dummy;
+	sdp_message_t *msg = NULL;
+	enum cp_sdp_dir sdir = CP_SDP_SENDONLY; /* no direction at all: sendonly (issue 10) */
+	char *buf;
+	int nm, rc = -1;
+
+	if (!why)
+		why = &dummy;
+	memset(o, 0, sizeof(*o));
+	if (!sdp || len == 0) {
+		*why = "empty SDP";
+		return -1;
+	}
+	if (len > CP_SDP_MAX_LEN) {
+		*why = "SDP too large";
+		return -1;
+	}
+	if (memchr(sdp, '\0', len)) {
+		*why = "NUL in SDP";
+		return -1;
+	}
+	buf = normalise(sdp, len);
+	if (!buf) {
+		*why = "out of memory";
+		return -1;
+	}
+	if (!m_lines_complete(buf)) {
+		*why = "malformed m= line";
+		goto out;
+	}
+
+	if (sdp_message_init(&msg) != 0) {
+		*why = "out of memory";
+		goto out;
+	}
+	if (sdp_message_parse(msg, buf) != 0 || !msg->v_version) {
+		*why = "malformed SDP";
+		goto out;
+	}
+	o->ip = ip4_of(msg->c_connection);
+	for (int i = 0; i < osip_list_size(&msg->a_attributes); i++) {
+		const sdp_attribute_t *a = osip_list_get(&msg->a_attributes, i);
+		if (a && a->a_att_field)
+			dir_of(a->a_att_field, &sdir);
+	}
+	nm = osip_list_size(&msg->m_medias);
+	if (nm > CP_SDP_MAX_STREAMS) {
+		*why = "too many streams";
+		goto out;
+	}
+	for (int i = 0; i < nm; i++) {
+		const sdp_media_t *m = osip_list_get(&msg->m_medias, i);
+		if (!m || parse_media(msg, m, sdir, &o->streams[i], why) != 0)
+			goto out;
+		o->n_streams++;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		memset(o, 0, sizeof(*o));
+	if (msg)
+		sdp_message_free(msg);
+	free(buf);
+	return rc;
+}
+
+struct wbuf { char *p; size_t len, cap; int full; };
+
+__attribute__((format(printf, 2, 3)))
+static void put(struct wbuf *w, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (w->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(w->p + w->len, w->cap - w->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= w->cap - w->len) {
+		w->full = 1;
+		return;
+	}
+	w->len += (size_t)n;
+}
+
+static void put_ip(struct wbuf *w, uint32_t ip)
+{
+	put(w, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+}
+
+int cp_sdp_build_answer(const struct cp_sdp_offer *o, uint32_t local_ip, const uint16_t *ports,
+			const enum cp_sdp_dir *dirs, uint64_t sess_id, uint64_t sess_ver,
+			char *out, size_t outlen)
+{
+	struct wbuf w = { out, 0, outlen, 0 };
+
+	if (!out || outlen == 0)
+		return -1;
+	out[0] = '\0';
+	put(&w, "v=0\r\no=rtprec %" PRIu64 " %" PRIu64 " IN IP4 ", sess_id, sess_ver);
+	put_ip(&w, local_ip);
+	put(&w, "\r\ns=rtprec\r\nc=IN IP4 ");
+	put_ip(&w, local_ip);
+	put(&w, "\r\nt=0 0\r\n");
+	for (unsigned i = 0; i < o->n_streams && i < CP_SDP_MAX_STREAMS; i++) {
+		const struct cp_sdp_stream *s = &o->streams[i];
+		uint16_t port = (ports && s->port) ? ports[i] : 0;
+		enum cp_sdp_dir d = dirs ? dirs[i] : CP_SDP_RECVONLY;
+
+		put(&w, "m=%s %u %s %s\r\n", s->media[0] ? s->media : "audio", port,
+		    s->proto[0] ? s->proto : "RTP/AVP", s->fmts[0] ? s->fmts : "0");
+		if (s->label[0])
+			put(&w, "a=label:%s\r\n", s->label);
+		if (port == 0)
+			continue;
+		for (unsigned k = 0; k < s->n_attrs && k < CP_SDP_MAX_ATTRS; k++)
+			put(&w, "a=%s\r\n", s->attrs[k]);
+		if (s->rtcp_mux)
+			put(&w, "a=rtcp-mux\r\n");
+		put(&w, "a=%s\r\n", cp_sdp_dir_name(d));
+	}
+	if (w.full) {
+		out[0] = '\0';
+		return -1;
+	}
+	return (int)w.len;
+}
