@@ -356,6 +356,11 @@ static void test_invite_ack_bye_udp(void **state)
 	while (udp_recv(f, r, sizeof(r), 50))
 		;
 	assert_int_equal(udp_recv(f, r, sizeof(r), 500), 0); /* no more 2xx */
+	/* an old CSeq in the dialog: 500 */
+	req(m, sizeof(m), "UPDATE", "UDP", f->lport, "old1", "inv1@test", tag, 1, NULL, SDP);
+	udp_send(f, m);
+	assert_true(udp_expect(f, r, sizeof(r), 500, 1000));
+	assert_int_equal(A.reinvites, 0);
 	/* re-INVITE in the dialog */
 	req(m, sizeof(m), "INVITE", "UDP", f->lport, "inv2", "inv1@test", tag, 2, NULL, SDP);
 	udp_send(f, m);
@@ -431,6 +436,47 @@ static void test_cancel(void **state)
 	req(m, sizeof(m), "CANCEL", "UDP", f->lport, "nothing", "zz@test", NULL, 1, NULL, NULL);
 	udp_send(f, m);
 	assert_true(udp_expect(f, r, sizeof(r), 481, 1000));
+}
+
+/* The app's refusals carry what cp_sip_response says. */
+static void test_answer_fields(void **state)
+{
+	struct fx *f = *state;
+	char m[4096], r[4096];
+
+	A.no_answer = true;
+	req(m, sizeof(m), "INVITE", "UDP", f->lport, "af1", "af1@test", NULL, 1, NULL, SDP);
+	udp_send(f, m);
+	assert_true(udp_expect(f, r, sizeof(r), 100, 1000));
+	assert_non_null(A.last_pending);
+	struct cp_sip_response busy = { .status = 503, .reason = "Too Many Sessions",
+					.warning = "399 rtprec \"session limit\"", .retry_after = 30 };
+
+	cp_sip_pending_set_data(A.last_pending, &busy);
+	assert_ptr_equal(cp_sip_pending_data(A.last_pending), &busy);
+	assert_int_equal(cp_sip_answer(A.last_pending, &busy, NULL), 0);
+	assert_true(udp_expect(f, r, sizeof(r), 503, 1000));
+	assert_memory_equal(r, "SIP/2.0 503 Too Many Sessions\r\n", 31);
+	assert_string_equal(hdr(r, "Retry-After"), "30");
+	assert_string_equal(hdr(r, "Warning"), "399 rtprec \"session limit\"");
+	assert_non_null(strstr(hdr(r, "To"), "tag="));
+	/* ACK for the 503 is absorbed by the transaction */
+	char tag[64];
+
+	to_tag_of(r, tag, sizeof(tag));
+	req(m, sizeof(m), "ACK", "UDP", f->lport, "af1", "af1@test", tag, 1, NULL, NULL);
+	udp_send(f, m);
+	pump(f, 50);
+	assert_int_equal(A.acks, 0);
+	req(m, sizeof(m), "INVITE", "UDP", f->lport, "af2", "af2@test", NULL, 1, NULL, SDP);
+	udp_send(f, m);
+	assert_true(udp_expect(f, r, sizeof(r), 100, 1000));
+	struct cp_sip_response ext = { .status = 420, .unsupported = "foo" };
+
+	assert_int_equal(cp_sip_answer(A.last_pending, &ext, NULL), 0);
+	assert_true(udp_expect(f, r, sizeof(r), 420, 1000));
+	assert_string_equal(hdr(r, "Unsupported"), "foo");
+	assert_null(A.dialog);
 }
 
 static void test_errors(void **state)
@@ -627,6 +673,31 @@ static void test_tcp_too_large(void **state)
 	close(fd);
 }
 
+/* At most max_connections (8 here); idle ones are closed. */
+static void test_tcp_limits(void **state)
+{
+	struct fx *f = *state;
+	int fd[9];
+	char c;
+
+	cp_sip_set_timers(f->s, 0, 0, 300);
+	for (int i = 0; i < 9; i++) {
+		fd[i] = tcp_connect(f->port[1]);
+		pump(f, 10);
+	}
+	pump(f, 50);
+	assert_int_equal(recv(fd[8], &c, 1, 0), 0); /* the 9th: closed at once */
+	assert_int_equal(recv(fd[0], &c, 1, 0), -1);
+	uint64_t end = now_ms() + 2000;
+	ssize_t r = -1;
+
+	while (now_ms() < end && (r = recv(fd[0], &c, 1, 0)) != 0)
+		cp_sip_poll(f->s, 10);
+	assert_int_equal(r, 0); /* idle: closed */
+	for (int i = 0; i < 9; i++)
+		close(fd[i]);
+}
+
 static void test_tls(void **state)
 {
 	struct fx *f = *state;
@@ -733,11 +804,13 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_invite_ack_bye_udp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_answer_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_large, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_send_bye, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_framing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_too_large, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_handshake_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_feed, setup, teardown),

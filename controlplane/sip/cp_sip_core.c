@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * cp_sip: life cycle, the poll loop, and the receive path from bytes to
+ * libosip2 transactions (validation, 400/513, Via received/rport). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/time.h>
+
+#include "cp_sip_priv.h"
+
+uint64_t cp_sip_random(struct cp_sip *s)
+{
+	/* xorshift64*, seeded from getrandom at create */
+	s->rnd ^= s->rnd >> 12;
+	s->rnd ^= s->rnd << 25;
+	s->rnd ^= s->rnd >> 27;
+	return s->rnd * 2685821657736338717ull;
+}
+
+void cp_sip_kill_later(struct cp_sip *s, osip_transaction_t *tr)
+{
+	for (unsigned i = 0; i < s->n_dead; i++)
+		if (s->dead[i] == tr)
+			return;
+	if (s->n_dead == s->cap_dead) {
+		unsigned cap = s->cap_dead ? s->cap_dead * 2 : 64;
+		osip_transaction_t **nd = realloc(s->dead, cap * sizeof(*nd));
+
+		if (!nd)
+			return; /* leaks one transaction rather than crash */
+		s->dead = nd;
+		s->cap_dead = cap;
+	}
+	s->dead[s->n_dead++] = tr;
+}
+
+static void free_tr(osip_transaction_t *tr)
+{
+	free(osip_transaction_get_reserved1(tr));
+	osip_transaction_set_reserved1(tr, NULL);
+	osip_transaction_free(tr);
+}
+
+static void free_dead(struct cp_sip *s)
+{
+	for (unsigned i = 0; i < s->n_dead; i++)
+		free_tr(s->dead[i]);
+	s->n_dead = 0;
+}
+
+void cp_sip_run(struct cp_sip *s)
+{
+	for (int round = 0; round < 2; round++) {
+		osip_ist_execute(s->osip);
+		osip_nist_execute(s->osip);
+		osip_ict_execute(s->osip);
+		osip_nict_execute(s->osip);
+	}
+	free_dead(s);
+}
+
+/* ---- receive path ---- */
+
+static const char *validate(osip_message_t *m, unsigned flags)
+{
+	if (!m->from)
+		return "Missing or bad From";
+	if (!m->to)
+		return "Missing or bad To";
+	if (!m->call_id || !m->call_id->number)
+		return "Missing or bad Call-ID";
+	if (!m->cseq || !m->cseq->number || !m->cseq->method)
+		return "Missing or bad CSeq";
+	for (const char *c = m->cseq->number; *c; c++)
+		if (*c < '0' || *c > '9')
+			return "Bad CSeq number";
+	if (strlen(m->cseq->number) > 10 || strtoull(m->cseq->number, NULL, 10) > 0x7fffffffu)
+		return "Bad CSeq number";
+	if (MSG_IS_REQUEST(m)) {
+		if (!m->req_uri || !m->req_uri->scheme)
+			return "Bad Request-URI";
+		if (strcmp(m->sip_method, m->cseq->method) != 0)
+			return "CSeq method does not match";
+		if (!cp_sip_msg_tag(m->from))
+			return "Missing From tag";
+		if (flags & CP_SIP_RX_NOCL)
+			return "Missing Content-Length";
+	}
+	return NULL;
+}
+
+static bool blank(const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != '\r' && b[i] != '\n' && b[i] != ' ' && b[i] != '\t' && b[i] != 0)
+			return false;
+	return true;
+}
+
+/* The header block of buf with any Content-Length made 0 (to answer 513
+ * for a message whose body is not all here). malloc'd, or NULL. */
+static char *headers_only(const char *buf, size_t len, size_t *out_len)
+{
+	char *o = malloc(len + 24);
+	size_t n = 0, i = 0;
+
+	if (!o)
+		return NULL;
+	while (i < len) {
+		size_t e = i;
+
+		while (e < len && buf[e] != '\n')
+			e++;
+		size_t ll = e - i + (e < len);
+		const char *l = buf + i;
+
+		if (ll <= 2 && (l[0] == '\r' || l[0] == '\n'))
+			break;
+		bool is_cl = (ll > 15 && strncasecmp(l, "content-length", 14) == 0 &&
+			      (l[14] == ':' || l[14] == ' ' || l[14] == '\t')) ||
+			     (ll > 2 && (l[0] == 'l' || l[0] == 'L') &&
+			      (l[1] == ':' || l[1] == ' ' || l[1] == '\t'));
+
+		if (!is_cl) {
+			memcpy(o + n, l, ll);
+			n += ll;
+		}
+		i = e + 1;
+	}
+	static const char tail[] = "Content-Length: 0\r\n\r\n";
+
+	memcpy(o + n, tail, sizeof(tail) - 1);
+	*out_len = n + sizeof(tail) - 1;
+	return o;
+}
+
+/* libosip2 refuses the whole message when its body does not parse (say a
+ * multipart type without a boundary): answer 400 from the headers alone. */
+static void reply_bad_body(struct cp_sip *s, const char *buf, size_t len,
+			   const struct cp_sip_peer *from)
+{
+	size_t hl;
+	char *h = headers_only(buf, len, &hl);
+	osip_event_t *ev = h ? osip_parse(h, hl) : NULL;
+	osip_message_t *m = ev ? ev->sip : NULL;
+
+	free(h);
+	s->ctr.parse_errors++;
+	if (m && MSG_IS_REQUEST(m) && m->sip_method && strcmp(m->sip_method, "ACK") != 0 &&
+	    osip_list_size(&m->vias) >= 1) {
+		cp_sip_msg_fix_via(m, from);
+		cp_sip_msg_reply_stateless(s, m, 400, "Malformed body", from);
+	} else {
+		s->drops++;
+	}
+	if (ev)
+		osip_event_free(ev);
+}
+
+void cp_sip_receive(struct cp_sip *s, const char *buf, size_t len, unsigned flags,
+		    const struct cp_sip_peer *from)
+{
+	bool truncated = flags & CP_SIP_RX_TOOBIG;
+	char *hb = NULL;
+	const char *body = NULL;
+	size_t body_len = 0;
+
+	osip_message_t *m = NULL;
+	osip_event_t *ev;
+	const char *why;
+
+	if (blank(buf, len))
+		return;
+	if (truncated) {
+		hb = headers_only(buf, len, &len);
+		if (!hb)
+			return;
+		buf = hb;
+	}
+	ev = osip_parse(buf, len);
+	if (ev == NULL && !truncated) {
+		reply_bad_body(s, buf, len, from);
+		return;
+	}
+	m = ev ? ev->sip : NULL;
+	if (m != NULL && !truncated)
+		body_len = cp_sip_raw_body(buf, len, m, &body);
+	free(hb);
+	if (!m || !m->sip_version || (MSG_IS_REQUEST(m) && !m->sip_method) ||
+	    osip_list_size(&m->vias) < 1) {
+		s->ctr.parse_errors++;
+		s->drops++;
+		if (ev)
+			osip_event_free(ev);
+		return;
+	}
+	if (MSG_IS_REQUEST(m))
+		s->ctr.requests_in++;
+	why = validate(m, flags);
+	if (why || truncated) {
+		s->ctr.parse_errors += why != NULL;
+		if (MSG_IS_REQUEST(m) && strcmp(m->sip_method, "ACK") != 0) {
+			cp_sip_msg_fix_via(m, from);
+			if (why)
+				cp_sip_msg_reply_stateless(s, m, 400, why, from);
+			else
+				cp_sip_msg_reply_stateless(s, m, 513, NULL, from);
+		} else {
+			s->drops++;
+		}
+		osip_event_free(ev);
+		return;
+	}
+	if (MSG_IS_REQUEST(m))
+		cp_sip_msg_fix_via(m, from);
+	if (osip_find_transaction_and_add_event(s->osip, ev) == 0)
+		return; /* retransmission or response: libosip2 owns ev now */
+	if (MSG_IS_RESPONSE(m)) {
+		s->drops++; /* stray response */
+		osip_event_free(ev);
+		return;
+	}
+	if (MSG_IS_ACK(m)) {
+		cp_sip_dialog_ack(s, m);
+		osip_event_free(ev);
+		return;
+	}
+	if (MSG_IS_INVITE(m) && cp_sip_dialog_is_retrans_invite(s, m, from)) {
+		osip_event_free(ev);
+		return;
+	}
+	osip_transaction_t *tr = osip_create_transaction(s->osip, ev);
+	struct cp_sip_txd *t;
+
+	if (!tr) {
+		s->drops++;
+		osip_event_free(ev);
+		return;
+	}
+	t = calloc(1, sizeof(*t) + body_len + 1);
+	if (!t) {
+		osip_event_free(ev);
+		cp_sip_kill_later(s, tr);
+		return;
+	}
+	t->peer = *from;
+	if (body_len != 0)
+		memcpy(t->body, body, body_len);
+	t->body_len = body_len;
+	osip_transaction_set_reserved1(tr, t);
+	osip_transaction_add_event(tr, ev);
+}
+
+/* ---- public ---- */
+
+int cp_sip_create(const struct cfg *cfg, const struct cp_sip_app *app, struct cp_sip **out)
+{
+	struct cp_sip *s = calloc(1, sizeof(*s));
+	unsigned buckets = 1024;
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	s->cfg = cfg;
+	if (app)
+		s->app = *app;
+	s->max_message = cfg->sip.max_message ? cfg->sip.max_message : 65535;
+	s->max_conns = cfg->sip.max_connections ? cfg->sip.max_connections : 1024;
+	if (s->max_conns > (1u << 20))
+		s->max_conns = 1u << 20;
+	unsigned ms = cfg->sip.max_sessions ? cfg->sip.max_sessions : 1000;
+
+	s->max_pending = ms < 256 ? 256 : ms;
+	while (buckets < ms && buckets < (1u << 20))
+		buckets <<= 1;
+	s->dhash_mask = buckets - 1;
+	s->t1_ms = CP_SIP_T1_MS;
+	s->t2_ms = CP_SIP_T2_MS;
+	s->idle_ms = CP_SIP_IDLE_MS;
+	if (getrandom(&s->rnd, sizeof(s->rnd), 0) != sizeof(s->rnd) || !s->rnd)
+		s->rnd = 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)s;
+	s->udp_buf = malloc(s->max_message + 1);
+	s->conns = calloc(s->max_conns, sizeof(*s->conns));
+	s->dhash = calloc(buckets, sizeof(*s->dhash));
+	s->pfd = calloc(CFG_MAX_SIP_LISTEN + s->max_conns, sizeof(*s->pfd));
+	s->pfd_slot = calloc(CFG_MAX_SIP_LISTEN + s->max_conns, sizeof(*s->pfd_slot));
+	if (!s->udp_buf || !s->conns || !s->dhash || !s->pfd || !s->pfd_slot) {
+		cp_sip_free(s);
+		return -ENOMEM;
+	}
+	rc = cp_sip_osip_setup(s);
+	if (rc == 0)
+		rc = cp_sip_transport_open(s);
+	if (rc < 0) {
+		cp_sip_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+static void free_list(struct cp_sip *s, osip_list_t *l)
+{
+	(void)s;
+	while (osip_list_size(l) > 0)
+		free_tr(osip_list_get(l, 0));
+}
+
+void cp_sip_free(struct cp_sip *s)
+{
+	if (!s)
+		return;
+	if (s->osip) {
+		free_dead(s);
+		while (s->pending)
+			cp_sip_pending_drop(s->pending);
+		cp_sip_dialog_free_all(s);
+		free_list(s, &s->osip->osip_ist_transactions);
+		free_list(s, &s->osip->osip_nist_transactions);
+		free_list(s, &s->osip->osip_ict_transactions);
+		free_list(s, &s->osip->osip_nict_transactions);
+		osip_release(s->osip);
+	}
+	if (s->conns)
+		cp_sip_transport_close(s);
+	free(s->dead);
+	free(s->udp_buf);
+	free(s->conns);
+	free(s->dhash);
+	free(s->pfd);
+	free(s->pfd_slot);
+	free(s);
+}
+
+void cp_sip_poll(struct cp_sip *s, int timeout_ms)
+{
+	uint64_t now = cp_sip_now_ms(), next = now + (timeout_ms > 0 ? (uint64_t)timeout_ms : 0);
+	struct timeval tv;
+	unsigned n;
+	int wait;
+
+	s->in_poll++;
+	osip_timers_gettimeout(s->osip, &tv);
+	uint64_t ot = now + (uint64_t)tv.tv_sec * 1000u + (uint64_t)(tv.tv_usec + 999) / 1000u;
+
+	if (ot < next)
+		next = ot;
+	cp_sip_dialog_timers(s, now, &next);
+	cp_sip_transport_timers(s, now, &next);
+	wait = next > now ? (int)(next - now) : 0;
+	n = cp_sip_transport_pollfds(s, s->pfd, CFG_MAX_SIP_LISTEN + s->max_conns);
+	if (poll(s->pfd, n, wait) > 0)
+		cp_sip_transport_events(s, s->pfd, n);
+	osip_timers_ist_execute(s->osip);
+	osip_timers_nist_execute(s->osip);
+	osip_timers_ict_execute(s->osip);
+	osip_timers_nict_execute(s->osip);
+	cp_sip_run(s);
+	now = cp_sip_now_ms();
+	next = UINT64_MAX;
+	cp_sip_dialog_timers(s, now, &next);
+	cp_sip_transport_timers(s, now, &next);
+	cp_sip_run(s);
+	s->in_poll--;
+}
+
+void cp_sip_get_counters(const struct cp_sip *s, struct cp_sip_counters *c)
+{
+	*c = s->ctr;
+}
+
+void cp_sip_set_timers(struct cp_sip *s, unsigned t1_ms, unsigned t2_ms, unsigned idle_ms)
+{
+	if (t1_ms)
+		s->t1_ms = t1_ms;
+	if (t2_ms)
+		s->t2_ms = t2_ms;
+	if (idle_ms)
+		s->idle_ms = idle_ms;
+}
+
+int cp_sip_feed_datagram(struct cp_sip *s, const void *buf, size_t len,
+			 const struct sockaddr_in *src)
+{
+	struct cp_sip_peer p = { .transport = CFG_SIP_UDP };
+
+	for (unsigned i = 0; i < s->n_lis; i++)
+		if (s->lis[i].transport == CFG_SIP_UDP) {
+			p.listener = i;
+			p.local_ip = s->lis[i].addr.ip;
+			p.local_port = s->lis[i].addr.port;
+			break;
+		}
+	p.ip = ntohl(src->sin_addr.s_addr);
+	p.port = ntohs(src->sin_port);
+	s->in_poll++;
+	if (len > s->max_message)
+		cp_sip_receive(s, buf, s->max_message, true, &p);
+	else
+		cp_sip_receive(s, buf, len, false, &p);
+	cp_sip_run(s);
+	s->in_poll--;
+	return 0;
+}

@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * INVITE dialogs (UAS side), pending INVITE/UPDATE answers, 2xx
+ * retransmission until ACK (RFC 3261 13.3.1.4) and the BYE we send. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cp_sip_priv.h"
+
+/* ---- pending ---- */
+
+struct cp_sip_pending *cp_sip_pending_new(struct cp_sip *s, osip_transaction_t *tr,
+					  struct cp_sip_dialog *d, bool invite)
+{
+	struct cp_sip_pending *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->s = s;
+	p->tr = tr;
+	p->dialog = d;
+	p->invite = invite;
+	p->next = s->pending;
+	if (s->pending)
+		s->pending->prev = p;
+	s->pending = p;
+	s->n_pending++;
+	return p;
+}
+
+void cp_sip_pending_drop(struct cp_sip_pending *p)
+{
+	struct cp_sip *s = p->s;
+
+	if (p->tr) {
+		struct cp_sip_txd *t = osip_transaction_get_reserved1(p->tr);
+
+		if (t && t->pending == p)
+			t->pending = NULL;
+	}
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		s->pending = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	s->n_pending--;
+	free(p);
+}
+
+static const char *branch_of(const osip_message_t *m)
+{
+	osip_via_t *via = osip_list_get(&m->vias, 0);
+	osip_generic_param_t *b = NULL;
+
+	if (!via || osip_via_param_get_byname(via, "branch", &b) != 0 || !b)
+		return NULL;
+	return b->gvalue;
+}
+
+/* The pending new INVITE a CANCEL is for (RFC 3261 9.2: same branch). */
+struct cp_sip_pending *cp_sip_pending_by_branch(struct cp_sip *s, const osip_message_t *cancel)
+{
+	const char *br = branch_of(cancel);
+
+	if (!br)
+		return NULL;
+	for (struct cp_sip_pending *p = s->pending; p; p = p->next) {
+		const osip_message_t *inv = p->tr ? p->tr->orig_request : NULL;
+		const char *ib = inv ? branch_of(inv) : NULL;
+
+		if (p->invite && !p->dialog && ib && strcmp(ib, br) == 0 &&
+		    strcmp(inv->call_id->number, cancel->call_id->number) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+void cp_sip_pending_set_data(struct cp_sip_pending *p, void *data) { p->data = data; }
+void *cp_sip_pending_data(const struct cp_sip_pending *p) { return p->data; }
+void cp_sip_dialog_set_data(struct cp_sip_dialog *d, void *data) { d->data = data; }
+void *cp_sip_dialog_data(const struct cp_sip_dialog *d) { return d->data; }
+
+/* ---- dialog table ---- */
+
+static unsigned hash_str(const char *str)
+{
+	uint32_t h = 2166136261u;
+
+	while (*str)
+		h = (h ^ (uint8_t)*str++) * 16777619u;
+	return h;
+}
+
+static char *call_id_str(const osip_message_t *m)
+{
+	char *str = NULL;
+
+	if (!m->call_id || osip_call_id_to_str(m->call_id, &str) != 0)
+		return NULL;
+	return str;
+}
+
+static struct cp_sip_dialog *lookup(struct cp_sip *s, const char *cid, const char *remote_tag,
+				    const char *local_tag)
+{
+	for (struct cp_sip_dialog *d = s->dhash[hash_str(cid) & s->dhash_mask]; d; d = d->hnext)
+		if (strcmp(d->call_id, cid) == 0 && remote_tag && strcmp(d->remote_tag, remote_tag) == 0 &&
+		    (!local_tag || strcmp(d->local_tag, local_tag) == 0))
+			return d;
+	return NULL;
+}
+
+struct cp_sip_dialog *cp_sip_dialog_find(struct cp_sip *s, const osip_message_t *req)
+{
+	char *cid = call_id_str(req);
+	const char *lt = cp_sip_msg_tag(req->to);
+	struct cp_sip_dialog *d = NULL;
+
+	if (cid && lt)
+		d = lookup(s, cid, cp_sip_msg_tag(req->from), lt);
+	osip_free(cid);
+	return d;
+}
+
+static void ok_retransmit(struct cp_sip_dialog *d)
+{
+	if (d->ok_buf)
+		cp_sip_send_raw(d->s, &d->ok_peer, d->ok_buf, d->ok_len);
+}
+
+bool cp_sip_dialog_is_retrans_invite(struct cp_sip *s, const osip_message_t *req,
+				     const struct cp_sip_peer *p)
+{
+	char *cid = call_id_str(req);
+	struct cp_sip_dialog *d = NULL;
+
+	(void)p;
+	if (cid)
+		d = lookup(s, cid, cp_sip_msg_tag(req->from), cp_sip_msg_tag(req->to));
+	osip_free(cid);
+	if (!d || strtoul(req->cseq->number, NULL, 10) != d->invite_cseq)
+		return false;
+	if (!d->acked)
+		ok_retransmit(d);
+	return true;
+}
+
+static void ok_stop(struct cp_sip_dialog *d)
+{
+	free(d->ok_buf);
+	d->ok_buf = NULL;
+	d->ok_len = 0;
+}
+
+void cp_sip_dialog_ack(struct cp_sip *s, osip_message_t *ack)
+{
+	struct cp_sip_dialog *d = cp_sip_dialog_find(s, ack);
+
+	if (!d || d->ending) {
+		s->drops++;
+		return;
+	}
+	if (strtoul(ack->cseq->number, NULL, 10) != d->invite_cseq || d->acked)
+		return;
+	d->acked = true;
+	ok_stop(d);
+	if (s->app.on_ack)
+		s->app.on_ack(s->app.ctx, d);
+}
+
+static void dialog_unlink(struct cp_sip *s, struct cp_sip_dialog *d)
+{
+	struct cp_sip_dialog **pp = &s->dhash[hash_str(d->call_id) & s->dhash_mask];
+
+	while (*pp && *pp != d)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = d->hnext;
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		s->dialogs = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	s->n_dialogs--;
+}
+
+static void dialog_free(struct cp_sip *s, struct cp_sip_dialog *d)
+{
+	struct cp_sip_conn *c = cp_sip_conn_get(s, d->peer.conn_id);
+
+	if (c && c->refs)
+		c->refs--;
+	if (d->bye_txd)
+		d->bye_txd->bye_dialog = NULL;
+	ok_stop(d);
+	osip_free(d->call_id);
+	free(d->local_tag);
+	free(d->remote_tag);
+	osip_free(d->local_hdr);
+	osip_free(d->remote_hdr);
+	osip_free(d->remote_target);
+	free(d);
+}
+
+void cp_sip_dialog_end(struct cp_sip_dialog *d, const char *why, bool by_bye)
+{
+	struct cp_sip *s = d->s;
+
+	if (d->ending)
+		return;
+	d->ending = true;
+	/* a re-INVITE/UPDATE still waiting for the app: 487, tell the app */
+	for (struct cp_sip_pending *p = s->pending, *n; p; p = n) {
+		n = p->next;
+		if (p->dialog != d)
+			continue;
+		if (p->tr) {
+			osip_message_t *r = NULL;
+
+			if (cp_sip_msg_response(s, p->tr->orig_request, 487, NULL, &r) == 0)
+				osip_transaction_add_event(p->tr, osip_new_outgoing_sipmessage(r));
+		}
+		if (s->app.on_cancel)
+			s->app.on_cancel(s->app.ctx, p);
+		cp_sip_pending_drop(p);
+	}
+	dialog_unlink(s, d);
+	if (by_bye) {
+		if (s->app.on_bye)
+			s->app.on_bye(s->app.ctx, d);
+	} else if (s->app.on_dialog_end) {
+		s->app.on_dialog_end(s->app.ctx, d, why);
+	}
+	dialog_free(s, d);
+}
+
+void cp_sip_dialog_free_all(struct cp_sip *s)
+{
+	while (s->dialogs) {
+		struct cp_sip_dialog *d = s->dialogs;
+
+		dialog_unlink(s, d);
+		dialog_free(s, d);
+	}
+}
+
+void cp_sip_dialog_timers(struct cp_sip *s, uint64_t now, uint64_t *next)
+{
+	for (struct cp_sip_dialog *d = s->dialogs, *n; d; d = n) {
+		n = d->next;
+		if (d->acked || d->ending || !d->ok_start_ms)
+			continue;
+		if (now >= d->ok_start_ms + 64ull * s->t1_ms) {
+			if (d->initial) {
+				cp_sip_dialog_end(d, "no ACK", false);
+				continue;
+			}
+			d->acked = true; /* re-INVITE: stop retransmitting, keep the call */
+			ok_stop(d);
+			continue;
+		}
+		if (d->ok_buf && now >= d->ok_next_ms) {
+			ok_retransmit(d);
+			d->ok_interval_ms *= 2;
+			if (d->ok_interval_ms > s->t2_ms)
+				d->ok_interval_ms = s->t2_ms;
+			d->ok_next_ms = now + d->ok_interval_ms;
+		}
+		uint64_t due = d->ok_start_ms + 64ull * s->t1_ms;
+
+		if (d->ok_buf && d->ok_next_ms < due)
+			due = d->ok_next_ms;
+		if (due < *next)
+			*next = due;
+	}
+}
+
+/* ---- answering ---- */
+
+static struct cp_sip_dialog *dialog_new(struct cp_sip *s, const osip_message_t *req,
+					osip_message_t *resp, const struct cp_sip_peer *peer)
+{
+	struct cp_sip_dialog *d = calloc(1, sizeof(*d));
+	osip_contact_t *ct = NULL;
+	char tag[20];
+
+	if (!d)
+		return NULL;
+	d->s = s;
+	cp_sip_msg_random_token(s, tag, sizeof(tag));
+	osip_to_set_tag(resp->to, osip_strdup(tag));
+	d->local_tag = strdup(tag);
+	d->remote_tag = strdup(cp_sip_msg_tag(req->from));
+	d->call_id = call_id_str(req);
+	osip_to_to_str(resp->to, &d->local_hdr);
+	osip_from_to_str(req->from, &d->remote_hdr);
+	if (osip_message_get_contact(req, 0, &ct) >= 0 && ct && ct->url)
+		osip_uri_to_str(ct->url, &d->remote_target);
+	else if (req->from->url)
+		osip_uri_to_str(req->from->url, &d->remote_target);
+	d->remote_cseq = d->invite_cseq = (uint32_t)strtoul(req->cseq->number, NULL, 10);
+	d->local_cseq = (uint32_t)(cp_sip_random(s) % 10000u) + 1;
+	d->peer = *peer;
+	d->initial = true;
+	if (!d->local_tag || !d->remote_tag || !d->call_id || !d->local_hdr || !d->remote_hdr ||
+	    !d->remote_target) {
+		dialog_free(s, d);
+		return NULL;
+	}
+	struct cp_sip_conn *c = cp_sip_conn_get(s, peer->conn_id);
+
+	if (c)
+		c->refs++;
+	struct cp_sip_dialog **b = &s->dhash[hash_str(d->call_id) & s->dhash_mask];
+
+	d->hnext = *b;
+	*b = d;
+	d->next = s->dialogs;
+	if (s->dialogs)
+		s->dialogs->prev = d;
+	s->dialogs = d;
+	s->n_dialogs++;
+	return d;
+}
+
+int cp_sip_answer(struct cp_sip_pending *p, const struct cp_sip_response *r,
+		  struct cp_sip_dialog **dialog)
+{
+	struct cp_sip *s = p->s;
+	osip_transaction_t *tr = p->tr;
+	struct cp_sip_txd *t = tr ? osip_transaction_get_reserved1(tr) : NULL;
+	struct cp_sip_dialog *d = p->dialog;
+	osip_message_t *resp = NULL;
+	char buf[512];
+	int rc = 0;
+
+	if (dialog)
+		*dialog = NULL;
+	if (!r || r->status < 200 || r->status > 699)
+		return -EINVAL;
+	if (!tr || !t || cp_sip_msg_response(s, tr->orig_request, r->status, r->reason, &resp) != 0) {
+		cp_sip_pending_drop(p);
+		return -EIO;
+	}
+	bool ok = r->status < 300;
+
+	if (ok && p->invite && !d) {
+		d = dialog_new(s, tr->orig_request, resp, &t->peer);
+		if (!d) {
+			osip_message_free(resp);
+			cp_sip_msg_response(s, tr->orig_request, 500, NULL, &resp);
+			ok = false;
+			rc = -ENOMEM;
+		}
+	}
+	if (!cp_sip_msg_tag(resp->to)) {
+		cp_sip_msg_random_token(s, buf, 20);
+		osip_to_set_tag(resp->to, osip_strdup(buf));
+	}
+	if (ok) {
+		cp_sip_msg_contact(&t->peer, r->contact_params, buf, sizeof(buf));
+		osip_message_set_contact(resp, buf);
+		cp_sip_msg_add_caps(resp);
+	} else {
+		osip_message_set_header(resp, "Supported", "siprec");
+	}
+	if (r->warning)
+		osip_message_set_header(resp, "Warning", r->warning);
+	if (r->unsupported)
+		osip_message_set_header(resp, "Unsupported", r->unsupported);
+	if (r->retry_after) {
+		snprintf(buf, sizeof(buf), "%u", r->retry_after);
+		osip_message_set_header(resp, "Retry-After", buf);
+	}
+	if (rc == 0 && r->content_type && r->body && r->body_len) {
+		osip_message_set_content_type(resp, r->content_type);
+		osip_message_set_body(resp, r->body, r->body_len);
+	}
+	if (ok && p->invite && d) {
+		/* kept for retransmission until ACK */
+		char *str = NULL;
+		size_t len = 0;
+
+		ok_stop(d);
+		if (osip_message_to_str(resp, &str, &len) == 0) {
+			if (t->peer.transport == CFG_SIP_UDP) {
+				d->ok_buf = malloc(len);
+				if (d->ok_buf) {
+					memcpy(d->ok_buf, str, len);
+					d->ok_len = len;
+				}
+			}
+			osip_free(str);
+		}
+		cp_sip_msg_response_peer(tr->orig_request, &t->peer, &d->ok_peer);
+		d->invite_cseq = (uint32_t)strtoul(tr->orig_request->cseq->number, NULL, 10);
+		d->acked = false;
+		d->ok_start_ms = cp_sip_now_ms();
+		d->ok_interval_ms = s->t1_ms;
+		d->ok_next_ms = d->ok_start_ms + s->t1_ms;
+		if (p->dialog)
+			d->initial = false;
+		if (dialog)
+			*dialog = d;
+	}
+	osip_transaction_add_event(tr, osip_new_outgoing_sipmessage(resp));
+	cp_sip_pending_drop(p);
+	if (!s->in_poll)
+		cp_sip_run(s);
+	return rc;
+}
+
+/* ---- BYE from us ---- */
+
+int cp_sip_send_bye(struct cp_sip_dialog *d, const char *reason)
+{
+	struct cp_sip *s = d->s;
+	struct cp_sip_peer peer = d->peer;
+	osip_message_t *m = NULL;
+	osip_transaction_t *tr = NULL;
+	struct cp_sip_txd *t;
+	char buf[512], ip[16], br[20];
+	struct in_addr a;
+
+	if (d->bye_sent || d->ending)
+		return -EALREADY;
+	if (peer.transport != CFG_SIP_UDP && !cp_sip_conn_get(s, peer.conn_id)) {
+		peer.transport = CFG_SIP_UDP;
+		peer.conn_id = 0;
+		peer.listener = 0;
+		for (unsigned i = 0; i < s->n_lis; i++)
+			if (s->lis[i].transport == CFG_SIP_UDP) {
+				peer.listener = i;
+				peer.local_port = s->lis[i].addr.port;
+				break;
+			}
+	}
+	if (osip_message_init(&m) != 0)
+		return -ENOMEM;
+	osip_message_set_method(m, osip_strdup("BYE"));
+	osip_message_set_version(m, osip_strdup("SIP/2.0"));
+	if (osip_uri_init(&m->req_uri) != 0 || osip_uri_parse(m->req_uri, d->remote_target) != 0)
+		goto bad;
+	if (peer.transport == CFG_SIP_UDP && m->req_uri->host &&
+	    inet_pton(AF_INET, m->req_uri->host, &a) == 1) {
+		peer.ip = ntohl(a.s_addr);
+		peer.port = m->req_uri->port ? (uint16_t)atoi(m->req_uri->port) : 5060;
+	}
+	a.s_addr = htonl(peer.local_ip);
+	inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	cp_sip_msg_random_token(s, br, sizeof(br));
+	snprintf(buf, sizeof(buf), "SIP/2.0/%s %s:%u;branch=z9hG4bK%s;rport",
+		 cp_sip_transport_name(peer.transport), ip, peer.local_port, br);
+	if (osip_message_set_via(m, buf) != 0 || osip_message_set_from(m, d->local_hdr) != 0 ||
+	    osip_message_set_to(m, d->remote_hdr) != 0 ||
+	    osip_message_set_call_id(m, d->call_id) != 0)
+		goto bad;
+	snprintf(buf, sizeof(buf), "%u BYE", ++d->local_cseq);
+	osip_message_set_cseq(m, buf);
+	osip_message_set_max_forwards(m, "70");
+	osip_message_set_header(m, "User-Agent", CP_SIP_AGENT);
+	if (reason && *reason) {
+		snprintf(buf, sizeof(buf), "SIP;cause=200;text=\"%.200s\"", reason);
+		for (char *c = buf + 20; *c; c++)
+			if (*c == '"' && c[1] != 0)
+				*c = '\'';
+		osip_message_set_header(m, "Reason", buf);
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		goto bad;
+	if (osip_transaction_init(&tr, NICT, s->osip, m) != 0) {
+		free(t);
+		goto bad;
+	}
+	t->peer = peer;
+	t->bye_dialog = d;
+	d->bye_txd = t;
+	d->bye_sent = true;
+	osip_transaction_set_reserved1(tr, t);
+	osip_transaction_add_event(tr, osip_new_outgoing_sipmessage(m));
+	if (!s->in_poll)
+		cp_sip_run(s);
+	return 0;
+bad:
+	osip_message_free(m);
+	return -EINVAL;
+}
+
+void cp_sip_bye_result(struct cp_sip *s, osip_transaction_t *tr, int status)
+{
+	struct cp_sip_txd *t = osip_transaction_get_reserved1(tr);
+	struct cp_sip_dialog *d = t ? t->bye_dialog : NULL;
+	char why[48];
+
+	(void)s;
+	if (!d)
+		return;
+	t->bye_dialog = NULL;
+	d->bye_txd = NULL;
+	if (status == 408)
+		snprintf(why, sizeof(why), "BYE timeout");
+	else if (status < 300)
+		snprintf(why, sizeof(why), "BYE answered");
+	else
+		snprintf(why, sizeof(why), "BYE answered %d", status);
+	cp_sip_dialog_end(d, why, false);
+}

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * SIP message helpers on top of libosip2's parser: responses, Via
+ * received/rport, header joins, tags, Contact, sending a message. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cp_sip_priv.h"
+
+static void ip_str(uint32_t ip, char *buf)
+{
+	struct in_addr a = { htonl(ip) };
+
+	inet_ntop(AF_INET, &a, buf, 16);
+}
+
+void cp_sip_msg_random_token(struct cp_sip *s, char *buf, size_t n)
+{
+	snprintf(buf, n, "%016llx", (unsigned long long)cp_sip_random(s));
+}
+
+const char *cp_sip_msg_tag(osip_from_t *h)
+{
+	osip_generic_param_t *tag = NULL;
+
+	if (!h || osip_from_get_tag(h, &tag) != 0 || !tag)
+		return NULL;
+	return tag->gvalue;
+}
+
+/* RFC 3261 18.2.1 and RFC 3581: received on the top Via when the sent-by
+ * host is not the source address or when rport asks, rport filled in. */
+void cp_sip_msg_fix_via(osip_message_t *req, const struct cp_sip_peer *p)
+{
+	osip_via_t *via = osip_list_get(&req->vias, 0);
+	osip_generic_param_t *rport = NULL, *recv = NULL;
+	char ip[16], port[8];
+
+	if (!via)
+		return;
+	ip_str(p->ip, ip);
+	osip_via_param_get_byname(via, "rport", &rport);
+	osip_via_param_get_byname(via, "received", &recv);
+	if (recv) {
+		osip_free(recv->gvalue);
+		recv->gvalue = osip_strdup(ip);
+	} else if (rport || !via->host || strcmp(via->host, ip) != 0) {
+		osip_via_set_received(via, osip_strdup(ip));
+	}
+	if (rport) {
+		snprintf(port, sizeof(port), "%u", p->port);
+		osip_free(rport->gvalue);
+		rport->gvalue = osip_strdup(port);
+	}
+}
+
+/* Values of every header named hname joined by ", "; malloc'd or NULL. */
+char *cp_sip_msg_join(const osip_message_t *m, const char *hname)
+{
+	osip_header_t *h = NULL;
+	char *out = NULL;
+	size_t len = 0;
+
+	for (int pos = 0; (pos = osip_message_header_get_byname(m, hname, pos, &h)) >= 0; pos++) {
+		if (!h || !h->hvalue)
+			continue;
+		size_t vl = strlen(h->hvalue);
+		char *nb = realloc(out, len + vl + 3);
+
+		if (!nb)
+			break;
+		out = nb;
+		if (len) {
+			memcpy(out + len, ", ", 2);
+			len += 2;
+		}
+		memcpy(out + len, h->hvalue, vl);
+		len += vl;
+		out[len] = 0;
+	}
+	return out;
+}
+
+void cp_sip_msg_contact(const struct cp_sip_peer *p, const char *params, char *buf, size_t n)
+{
+	char ip[16];
+	const char *tp = p->transport == CFG_SIP_TCP ? "tcp" : p->transport == CFG_SIP_TLS ? "tls" : "udp";
+
+	ip_str(p->local_ip, ip);
+	snprintf(buf, n, "<sip:rtprec@%s:%u;transport=%s>%s", ip, p->local_port, tp,
+		 params ? params : "");
+}
+
+void cp_sip_msg_add_caps(osip_message_t *m)
+{
+	osip_message_set_header(m, "Allow", CP_SIP_ALLOW);
+	osip_message_set_header(m, "Supported", "siprec");
+}
+
+/* A response to req with Via/From/To/Call-ID/CSeq copied. */
+int cp_sip_msg_response(struct cp_sip *s, const osip_message_t *req, int status,
+			const char *reason, osip_message_t **out)
+{
+	osip_message_t *r;
+	int rc;
+
+	(void)s;
+	if (osip_list_size(&req->vias) < 1)
+		return -1;
+	if (osip_message_init(&r) != 0)
+		return -1;
+	osip_message_set_version(r, osip_strdup("SIP/2.0"));
+	osip_message_set_status_code(r, status);
+	if (!reason)
+		reason = osip_message_get_reason(status);
+	osip_message_set_reason_phrase(r, osip_strdup(reason ? reason : "Unknown"));
+	rc = osip_list_clone(&req->vias, &r->vias, (int (*)(void *, void **))osip_via_clone);
+	if (req->from)
+		rc |= osip_from_clone(req->from, &r->from);
+	if (req->to)
+		rc |= osip_to_clone(req->to, &r->to);
+	if (req->call_id)
+		rc |= osip_call_id_clone(req->call_id, &r->call_id);
+	if (req->cseq)
+		rc |= osip_cseq_clone(req->cseq, &r->cseq);
+	if (rc != 0) {
+		osip_message_free(r);
+		return -1;
+	}
+	osip_message_set_header(r, "Server", CP_SIP_AGENT);
+	*out = r;
+	return 0;
+}
+
+int cp_sip_msg_send(struct cp_sip *s, const osip_message_t *m, const struct cp_sip_peer *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (osip_message_to_str((osip_message_t *)m, &buf, &len) != 0 || !buf)
+		return -1;
+	rc = cp_sip_send_raw(s, p, buf, len);
+	osip_free(buf);
+	if (rc == 0 && MSG_IS_RESPONSE(m))
+		s->ctr.responses_out++;
+	return rc;
+}
+
+/* Where a response goes, RFC 3261 18.2.2 / RFC 3581: on the connection for
+ * TCP/TLS, else to received (or sent-by) and rport (or sent-by port). */
+void cp_sip_msg_response_peer(const osip_message_t *req, const struct cp_sip_peer *in,
+			      struct cp_sip_peer *out)
+{
+	*out = *in;
+	if (in->transport != CFG_SIP_UDP)
+		return;
+	osip_via_t *via = osip_list_get(&req->vias, 0);
+	osip_generic_param_t *rport = NULL;
+	struct in_addr a;
+
+	if (!via)
+		return;
+	osip_via_param_get_byname(via, "rport", &rport);
+	if (rport && rport->gvalue)
+		return; /* source address and port */
+	if (via->port) {
+		int port = atoi(via->port);
+
+		if (port > 0 && port < 65536)
+			out->port = (uint16_t)port;
+	} else {
+		out->port = 5060;
+	}
+	osip_generic_param_t *recv = NULL;
+
+	osip_via_param_get_byname(via, "received", &recv);
+	if (!recv && via->host && inet_pton(AF_INET, via->host, &a) == 1)
+		out->ip = ntohl(a.s_addr);
+}
+
+void cp_sip_msg_reply_stateless(struct cp_sip *s, osip_message_t *req, int status,
+				const char *reason, const struct cp_sip_peer *p)
+{
+	osip_message_t *r = NULL;
+	struct cp_sip_peer to;
+
+	if (cp_sip_msg_response(s, req, status, reason, &r) != 0)
+		return;
+	if (status > 100 && r->to && !cp_sip_msg_tag(r->to)) {
+		char tag[20];
+
+		cp_sip_msg_random_token(s, tag, sizeof(tag));
+		osip_to_set_tag(r->to, osip_strdup(tag));
+	}
+	if (status == 405 || status == 200)
+		cp_sip_msg_add_caps(r);
+	if (status >= 400 && reason != NULL) {
+		char warn[256];
+		snprintf(warn, sizeof(warn), "399 rtprec \"%s\"", reason);
+		osip_message_set_header(r, "Warning", warn);
+	}
+	cp_sip_msg_response_peer(req, p, &to);
+	cp_sip_msg_send(s, r, &to);
+	osip_message_free(r);
+}

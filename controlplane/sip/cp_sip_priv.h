@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * SIP layer internals shared by the cp_sip_*.c files (not a public face). */
+#ifndef RTPREC_CP_SIP_PRIV_H
+#define RTPREC_CP_SIP_PRIV_H
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <osip2/osip.h>
+#include <osipparser2/osip_message.h>
+#include <osipparser2/osip_parser.h>
+#include <openssl/ssl.h>
+
+#include "controlplane/cp_sip.h"
+
+#define CP_SIP_T1_MS 500u
+#define CP_SIP_T2_MS 4000u
+#define CP_SIP_TLS_HANDSHAKE_MS 5000u
+#define CP_SIP_IDLE_MS 60000u      /* TCP/TLS idle close (no dialog on it) */
+#define CP_SIP_WBUF_FACTOR 4u      /* output backlog bound: 4 * max_message */
+#define CP_SIP_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
+#define CP_SIP_ACCEPT "application/sdp, application/rs-metadata+xml, multipart/mixed"
+#define CP_SIP_AGENT "rtprec"
+
+/* Where a message came from / goes to. conn_id == 0 for UDP. */
+struct cp_sip_peer {
+	enum cfg_sip_transport transport;
+	unsigned listener;    /* index in s->lis (UDP socket or accepting listener) */
+	uint64_t conn_id;     /* TCP/TLS connection, 0 = none */
+	uint32_t ip;          /* peer, host order */
+	uint16_t port;
+	uint32_t local_ip;    /* our address the peer talked to, host order */
+	uint16_t local_port;
+};
+
+struct cp_sip_lis {
+	int fd;
+	enum cfg_sip_transport transport;
+	struct cfg_addr addr; /* bound address (port filled after bind) */
+};
+
+struct cp_sip_conn {
+	int fd;
+	uint64_t id;
+	unsigned slot;
+	struct cp_sip_peer peer;
+	SSL *ssl;
+	bool handshaking;
+	bool want_write;       /* TLS needs POLLOUT to progress */
+	bool dead;             /* close at the next transport pass */
+	char *rbuf;
+	size_t rlen, rcap;
+	size_t skip;           /* body bytes still to discard (refused message) */
+	char *wbuf;
+	size_t wlen, wcap;
+	uint64_t created_ms, last_ms;
+	unsigned refs;         /* dialogs using this connection */
+};
+
+/* Per transaction data (reserved1). */
+struct cp_sip_txd {
+	struct cp_sip_peer peer;
+	struct cp_sip_pending *pending; /* IST/NIST waiting for the app */
+	struct cp_sip_dialog *bye_dialog; /* NICT: the BYE we sent */
+	size_t body_len;                  /* the request body as received: libosip2 */
+	char body[];                      /* splits multipart bodies, SIPREC wants them whole */
+};
+
+/* The body of a raw message: after the blank line, Content-Length long. */
+size_t cp_sip_raw_body(const char *buf, size_t len, const osip_message_t *m, const char **body);
+
+struct cp_sip_pending {
+	struct cp_sip *s;
+	osip_transaction_t *tr;
+	struct cp_sip_dialog *dialog;   /* re-INVITE/UPDATE */
+	bool invite;
+	void *data;
+	struct cp_sip_pending *prev, *next;
+};
+
+struct cp_sip_dialog {
+	struct cp_sip *s;
+	char *call_id;
+	char *local_tag;
+	char *remote_tag;
+	char *local_hdr;   /* our side (To of the INVITE + our tag), as a From value */
+	char *remote_hdr;  /* their side (From of the INVITE), as a To value */
+	char *remote_target; /* Contact URI of the peer */
+	uint32_t local_cseq;
+	uint32_t remote_cseq;
+	uint32_t invite_cseq; /* CSeq of the INVITE whose 2xx we sent */
+	struct cp_sip_peer peer;
+	/* 2xx retransmission until ACK */
+	char *ok_buf;
+	size_t ok_len;
+	struct cp_sip_peer ok_peer;
+	bool initial;      /* the 2xx is for the dialog-creating INVITE */
+	bool acked;
+	bool bye_sent;
+	struct cp_sip_txd *bye_txd;
+	bool ending;
+	uint64_t ok_start_ms, ok_next_ms;
+	unsigned ok_interval_ms;
+	void *data;
+	struct cp_sip_dialog *hnext;          /* hash chain */
+	struct cp_sip_dialog *prev, *next;    /* all dialogs */
+};
+
+struct cp_sip {
+	const struct cfg *cfg;
+	struct cp_sip_app app;
+	osip_t *osip;
+	struct cp_sip_lis lis[CFG_MAX_SIP_LISTEN];
+	unsigned n_lis;
+	SSL_CTX *ssl_ctx;
+	struct cp_sip_conn **conns; /* max_connections slots */
+	unsigned n_conns, max_conns;
+	struct pollfd *pfd;         /* n_lis + max_conns */
+	unsigned *pfd_slot;         /* pfd index -> conn slot */
+	uint64_t conn_gen;
+	size_t max_message;
+	char *udp_buf;
+	struct cp_sip_counters ctr;
+	/* pending and dialogs */
+	struct cp_sip_pending *pending;
+	unsigned n_pending, max_pending;
+	struct cp_sip_dialog *dialogs;
+	struct cp_sip_dialog **dhash;
+	unsigned dhash_mask;
+	unsigned n_dialogs;
+	/* transactions to free after the execute loops */
+	osip_transaction_t **dead;
+	unsigned n_dead, cap_dead;
+	unsigned t1_ms, t2_ms;
+	unsigned idle_ms;
+	int in_poll;
+	uint64_t rnd;
+	uint64_t drops;
+};
+
+/* cp_sip_transport.c */
+uint64_t cp_sip_now_ms(void);
+int cp_sip_transport_open(struct cp_sip *s);
+void cp_sip_transport_close(struct cp_sip *s);
+/* Fill pfd with every socket; returns count. */
+unsigned cp_sip_transport_pollfds(struct cp_sip *s, struct pollfd *pfd, unsigned max);
+void cp_sip_transport_events(struct cp_sip *s, struct pollfd *pfd, unsigned n);
+void cp_sip_transport_timers(struct cp_sip *s, uint64_t now, uint64_t *next);
+struct cp_sip_conn *cp_sip_conn_get(struct cp_sip *s, uint64_t id);
+/* Send bytes to a peer: TCP/TLS on its connection, UDP by sendto. 0 or -errno. */
+int cp_sip_send_raw(struct cp_sip *s, const struct cp_sip_peer *p, const char *buf, size_t len);
+/* UDP to ip:port from the first UDP listener (fallback). */
+int cp_sip_send_udp(struct cp_sip *s, uint32_t ip, uint16_t port, const char *buf, size_t len);
+const char *cp_sip_transport_name(enum cfg_sip_transport t);
+
+/* cp_sip_stream.c */
+int cp_sip_tls_ctx(struct cp_sip *s);
+void cp_sip_conn_accept(struct cp_sip *s, unsigned li);
+void cp_sip_conn_close(struct cp_sip *s, struct cp_sip_conn *c);
+bool cp_sip_conn_io(struct cp_sip *s, struct cp_sip_conn *c, short revents);
+int cp_sip_conn_send(struct cp_sip *s, const struct cp_sip_peer *p, const char *buf, size_t len);
+
+/* cp_sip_core.c: one whole message from any transport. */
+#define CP_SIP_RX_TOOBIG 1u /* only the start (headers) of a message over max_message */
+#define CP_SIP_RX_NOCL 2u   /* stream message without Content-Length */
+void cp_sip_receive(struct cp_sip *s, const char *buf, size_t len, unsigned flags,
+		    const struct cp_sip_peer *from);
+void cp_sip_run(struct cp_sip *s);
+void cp_sip_kill_later(struct cp_sip *s, osip_transaction_t *tr);
+uint64_t cp_sip_random(struct cp_sip *s);
+
+/* cp_sip_txn.c */
+int cp_sip_osip_setup(struct cp_sip *s);
+
+/* cp_sip_msg.c */
+int cp_sip_msg_response(struct cp_sip *s, const osip_message_t *req, int status,
+			const char *reason, osip_message_t **out);
+void cp_sip_msg_add_caps(osip_message_t *m);
+int cp_sip_msg_send(struct cp_sip *s, const osip_message_t *m, const struct cp_sip_peer *p);
+/* A response sent outside any transaction (ACK-less errors, 513, ...). */
+void cp_sip_msg_reply_stateless(struct cp_sip *s, osip_message_t *req, int status,
+				const char *reason, const struct cp_sip_peer *p);
+void cp_sip_msg_response_peer(const osip_message_t *req, const struct cp_sip_peer *in,
+			      struct cp_sip_peer *out);
+void cp_sip_msg_fix_via(osip_message_t *req, const struct cp_sip_peer *p);
+char *cp_sip_msg_join(const osip_message_t *m, const char *hname);
+const char *cp_sip_msg_tag(osip_from_t *h);
+void cp_sip_msg_contact(const struct cp_sip_peer *p, const char *params, char *buf, size_t n);
+void cp_sip_msg_random_token(struct cp_sip *s, char *buf, size_t n);
+
+/* cp_sip_dialog.c */
+struct cp_sip_dialog *cp_sip_dialog_find(struct cp_sip *s, const osip_message_t *req);
+bool cp_sip_dialog_is_retrans_invite(struct cp_sip *s, const osip_message_t *req,
+				     const struct cp_sip_peer *p);
+void cp_sip_dialog_ack(struct cp_sip *s, osip_message_t *ack);
+void cp_sip_dialog_end(struct cp_sip_dialog *d, const char *why, bool by_bye);
+void cp_sip_dialog_timers(struct cp_sip *s, uint64_t now, uint64_t *next);
+void cp_sip_dialog_free_all(struct cp_sip *s);
+struct cp_sip_pending *cp_sip_pending_new(struct cp_sip *s, osip_transaction_t *tr,
+					  struct cp_sip_dialog *d, bool invite);
+void cp_sip_pending_drop(struct cp_sip_pending *p);
+struct cp_sip_pending *cp_sip_pending_by_branch(struct cp_sip *s, const osip_message_t *cancel);
+void cp_sip_bye_result(struct cp_sip *s, osip_transaction_t *tr, int status);
+
+/* Test/fuzz entry points. */
+int cp_sip_feed_datagram(struct cp_sip *s, const void *buf, size_t len,
+			 const struct sockaddr_in *src);
+void cp_sip_set_timers(struct cp_sip *s, unsigned t1_ms, unsigned t2_ms, unsigned idle_ms);
+/* Bound port of listener i (for ephemeral port 0 in tests), or 0. */
+uint16_t cp_sip_listener_port(const struct cp_sip *s, unsigned i);
+
+#endif
