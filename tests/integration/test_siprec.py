@@ -27,7 +27,7 @@ PY = "/usr/bin/python3"
 def start_srs(start_rtprec, tmp_path, v, sip_extra="", media_extra=""):
     port = free_port()
     extra = (f'sip:\n  listen: ["udp:127.0.0.1:{port}", "tcp:127.0.0.1:{port}"]\n{sip_extra}'
-             f"media:\n  port_min: 31000\n  port_max: 31999\n{media_extra}")
+             f"media:\n  port_min: 30000\n  port_max: 39999\n{media_extra}")
     cfg = config_yaml(
         eal=eal_args(f"net_af_packet0,iface={v['host_if']}"),
         ports=[dict(name="media0", device="net_af_packet0", ipv4=f"{DP_ADDR}/24")],
@@ -161,4 +161,68 @@ def test_session_limit(start_rtprec, tmp_path, veth_ns):
     assert sip_request(port, invite(SDP))[0] == 200   # holds the only slot
     got, data = sip_request(port, invite(SDP))
     assert got == 503 and "Retry-After:" in data
+    r.stop()
+
+
+def test_media_timeout_bye(start_rtprec, tmp_path, veth_ns):
+    v = veth_ns
+    r, port = start_srs(start_rtprec, tmp_path, v, media_extra="  timeout_s: 2\n")
+    rtpcmd = f"ip netns exec {v['ns']} {PY} {HERE / 'rtp_send.py'} {DP_ADDR}"
+    t0 = time.monotonic()
+    p = run_sipp("siprec_timeout_uac.xml", port, keys={"rtpcmd": rtpcmd})
+    assert p.returncode == 0, f"SIPp got no BYE:\n{p.stdout[-2000:]}\n{r.diag()}"
+    assert time.monotonic() - t0 >= 2.0
+    assert wait_for(lambda: any(os.path.exists(d + "/session.json") for d in session_dirs(tmp_path)))
+    (d,) = session_dirs(tmp_path)
+    sess = json.load(open(d + "/session.json"))
+    assert sess["end_reason"] == "media timeout"
+    assert [s["packets"] for s in sess["streams"]] == [10, 10]
+    r.stop()
+
+
+def test_tls_invite(start_rtprec, tmp_path, veth_ns):
+    import ssl
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    sh(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+        "-days", "1", "-keyout", str(key), "-out", str(cert)], timeout=60)
+    port = free_port()
+    extra = (f'sip:\n  listen: ["tls:127.0.0.1:{port}"]\n  tls_cert: "{cert}"\n  tls_key: "{key}"\n'
+             "media:\n  port_min: 31000\n  port_max: 31999\n")
+    cfg = config_yaml(eal=eal_args(f"net_af_packet0,iface={veth_ns['host_if']}"),
+                      ports=[dict(name="media0", device="net_af_packet0", ipv4=f"{DP_ADDR}/24")],
+                      recording_dir=str(tmp_path / "rec"), flows=[], extra=extra)
+    r = start_rtprec(cfg, name="tls.yaml")
+    r.wait_ready()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
+            ctx.wrap_socket(raw, server_hostname="localhost") as s:
+        msg = invite(SDP).replace("SIP/2.0/UDP", "SIP/2.0/TLS").replace("LPORT", "5099")
+        s.sendall(msg.replace("\n", "\r\n").encode())
+        data, code = b"", 0
+        end = time.monotonic() + 5
+        while code < 200 and time.monotonic() < end:
+            data += s.recv(65535)
+            codes = [int(l.split()[1]) for l in data.decode(errors="replace").split("\r\n")
+                     if l.startswith("SIP/2.0 ")]
+            code = max(codes or [0])
+    text = data.decode(errors="replace")
+    assert code == 200, text
+    assert "+sip.srs" in text and "transport=tls" in text.lower()
+    r.stop()
+
+
+def test_load_200_cps(start_rtprec, tmp_path, veth_ns):
+    """200 calls/s for 30 s: no failed call, every session finalised."""
+    calls = int(os.environ.get("RTPREC_LOAD_CALLS", "6000"))
+    r, port = start_srs(start_rtprec, tmp_path, veth_ns)
+    cmd = ["sipp", "-sf", str(SIPP_DIR / "siprec_load_uac.xml"), "-m", str(calls), "-r", "200",
+           "-l", "1000", "-t", "u1", "-nostdin", "-timeout", "90s", "-timeout_error",
+           "-max_recv_loops", "1000", "-trace_err", "-trace_stat", "-p", str(free_port()),
+           f"127.0.0.1:{port}"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd="/tmp")
+    assert p.returncode == 0, f"{p.stdout[-3000:]}\n{r.diag()}"
+    done = lambda: len(glob.glob(str(tmp_path / "rec" / "*" / "*" / "*" / "*" / "session.json")))
+    assert wait_for(lambda: done() == calls, timeout=30), (done(), r.diag())
     r.stop()
