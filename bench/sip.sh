@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# bench/sip.sh [RATE...] — SIPREC call rate and memory per call.
+#   For each RATE (calls/s, default "200 500 1000 2000") SIPp runs the SIPREC load scenario
+#   (INVITE with two streams + rs-metadata, ACK, 0.5 s, BYE) for BENCH_SIP_SECONDS (30)
+#   against one rtprec; the highest rate with 0 failed calls is printed.
+#   Then BENCH_SIP_HOLD calls (default 15000: two streams take four media ports, so one
+#   media address holds about 16k calls) are set up and held, and rtprec's resident memory
+#   is read: total and per call.
+# The media port is net_null (no RTP is sent: this measures the control plane).
+# Results: one summary line, JSON in bench/results/.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tools/deps.sh
+source "$ROOT/tools/deps.sh"
+# shellcheck source=tools/hugepages.sh
+source "$ROOT/tools/hugepages.sh"
+
+rates=("$@")
+((${#rates[@]})) || rates=(200 500 1000 2000)
+secs=${BENCH_SIP_SECONDS:-30}
+hold=${BENCH_SIP_HOLD:-15000}
+
+rtprec_deps
+(cd "$ROOT" && rtprec_build build)
+rtprec_hugepages 1024
+BIN=${RTPREC_BIN:-$ROOT/build/app/rtprec}
+work=$(mktemp -d /tmp/rtprec-sipbench.XXXXXX)
+freeport() { /usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(freeport)
+cat >"$work/rtprec.yaml" <<YAML
+dpdk:
+  eal_args: ["--no-pci", "--file-prefix=sipbench$$", "--vdev=net_null0,no-rx=1"$(for a in $RTPREC_EAL_MEM_ARGS; do printf ', "%s"' "$a"; done)]
+ports:
+  - { name: media0, device: net_null0, ipv4: 198.18.0.10/24 }
+recording: { dir: "$work/rec" }
+log: { level: warning }
+sip:
+  listen: ["udp:127.0.0.1:$port"]
+  max_sessions: 60000
+media: { port_min: 1024, port_max: 65535, timeout_s: 0 }
+YAML
+"$BIN" --config "$work/rtprec.yaml" >"$work/rtprec.out" 2>"$work/rtprec.err" &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do grep -q '"ready"' "$work/rtprec.out" && break; sleep 0.2; done
+grep -q '"ready"' "$work/rtprec.out" || { cat "$work/rtprec.err" >&2; exit 1; }
+
+sipp_run() { # SCENARIO RATE CALLS LIMIT TIMEOUT
+	timeout $(($5 + 30)) sipp -sf "$ROOT/tests/sipp/$1" -r "$2" -m "$3" -l "$4" -t u1 -nostdin \
+		-timeout "${5}s" -timeout_error -max_recv_loops 1000 -p "$(freeport)" "127.0.0.1:$port" \
+		>"$work/sipp.out" 2>&1
+}
+
+best=0
+results=()
+for r in "${rates[@]}"; do
+	if sipp_run siprec_load_uac.xml "$r" $((r * secs)) 60000 $((secs + 60)); then
+		echo "rate $r calls/s for ${secs}s: 0 failed calls"
+		best=$r
+		results+=("{\"rate\":$r,\"ok\":true}")
+	else
+		failed=$(grep -E "Failed call" "$work/sipp.out" | tail -1 | awk -F'|' '{print $3}' | tr -d ' ')
+		echo "rate $r calls/s: failed calls: ${failed:-?}"
+		results+=("{\"rate\":$r,\"ok\":false}")
+		break
+	fi
+	sleep 3 # let every session finish
+done
+
+# memory with HOLD calls set up at once and held
+rss0=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
+sed 's/<pause milliseconds="500"\/>/<pause milliseconds="600000"\/>/' \
+	"$ROOT/tests/sipp/siprec_load_uac.xml" >"$ROOT/tests/sipp/.hold_uac.xml"
+timeout 900 sipp -sf "$ROOT/tests/sipp/.hold_uac.xml" -r 500 -m "$hold" -l "$hold" -t u1 -nostdin \
+	-max_recv_loops 1000 -p "$(freeport)" "127.0.0.1:$port" >"$work/hold.out" 2>&1 &
+spid=$!
+for _ in $(seq 1 $((hold / 250 + 60))); do
+	n=$(find "$work/rec" -mindepth 4 -maxdepth 4 -type d 2>/dev/null | wc -l)
+	((n >= hold)) && break
+	sleep 1
+done
+sleep 2
+rss1=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
+kill $spid 2>/dev/null || true
+wait $spid 2>/dev/null || true
+rm -f "$ROOT/tests/sipp/.hold_uac.xml"
+per=$(((rss1 - rss0) * 1024 / (n > 0 ? n : 1)))
+line="sip: highest rate with 0 failures ${best} calls/s (target >= 2000); ${n} calls held: RSS ${rss1} kB (+$((rss1 - rss0)) kB, ${per} B per call; 50k calls would take ~$((per * 50000 / 1048576)) MiB, target <= 4096)"
+echo "$line"
+mkdir -p "$ROOT/bench/results"
+printf '{"rates":[%s],"best_cps":%s,"held_calls":%s,"rss_kb":%s,"bytes_per_call":%s}\n' \
+	"$(IFS=,; echo "${results[*]}")" "$best" "$n" "$rss1" "$per" \
+	>"$ROOT/bench/results/sip-$(date -u +%Y%m%dT%H%M%SZ).json"
