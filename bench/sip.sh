@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # bench/sip.sh [RATE...] — SIPREC call rate and memory per call.
-#   For each RATE (calls/s, default "200 500 1000 2000") SIPp runs the SIPREC load scenario
+#   For each RATE (calls/s, default "200 300 400 500 1000 2000") SIPp runs the SIPREC load scenario
 #   (INVITE with two streams + rs-metadata, ACK, 0.5 s, BYE) for BENCH_SIP_SECONDS (30)
 #   against one rtprec; the highest rate with 0 failed calls is printed.
-#   Then BENCH_SIP_HOLD calls (default 15000: two streams take four media ports, so one
-#   media address holds about 16k calls) are set up and held, and rtprec's resident memory
-#   is read: total and per call.
+#   Before that, on a fresh rtprec, BENCH_SIP_HOLD calls (default 15000: two streams take
+#   four media ports, so one media address holds about 16k calls) are set up and held, and
+#   rtprec's resident memory is read: total and per call. The rate runs get a new rtprec.
 # The media port is net_null (no RTP is sent: this measures the control plane).
 # Results: one summary line, JSON in bench/results/.
 set -euo pipefail
@@ -17,7 +17,7 @@ source "$ROOT/tools/deps.sh"
 source "$ROOT/tools/hugepages.sh"
 
 rates=("$@")
-((${#rates[@]})) || rates=(200 500 1000 2000)
+((${#rates[@]})) || rates=(200 300 400 500 1000 2000)
 secs=${BENCH_SIP_SECONDS:-30}
 hold=${BENCH_SIP_HOLD:-15000}
 
@@ -40,11 +40,22 @@ sip:
   max_sessions: 60000
 media: { port_min: 1024, port_max: 65535, timeout_s: 0 }
 YAML
-"$BIN" --config "$work/rtprec.yaml" >"$work/rtprec.out" 2>"$work/rtprec.err" &
-pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do grep -q '"ready"' "$work/rtprec.out" && break; sleep 0.2; done
-grep -q '"ready"' "$work/rtprec.out" || { cat "$work/rtprec.err" >&2; exit 1; }
+pid=
+start_rtprec() {
+	: >"$work/rtprec.out"
+	"$BIN" --config "$work/rtprec.yaml" >"$work/rtprec.out" 2>"$work/rtprec.err" &
+	pid=$!
+	for _ in $(seq 1 100); do grep -q '"ready"' "$work/rtprec.out" && return 0; sleep 0.2; done
+	cat "$work/rtprec.err" >&2
+	exit 1
+}
+stop_rtprec() {
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+trap 'stop_rtprec; rm -rf "$work"' EXIT
 
 sipp_run() { # SCENARIO RATE CALLS LIMIT TIMEOUT
 	timeout $(($5 + 30)) sipp -sf "$ROOT/tests/sipp/$1" -r "$2" -m "$3" -l "$4" -t u1 -nostdin \
@@ -52,23 +63,8 @@ sipp_run() { # SCENARIO RATE CALLS LIMIT TIMEOUT
 		>"$work/sipp.out" 2>&1
 }
 
-best=0
-results=()
-for r in "${rates[@]}"; do
-	if sipp_run siprec_load_uac.xml "$r" $((r * secs)) 60000 $((secs + 60)); then
-		echo "rate $r calls/s for ${secs}s: 0 failed calls"
-		best=$r
-		results+=("{\"rate\":$r,\"ok\":true}")
-	else
-		failed=$(grep -E "Failed call" "$work/sipp.out" | tail -1 | awk -F'|' '{print $3}' | tr -d ' ')
-		echo "rate $r calls/s: failed calls: ${failed:-?}"
-		results+=("{\"rate\":$r,\"ok\":false}")
-		break
-	fi
-	sleep 3 # let every session finish
-done
-
-# memory with HOLD calls set up at once and held
+# memory first, on a fresh process: HOLD calls set up and held
+start_rtprec
 rss0=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 sed 's/<pause milliseconds="500"\/>/<pause milliseconds="600000"\/>/' \
 	"$ROOT/tests/sipp/siprec_load_uac.xml" >"$ROOT/tests/sipp/.hold_uac.xml"
@@ -85,6 +81,25 @@ rss1=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 kill $spid 2>/dev/null || true
 wait $spid 2>/dev/null || true
 rm -f "$ROOT/tests/sipp/.hold_uac.xml"
+stop_rtprec
+
+start_rtprec
+best=0
+results=()
+for r in "${rates[@]}"; do
+	if sipp_run siprec_load_uac.xml "$r" $((r * secs)) 60000 $((secs + 60)); then
+		echo "rate $r calls/s for ${secs}s: 0 failed calls"
+		best=$r
+		results+=("{\"rate\":$r,\"ok\":true}")
+	else
+		failed=$(grep -E "Failed call" "$work/sipp.out" | tail -1 | awk -F'|' '{print $3}' | tr -d ' ')
+		echo "rate $r calls/s: failed calls: ${failed:-?}"
+		results+=("{\"rate\":$r,\"ok\":false}")
+		break
+	fi
+	sleep 3 # let every session finish
+done
+
 per=$(((rss1 - rss0) * 1024 / (n > 0 ? n : 1)))
 line="sip: highest rate with 0 failures ${best} calls/s (target >= 2000); ${n} calls held: RSS ${rss1} kB (+$((rss1 - rss0)) kB, ${per} B per call; 50k calls would take ~$((per * 50000 / 1048576)) MiB, target <= 4096)"
 echo "$line"

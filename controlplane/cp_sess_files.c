@@ -130,7 +130,9 @@ static void cp_write_participants(FILE *f, const struct cp_metadata *md)
 	fputs("]", f);
 }
 
-static void cp_write_stream(FILE *f, const struct cp_sessions *ss, const struct cp_stream *st)
+/* st with the codec lines of o, its m= line in the latest offer. */
+static void cp_write_stream(FILE *f, const struct cp_sessions *ss, const struct cp_stream *st,
+			    const struct cp_sdp_stream *o)
 {
 	fputs("{\"label\":", f);
 	cp_json_str(f, st->label);
@@ -139,10 +141,10 @@ static void cp_write_stream(FILE *f, const struct cp_sessions *ss, const struct 
 	fputs(",\"formats\":", f);
 	cp_json_str(f, st->fmts);
 	fputs(",\"codecs\":[", f);
-	for (unsigned a = 0; a < st->n_codecs; a++) {
+	for (unsigned a = 0; a < o->n_attrs; a++) {
 		if (a)
 			fputc(',', f);
-		cp_json_str(f, st->codecs[a]);
+		cp_json_str(f, o->attrs[a]);
 	}
 	fprintf(f, "],\"recorded\":%s,\"local_port\":%u,\"rtcp_mux\":%s,",
 		st->port ? "true" : "false", st->port, st->rtcp_mux ? "true" : "false");
@@ -193,7 +195,7 @@ static void cp_write_json(const struct cp_ctx *cp, const struct cp_session *s)
 	for (unsigned i = 0; i < s->n_streams; i++) {
 		if (i)
 			fputc(',', f);
-		cp_write_stream(f, cp->sess, &s->streams[i]);
+		cp_write_stream(f, cp->sess, &s->streams[i], &s->offer.streams[i]);
 	}
 	fputs("],", f);
 	cp_json_time(f, "start", s->start_ns);

@@ -214,9 +214,6 @@ static int cp_sess_take_streams(struct cp_ctx *cp, struct cp_session *s, unsigne
 		memcpy(st->label, o->label, sizeof(st->label));
 		memcpy(st->media, o->media, sizeof(st->media));
 		memcpy(st->fmts, o->fmts, sizeof(st->fmts));
-		for (unsigned a = 0; a < o->n_attrs && a < CP_SDP_MAX_ATTRS; a++)
-			memcpy(st->codecs[a], o->attrs[a], sizeof(st->codecs[a]));
-		st->n_codecs = o->n_attrs;
 		st->offer_ip = o->ip;
 		st->offer_port = o->port;
 		st->rtcp_mux = o->rtcp_mux != 0;

@@ -42,8 +42,6 @@ struct cp_stream {
 	char label[64];
 	char media[16];
 	char fmts[128];
-	char codecs[CP_SDP_MAX_ATTRS][160];
-	unsigned n_codecs;
 	uint16_t port;      /* ours (RTP); RTCP on port + 1 unless rtcp_mux */
 	uint32_t offer_ip;  /* host order, from the SDP */
 	uint16_t offer_port;

@@ -9,30 +9,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "ut_data.h"
+
 #include "controlplane/siprec/cp_metadata.h"
 
-static char *slurp(const char *name, size_t *len)
-{
-	char path[512];
-	FILE *f;
-	char *b;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", CP_SIPREC_TESTDATA, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	b = malloc((size_t)n + 1);
-	assert_non_null(b);
-	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-	b[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return b;
-}
 
 static struct cp_metadata md; /* big: keep it off the stack */
 static struct cp_metadata md2;
@@ -74,7 +54,7 @@ static void test_snapshot(void **state)
 {
 	const char *why = NULL;
 	size_t len;
-	char *xml = slurp("metadata_snapshot.xml", &len);
+	char *xml = ut_slurp("metadata_snapshot.xml", &len);
 	(void)state;
 
 	assert_int_equal(cp_metadata_parse(xml, len, &md, &why), 0);
@@ -333,7 +313,7 @@ static void test_merge(void **state)
 		"</recording>";
 	const char *why = NULL;
 	size_t len;
-	char *xml = slurp("metadata_snapshot.xml", &len);
+	char *xml = ut_slurp("metadata_snapshot.xml", &len);
 	(void)state;
 
 	assert_int_equal(cp_metadata_parse(xml, len, &md, &why), 0);

@@ -9,30 +9,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "ut_data.h"
+
 #include "controlplane/siprec/cp_multipart.h"
 
-static char *slurp(const char *name, size_t *len)
-{
-	char path[512];
-	FILE *f;
-	char *b;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", CP_SIPREC_TESTDATA, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	b = malloc((size_t)n + 1);
-	assert_non_null(b);
-	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-	b[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return b;
-}
 
 static void assert_span(const char *p, size_t n, const char *want)
 {
@@ -51,9 +31,9 @@ static void test_rfc7866_body(void **state)
 	struct cp_part p[CP_MAX_PARTS];
 	const char *why = NULL;
 	size_t len, sdplen, mdlen;
-	char *body = slurp("invite_body.txt", &len);
-	char *sdp = slurp("offer_2streams.sdp", &sdplen);
-	char *md = slurp("metadata_snapshot.xml", &mdlen);
+	char *body = ut_slurp("invite_body.txt", &len);
+	char *sdp = ut_slurp("offer_2streams.sdp", &sdplen);
+	char *md = ut_slurp("metadata_snapshot.xml", &mdlen);
 	char base[64];
 	(void)state;
 

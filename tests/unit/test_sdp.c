@@ -9,32 +9,12 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "ut_data.h"
+
 #include "controlplane/siprec/cp_sdp.h"
 
 #define IP(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (d))
 
-static char *slurp(const char *name, size_t *len)
-{
-	char path[512];
-	FILE *f;
-	char *b;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", CP_SIPREC_TESTDATA, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	b = malloc((size_t)n + 1);
-	assert_non_null(b);
-	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-	b[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return b;
-}
 
 static struct cp_sdp_offer off, off2;
 
@@ -47,7 +27,7 @@ static void load_offer(struct cp_sdp_offer *o)
 {
 	const char *why = NULL;
 	size_t len;
-	char *sdp = slurp("offer_2streams.sdp", &len);
+	char *sdp = ut_slurp("offer_2streams.sdp", &len);
 
 	assert_int_equal(cp_sdp_parse_offer(sdp, len, o, &why), 0);
 	free(sdp);
