@@ -116,6 +116,9 @@ elif ((custom_config == 0)); then
   echo hello | nc -u -w1 $DP_ADDR $DEMO_PORT
   ping -c 3 $DP_ADDR
 [rtprec] recordings: $PWD/recordings/demo.pcap   (stats: kill -USR1 $pid; stop: Ctrl-C)
+[rtprec] SIPREC: SIP on udp:127.0.0.1:5060; each call is recorded in
+  $PWD/recordings/YYYY/MM/DD/<session-id>/ (media.pcap, metadata.xml, session.json);
+  media for calls goes to $DP_ADDR, ports 30000-39999 (send it from the ${TAP} side)
 MSG
 	elif kill -0 "$pid" 2>/dev/null; then
 		rtprec_log "interface $TAP did not come up within 20 s; rtprec still runs (pid $pid)"
