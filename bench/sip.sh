@@ -67,8 +67,8 @@ sipp_run() { # SCENARIO RATE CALLS LIMIT TIMEOUT
 start_rtprec
 rss0=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 sed 's/<pause milliseconds="500"\/>/<pause milliseconds="600000"\/>/' \
-	"$ROOT/tests/sipp/siprec_load_uac.xml" >"$ROOT/tests/sipp/.hold_uac.xml"
-timeout 900 sipp -sf "$ROOT/tests/sipp/.hold_uac.xml" -r 500 -m "$hold" -l "$hold" -t u1 -nostdin \
+	"$ROOT/tests/sipp/siprec_load_uac.xml" >"$work/hold_uac.xml"
+timeout 900 sipp -sf "$work/hold_uac.xml" -r 500 -m "$hold" -l "$hold" -t u1 -nostdin \
 	-max_recv_loops 1000 -p "$(freeport)" "127.0.0.1:$port" >"$work/hold.out" 2>&1 &
 spid=$!
 for _ in $(seq 1 $((hold / 250 + 60))); do
@@ -80,7 +80,6 @@ sleep 2
 rss1=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 kill $spid 2>/dev/null || true
 wait $spid 2>/dev/null || true
-rm -f "$ROOT/tests/sipp/.hold_uac.xml"
 stop_rtprec
 
 start_rtprec

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * cp_sip over real loopback TCP and TLS: framing, limits, handshakes. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "controlplane/cp_sip.h"
+#include "controlplane/sip/cp_sip_priv.h"
+
+#include "ut_sip.h"
+
+static void test_tcp_framing(void **state)
+{
+	struct fx *f = *state;
+	char a[2048], b[2048], two[4096], r[16384] = "";
+	int fd = tcp_connect(f->port[1]);
+
+	req(a, sizeof(a), "OPTIONS", "TCP", f->lport, "t1", "t1@test", NULL, 1, NULL, NULL);
+	req(b, sizeof(b), "OPTIONS", "TCP", f->lport, "t2", "t2@test", NULL, 1, NULL, NULL);
+	snprintf(two, sizeof(two), "%s%s", a, b);
+	assert_true(send(fd, two, strlen(two), 0) > 0);
+	assert_int_equal(stream_wait(f, fd, NULL, r, sizeof(r), "SIP/2.0 200", 2, 2000), 2);
+	/* one message in two segments */
+	req(a, sizeof(a), "OPTIONS", "TCP", f->lport, "t3", "t3@test", NULL, 1, NULL, NULL);
+	size_t half = strlen(a) / 2;
+
+	assert_true(send(fd, a, half, 0) > 0);
+	pump(f, 50);
+	assert_int_equal(count(r, "SIP/2.0 200"), 2);
+	assert_true(send(fd, a + half, strlen(a) - half, 0) > 0);
+	assert_int_equal(stream_wait(f, fd, NULL, r, sizeof(r), "SIP/2.0 200", 3, 2000), 3);
+	/* a whole call on the connection */
+	req(a, sizeof(a), "INVITE", "TCP", f->lport, "t4", "t4@test", NULL, 1, NULL, SDP);
+	assert_true(send(fd, a, strlen(a), 0) > 0);
+	assert_int_equal(stream_wait(f, fd, NULL, r, sizeof(r), "SIP/2.0 200", 4, 2000), 4);
+	assert_string_equal(A.transport, "TCP");
+	assert_non_null(strstr(r, "transport=tcp>;+sip.srs"));
+	assert_non_null(A.dialog);
+	assert_int_equal(cp_sip_send_bye(A.dialog, NULL), 0);
+	assert_int_equal(stream_wait(f, fd, NULL, r, sizeof(r), "BYE sip:", 1, 2000), 1);
+	/* no Content-Length on a stream: 400 */
+	const char *nocl = "OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5;branch=z9hG4bKn\r\n"
+			   "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: n@t\r\nCSeq: 1 OPTIONS\r\n\r\n";
+
+	assert_true(send(fd, nocl, strlen(nocl), 0) > 0);
+	assert_int_equal(stream_wait(f, fd, NULL, r, sizeof(r), "SIP/2.0 400", 1, 2000), 1);
+	close(fd);
+	pump(f, 20);
+	struct cp_sip_counters c;
+
+	cp_sip_get_counters(f->s, &c);
+	assert_int_equal(c.tcp_connections, 1);
+}
+
+static void test_tcp_too_large(void **state)
+{
+	struct fx *f = *state;
+	char body[3001], m[8192], r[8192] = "";
+	int fd = tcp_connect(f->port[1]);
+
+	memset(body, 'x', sizeof(body) - 1);
+	body[sizeof(body) - 1] = 0;
+	req(m, sizeof(m), "INVITE", "TCP", f->lport, "tbig", "tbig@test", NULL, 1, NULL, body);
+	assert_true(send(fd, m, strlen(m), 0) > 0);
+	assert_int_equal(stream_wait(f, fd, NULL, r, sizeof(r), "SIP/2.0 513", 1, 2000), 1);
+	/* the connection stays usable after the skipped body */
+	req(m, sizeof(m), "OPTIONS", "TCP", f->lport, "tbig2", "tbig2@test", NULL, 1, NULL, NULL);
+	assert_true(send(fd, m, strlen(m), 0) > 0);
+	assert_int_equal(stream_wait(f, fd, NULL, r, sizeof(r), "SIP/2.0 200", 1, 2000), 1);
+	close(fd);
+}
+
+/* At most max_connections (8 here); idle ones are closed. */
+static void test_tcp_limits(void **state)
+{
+	struct fx *f = *state;
+	int fd[9];
+	char c;
+
+	cp_sip_set_timers(f->s, 0, 0, 300);
+	for (int i = 0; i < 9; i++) {
+		fd[i] = tcp_connect(f->port[1]);
+		pump(f, 10);
+	}
+	pump(f, 50);
+	assert_int_equal(recv(fd[8], &c, 1, 0), 0); /* the 9th: closed at once */
+	assert_int_equal(recv(fd[0], &c, 1, 0), -1);
+	uint64_t end = now_ms() + 2000;
+	ssize_t r = -1;
+
+	while (now_ms() < end && (r = recv(fd[0], &c, 1, 0)) != 0)
+		cp_sip_poll(f->s, 10);
+	assert_int_equal(r, 0); /* idle: closed */
+	for (int i = 0; i < 9; i++)
+		close(fd[i]);
+}
+
+static void test_tls(void **state)
+{
+	struct fx *f = *state;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	int fd = tcp_connect(f->port[2]);
+	SSL *ssl = SSL_new(ctx);
+	char m[4096], r[8192] = "";
+	uint64_t end = now_ms() + 3000;
+	int rc;
+
+	SSL_set_fd(ssl, fd);
+	SSL_set_connect_state(ssl);
+	while ((rc = SSL_do_handshake(ssl)) != 1 && now_ms() < end) {
+		int e = SSL_get_error(ssl, rc);
+
+		assert_true(e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE);
+		cp_sip_poll(f->s, 5);
+	}
+	assert_int_equal(rc, 1);
+	req(m, sizeof(m), "OPTIONS", "TLS", f->lport, "tls1", "tls1@test", NULL, 1, NULL, NULL);
+	assert_int_equal(SSL_write(ssl, m, (int)strlen(m)), (int)strlen(m));
+	assert_int_equal(stream_wait(f, fd, ssl, r, sizeof(r), "SIP/2.0 200", 1, 2000), 1);
+	req(m, sizeof(m), "INVITE", "TLS", f->lport, "tls2", "tls2@test", NULL, 1, NULL, SDP);
+	assert_int_equal(SSL_write(ssl, m, (int)strlen(m)), (int)strlen(m));
+	assert_int_equal(stream_wait(f, fd, ssl, r, sizeof(r), "SIP/2.0 200", 2, 2000), 2);
+	assert_string_equal(A.transport, "TLS");
+	assert_non_null(strstr(r, "transport=tls>;+sip.srs"));
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+	pump(f, 20);
+}
+
+/* A TLS connection that never says hello is closed in bounded time. */
+static void test_tls_handshake_timeout(void **state)
+{
+	struct fx *f = *state;
+	int fd = tcp_connect(f->port[2]);
+	char c;
+	uint64_t end = now_ms() + CP_SIP_TLS_HANDSHAKE_MS + 2000;
+	ssize_t r = -1;
+
+	while (now_ms() < end) {
+		cp_sip_poll(f->s, 20);
+		r = recv(fd, &c, 1, 0);
+		if (r == 0)
+			break;
+	}
+	assert_int_equal(r, 0);
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_tcp_framing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_too_large, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_handshake_timeout, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Shared fixture for the cp_sip tests: a SIP layer on loopback UDP, TCP and
+ * TLS (certificate made at test time with openssl), an application that
+ * records what it saw, and helpers that speak raw SIP. */
+#ifndef RTPREC_UT_SIP_H
+#define RTPREC_UT_SIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "controlplane/cp_sip.h"
+
+struct app_state {
+	bool no_answer;
+	int invites, reinvites, acks, byes, cancels, ends;
+	char end_why[64];
+	struct cp_sip_pending *last_pending;
+	struct cp_sip_dialog *dialog;
+	char transport[8];
+};
+
+struct fx {
+	struct cfg cfg;
+	struct cp_sip *s;
+	int udp;           /* client UDP socket */
+	uint16_t lport;    /* its port */
+	uint16_t port[3];  /* server UDP, TCP, TLS */
+};
+
+extern const char SDP[];
+extern struct app_state A;
+extern char cert_path[128], key_path[128];
+extern const struct cp_sip_app APP;
+
+int group_setup(void **state);
+int group_teardown(void **state);
+int setup_max(void **state, unsigned max_message);
+int setup(void **state);
+int setup_small(void **state);
+int teardown(void **state);
+uint64_t now_ms(void);
+int req(char *buf, size_t n, const char *method, const char *tp, uint16_t lport,
+	const char *branch, const char *cid, const char *to_tag, unsigned cseq,
+	const char *cseq_method, const char *body);
+void udp_send(struct fx *f, const char *msg);
+size_t udp_recv(struct fx *f, char *buf, size_t n, unsigned ms);
+bool udp_expect(struct fx *f, char *buf, size_t n, int status, unsigned ms);
+void pump(struct fx *f, unsigned ms);
+const char *hdr(const char *msg, const char *name);
+void to_tag_of(const char *msg, char *tag, size_t n);
+int tcp_connect(uint16_t port);
+int count(const char *hay, const char *needle);
+int stream_wait(struct fx *f, int fd, SSL *ssl, char *buf, size_t n, const char *needle,
+		       int want, unsigned ms);
+
+#endif
