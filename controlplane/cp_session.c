@@ -242,9 +242,13 @@ static struct cp_session *cp_sess_alloc(struct cp_ctx *cp, const struct cp_sip_r
 	uint8_t rnd[16];
 	uint32_t slot;
 
-	for (slot = 0; slot < ss->max && ss->slots[slot] != NULL; slot++)
+	if (ss->active >= ss->max)
+		return NULL;
+	/* next free slot from where the last one was taken: O(1) on average */
+	for (slot = ss->hint; ss->slots[slot] != NULL; slot = slot + 1 == ss->max ? 0 : slot + 1)
 		;
-	if (slot == ss->max || (s = calloc(1, sizeof(*s))) == NULL)
+	ss->hint = slot + 1 == ss->max ? 0 : slot + 1;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		for (unsigned i = 0; i < sizeof(rnd); i++)

@@ -84,6 +84,7 @@ struct cp_sessions {
 	struct cp_session **slots; /* [max_sessions] */
 	uint32_t max;
 	uint32_t active;
+	uint32_t hint;             /* where to look for a free slot */
 	uint32_t rec_base;         /* rec_id of slot 0 */
 	struct cp_portpool ports;
 	uint32_t media_ip;         /* host order: the media port's address */
