@@ -564,3 +564,24 @@ void cp_sessions_shutdown(struct cp_ctx *cp, unsigned timeout_ms)
 		usleep(200);
 	}
 }
+
+void cp_sessions_print(const struct cp_ctx *cp, FILE *out)
+{
+	const struct cp_sessions *ss = cp->sess;
+	bool first = true;
+
+	if (ss == NULL)
+		return;
+	fprintf(out,
+		"{\"event\":\"stats\",\"type\":\"sessions\",\"active\":%u,\"total\":%llu,"
+		"\"free_media_ports\":%u,\"refused\":{",
+		ss->active, (unsigned long long)ss->total, ss->ports.n_free);
+	for (unsigned code = 0; code < sizeof(ss->refused) / sizeof(ss->refused[0]); code++) {
+		if (ss->refused[code] == 0)
+			continue;
+		fprintf(out, "%s\"%u\":%llu", first ? "" : ",", code,
+			(unsigned long long)ss->refused[code]);
+		first = false;
+	}
+	fputs("}}\n", out);
+}

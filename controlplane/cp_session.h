@@ -6,6 +6,7 @@
 #define RTPREC_CP_SESSION_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "cp.h"
 #include "cp_sip.h"
@@ -26,5 +27,7 @@ void cp_sessions_shutdown(struct cp_ctx *cp, unsigned timeout_ms);
 /* A dataplane event about a session flow; false if not one. */
 bool cp_sessions_event(struct cp_ctx *cp, const struct dp_msg *m);
 unsigned cp_sessions_active(const struct cp_ctx *cp);
+/* {"event":"stats","type":"sessions",...}: active, total, refused by code. */
+void cp_sessions_print(const struct cp_ctx *cp, FILE *out);
 
 #endif

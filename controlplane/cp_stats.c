@@ -220,6 +220,7 @@ void cp_print_stats(struct cp_ctx *cp, FILE *out, const char *reason)
 		"{\"event\":\"stats\",\"type\":\"recorder\",\"packets\":%" PRIu64
 		",\"bytes\":%" PRIu64 ",\"write_errors\":%" PRIu64 "}\n",
 		rt.packets, rt.bytes, rt.write_errors);
+	cp_sessions_print(cp, out);
 	fprintf(out, "{\"event\":\"stats_end\",\"reason\":\"%s\"}\n", reason);
 	fflush(out);
 }

@@ -161,6 +161,8 @@ def test_session_limit(start_rtprec, tmp_path, veth_ns):
     assert sip_request(port, invite(SDP))[0] == 200   # holds the only slot
     got, data = sip_request(port, invite(SDP))
     assert got == 503 and "Retry-After:" in data
+    (sessions,) = [l for l in r.stats().lines if l.get("type") == "sessions"]
+    assert (sessions["active"], sessions["total"], sessions["refused"]) == (1, 1, {"503": 1})
     r.stop()
 
 
