@@ -9,7 +9,7 @@ RTPREC_DEBS=(
 	dpdk dpdk-dev libdpdk-dev
 	libcyaml-dev libyaml-dev libpcap-dev libcmocka-dev
 	libosip2-dev libssl-dev libxml2-dev
-	tshark python3-pytest python3-scapy
+	tshark python3-pytest python3-scapy sip-tester openssl
 	iproute2 iputils-ping lua5.3
 )
 
