@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -46,27 +45,6 @@ static void app_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static int app_mkdir_p(const char *dir)
-{
-	char tmp[4096];
-	size_t len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(tmp, dir, len + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* Control loop: SIP and dataplane events, session timers once a second,
  * stats on SIGUSR1, until a stop signal. */
 static void app_run(struct cp_ctx *cp, struct cp_sip *sip)
@@ -95,7 +73,7 @@ static int app_serve(const struct cfg *cfg)
 	struct cp_ctx *cp = NULL;
 	struct cp_sip *sip = NULL;
 	struct rte_ring *rings[CFG_MAX_WORKERS];
-	int rc = app_mkdir_p(cfg->recording.dir);
+	int rc = cp_mkdir_p(cfg->recording.dir);
 
 	if (rc != 0) {
 		LOG_ERR("recording.dir %s: %s", cfg->recording.dir, strerror(-rc));

@@ -11,8 +11,14 @@
 #include "config/cfg_log.h"
 #include "cp_session_priv.h"
 
-static int cp_mkdir_p(char *path)
+int cp_mkdir_p(const char *dir)
 {
+	char path[PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, dir, len + 1);
 	for (char *p = path + 1; *p; p++) {
 		if (*p != '/')
 			continue;
