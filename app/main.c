@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * rtprec: load the config, start EAL, ports, workers and the recorder,
  * program the static flows, then run the control plane until a signal. */
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
