@@ -38,28 +38,16 @@ void cp_sip_kill_later(struct cp_sip *s, osip_transaction_t *tr)
 	s->dead[s->n_dead++] = tr;
 }
 
-static void free_tr(osip_transaction_t *tr)
-{
-	free(osip_transaction_get_reserved1(tr));
-	osip_transaction_set_reserved1(tr, NULL);
-	osip_transaction_free(tr);
-}
-
 static void free_dead(struct cp_sip *s)
 {
 	for (unsigned i = 0; i < s->n_dead; i++)
-		free_tr(s->dead[i]);
+		cp_sip_tx_free(s, s->dead[i]);
 	s->n_dead = 0;
 }
 
 void cp_sip_run(struct cp_sip *s)
 {
-	for (int round = 0; round < 2; round++) {
-		osip_ist_execute(s->osip);
-		osip_nist_execute(s->osip);
-		osip_ict_execute(s->osip);
-		osip_nict_execute(s->osip);
-	}
+	cp_sip_tx_run(s);
 	free_dead(s);
 }
 
@@ -217,8 +205,12 @@ void cp_sip_receive(struct cp_sip *s, const char *buf, size_t len, unsigned flag
 	}
 	if (MSG_IS_REQUEST(m))
 		cp_sip_msg_fix_via(m, from);
-	if (osip_find_transaction_and_add_event(s->osip, ev) == 0)
-		return; /* retransmission or response: libosip2 owns ev now */
+	osip_transaction_t *tr = cp_sip_tx_find(s, m, NULL);
+
+	if (tr) {
+		cp_sip_tx_event(s, tr, ev); /* retransmission or response */
+		return;
+	}
 	if (MSG_IS_RESPONSE(m)) {
 		s->drops++; /* stray response */
 		osip_event_free(ev);
@@ -233,9 +225,9 @@ void cp_sip_receive(struct cp_sip *s, const char *buf, size_t len, unsigned flag
 		osip_event_free(ev);
 		return;
 	}
-	osip_transaction_t *tr = osip_create_transaction(s->osip, ev);
 	struct cp_sip_txd *t;
 
+	tr = osip_create_transaction(s->osip, ev);
 	if (!tr) {
 		s->drops++;
 		osip_event_free(ev);
@@ -251,8 +243,13 @@ void cp_sip_receive(struct cp_sip *s, const char *buf, size_t len, unsigned flag
 	if (body_len != 0)
 		memcpy(t->body, body, body_len);
 	t->body_len = body_len;
-	osip_transaction_set_reserved1(tr, t);
-	osip_transaction_add_event(tr, ev);
+	if (cp_sip_tx_adopt(s, tr, t) != 0) {
+		s->drops++;
+		osip_event_free(ev);
+		cp_sip_kill_later(s, tr);
+		return;
+	}
+	cp_sip_tx_event(s, tr, ev);
 }
 
 /* ---- public ---- */
@@ -288,7 +285,8 @@ int cp_sip_create(const struct cfg *cfg, const struct cp_sip_app *app, struct cp
 	s->dhash = calloc(buckets, sizeof(*s->dhash));
 	s->pfd = calloc(CFG_MAX_SIP_LISTEN + s->max_conns, sizeof(*s->pfd));
 	s->pfd_slot = calloc(CFG_MAX_SIP_LISTEN + s->max_conns, sizeof(*s->pfd_slot));
-	if (!s->udp_buf || !s->conns || !s->dhash || !s->pfd || !s->pfd_slot) {
+	if (!s->udp_buf || !s->conns || !s->dhash || !s->pfd || !s->pfd_slot ||
+	    cp_sip_tx_init(s, buckets) != 0) {
 		cp_sip_free(s);
 		return -ENOMEM;
 	}
@@ -303,13 +301,6 @@ int cp_sip_create(const struct cfg *cfg, const struct cp_sip_app *app, struct cp
 	return 0;
 }
 
-static void free_list(struct cp_sip *s, osip_list_t *l)
-{
-	(void)s;
-	while (osip_list_size(l) > 0)
-		free_tr(osip_list_get(l, 0));
-}
-
 void cp_sip_free(struct cp_sip *s)
 {
 	if (!s)
@@ -319,10 +310,8 @@ void cp_sip_free(struct cp_sip *s)
 		while (s->pending)
 			cp_sip_pending_drop(s->pending);
 		cp_sip_dialog_free_all(s);
-		free_list(s, &s->osip->osip_ist_transactions);
-		free_list(s, &s->osip->osip_nist_transactions);
-		free_list(s, &s->osip->osip_ict_transactions);
-		free_list(s, &s->osip->osip_nict_transactions);
+		free_dead(s);
+		cp_sip_tx_free_all(s);
 		osip_release(s->osip);
 	}
 	if (s->conns)
@@ -339,14 +328,15 @@ void cp_sip_free(struct cp_sip *s)
 void cp_sip_poll(struct cp_sip *s, int timeout_ms)
 {
 	uint64_t now = cp_sip_now_ms(), next = now + (timeout_ms > 0 ? (uint64_t)timeout_ms : 0);
-	struct timeval tv;
 	unsigned n;
 	int wait;
 
 	s->in_poll++;
-	osip_timers_gettimeout(s->osip, &tv);
-	uint64_t ot = now + (uint64_t)tv.tv_sec * 1000u + (uint64_t)(tv.tv_usec + 999) / 1000u;
+	uint64_t ot = cp_sip_tx_next_ms(s);
 
+	ot = ot == UINT64_MAX ? UINT64_MAX : now + ot;
+	if (cp_sip_tx_busy(s))
+		ot = now;
 	if (ot < next)
 		next = ot;
 	cp_sip_dialog_timers(s, now, &next);
@@ -355,10 +345,7 @@ void cp_sip_poll(struct cp_sip *s, int timeout_ms)
 	n = cp_sip_transport_pollfds(s, s->pfd, CFG_MAX_SIP_LISTEN + s->max_conns);
 	if (poll(s->pfd, n, wait) > 0)
 		cp_sip_transport_events(s, s->pfd, n);
-	osip_timers_ist_execute(s->osip);
-	osip_timers_nist_execute(s->osip);
-	osip_timers_ict_execute(s->osip);
-	osip_timers_nict_execute(s->osip);
+	cp_sip_tx_timers(s);
 	cp_sip_run(s);
 	now = cp_sip_now_ms();
 	next = UINT64_MAX;

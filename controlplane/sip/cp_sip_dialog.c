@@ -50,32 +50,17 @@ void cp_sip_pending_drop(struct cp_sip_pending *p)
 	free(p);
 }
 
-static const char *branch_of(const osip_message_t *m)
+/* The pending new INVITE a CANCEL is for (RFC 3261 9.2: same branch, so
+ * the INVITE's server transaction). */
+struct cp_sip_pending *cp_sip_pending_by_branch(struct cp_sip *s, osip_message_t *cancel)
 {
-	osip_via_t *via = osip_list_get(&m->vias, 0);
-	osip_generic_param_t *b = NULL;
+	osip_transaction_t *inv = cp_sip_tx_find(s, cancel, "INVITE");
+	struct cp_sip_txd *t = inv ? osip_transaction_get_reserved1(inv) : NULL;
+	struct cp_sip_pending *p = t ? t->pending : NULL;
 
-	if (!via || osip_via_param_get_byname(via, "branch", &b) != 0 || !b)
+	if (!p || !p->invite || p->dialog || p->tr != inv)
 		return NULL;
-	return b->gvalue;
-}
-
-/* The pending new INVITE a CANCEL is for (RFC 3261 9.2: same branch). */
-struct cp_sip_pending *cp_sip_pending_by_branch(struct cp_sip *s, const osip_message_t *cancel)
-{
-	const char *br = branch_of(cancel);
-
-	if (!br)
-		return NULL;
-	for (struct cp_sip_pending *p = s->pending; p; p = p->next) {
-		const osip_message_t *inv = p->tr ? p->tr->orig_request : NULL;
-		const char *ib = inv ? branch_of(inv) : NULL;
-
-		if (p->invite && !p->dialog && ib && strcmp(ib, br) == 0 &&
-		    strcmp(inv->call_id->number, cancel->call_id->number) == 0)
-			return p;
-	}
-	return NULL;
+	return p;
 }
 
 void cp_sip_pending_set_data(struct cp_sip_pending *p, void *data) { p->data = data; }
@@ -85,7 +70,7 @@ void *cp_sip_dialog_data(const struct cp_sip_dialog *d) { return d->data; }
 
 /* ---- dialog table ---- */
 
-static unsigned hash_str(const char *str)
+unsigned cp_sip_hash_str(const char *str)
 {
 	uint32_t h = 2166136261u;
 
@@ -106,7 +91,7 @@ static char *call_id_str(const osip_message_t *m)
 static struct cp_sip_dialog *lookup(struct cp_sip *s, const char *cid, const char *remote_tag,
 				    const char *local_tag)
 {
-	for (struct cp_sip_dialog *d = s->dhash[hash_str(cid) & s->dhash_mask]; d; d = d->hnext)
+	for (struct cp_sip_dialog *d = s->dhash[cp_sip_hash_str(cid) & s->dhash_mask]; d; d = d->hnext)
 		if (strcmp(d->call_id, cid) == 0 && remote_tag && strcmp(d->remote_tag, remote_tag) == 0 &&
 		    (!local_tag || strcmp(d->local_tag, local_tag) == 0))
 			return d;
@@ -148,8 +133,32 @@ bool cp_sip_dialog_is_retrans_invite(struct cp_sip *s, const osip_message_t *req
 	return true;
 }
 
+/* Dialogs whose 2xx waits for its ACK: the only ones the timers look at. */
+static void wait_add(struct cp_sip *s, struct cp_sip_dialog *d)
+{
+	if (d->waiting)
+		return;
+	d->waiting = true;
+	d->wprev = NULL;
+	d->wnext = s->waiting;
+	if (s->waiting)
+		s->waiting->wprev = d;
+	s->waiting = d;
+}
+
 static void ok_stop(struct cp_sip_dialog *d)
 {
+	struct cp_sip *s = d->s;
+
+	if (d->waiting) {
+		if (d->wprev)
+			d->wprev->wnext = d->wnext;
+		else
+			s->waiting = d->wnext;
+		if (d->wnext)
+			d->wnext->wprev = d->wprev;
+		d->waiting = false;
+	}
 	free(d->ok_buf);
 	d->ok_buf = NULL;
 	d->ok_len = 0;
@@ -173,7 +182,7 @@ void cp_sip_dialog_ack(struct cp_sip *s, osip_message_t *ack)
 
 static void dialog_unlink(struct cp_sip *s, struct cp_sip_dialog *d)
 {
-	struct cp_sip_dialog **pp = &s->dhash[hash_str(d->call_id) & s->dhash_mask];
+	struct cp_sip_dialog **pp = &s->dhash[cp_sip_hash_str(d->call_id) & s->dhash_mask];
 
 	while (*pp && *pp != d)
 		pp = &(*pp)->hnext;
@@ -222,7 +231,7 @@ void cp_sip_dialog_end(struct cp_sip_dialog *d, const char *why, bool by_bye)
 			osip_message_t *r = NULL;
 
 			if (cp_sip_msg_response(s, p->tr->orig_request, 487, NULL, &r) == 0)
-				osip_transaction_add_event(p->tr, osip_new_outgoing_sipmessage(r));
+				cp_sip_tx_event(s, p->tr, osip_new_outgoing_sipmessage(r));
 		}
 		if (s->app.on_cancel)
 			s->app.on_cancel(s->app.ctx, p);
@@ -250,8 +259,8 @@ void cp_sip_dialog_free_all(struct cp_sip *s)
 
 void cp_sip_dialog_timers(struct cp_sip *s, uint64_t now, uint64_t *next)
 {
-	for (struct cp_sip_dialog *d = s->dialogs, *n; d; d = n) {
-		n = d->next;
+	for (struct cp_sip_dialog *d = s->waiting, *n; d; d = n) {
+		n = d->wnext;
 		if (d->acked || d->ending || !d->ok_start_ms)
 			continue;
 		if (now >= d->ok_start_ms + 64ull * s->t1_ms) {
@@ -315,7 +324,7 @@ static struct cp_sip_dialog *dialog_new(struct cp_sip *s, const osip_message_t *
 
 	if (c)
 		c->refs++;
-	struct cp_sip_dialog **b = &s->dhash[hash_str(d->call_id) & s->dhash_mask];
+	struct cp_sip_dialog **b = &s->dhash[cp_sip_hash_str(d->call_id) & s->dhash_mask];
 
 	d->hnext = *b;
 	*b = d;
@@ -399,6 +408,7 @@ int cp_sip_answer(struct cp_sip_pending *p, const struct cp_sip_response *r,
 		cp_sip_msg_response_peer(tr->orig_request, &t->peer, &d->ok_peer);
 		d->invite_cseq = (uint32_t)strtoul(tr->orig_request->cseq->number, NULL, 10);
 		d->acked = false;
+		wait_add(s, d);
 		d->ok_start_ms = cp_sip_now_ms();
 		d->ok_interval_ms = s->t1_ms;
 		d->ok_next_ms = d->ok_start_ms + s->t1_ms;
@@ -407,7 +417,7 @@ int cp_sip_answer(struct cp_sip_pending *p, const struct cp_sip_response *r,
 		if (dialog)
 			*dialog = d;
 	}
-	osip_transaction_add_event(tr, osip_new_outgoing_sipmessage(resp));
+	cp_sip_tx_event(s, tr, osip_new_outgoing_sipmessage(resp));
 	cp_sip_pending_drop(p);
 	if (!s->in_poll)
 		cp_sip_run(s);
@@ -481,8 +491,8 @@ int cp_sip_send_bye(struct cp_sip_dialog *d, const char *reason)
 	t->bye_dialog = d;
 	d->bye_txd = t;
 	d->bye_sent = true;
-	osip_transaction_set_reserved1(tr, t);
-	osip_transaction_add_event(tr, osip_new_outgoing_sipmessage(m));
+	cp_sip_tx_adopt(s, tr, t);
+	cp_sip_tx_event(s, tr, osip_new_outgoing_sipmessage(m));
 	if (!s->in_poll)
 		cp_sip_run(s);
 	return 0;

@@ -59,8 +59,18 @@ struct cp_sip_conn {
 	unsigned refs;         /* dialogs using this connection */
 };
 
-/* Per transaction data (reserved1). */
+/* Per transaction data (reserved1), and its place in the transaction table
+ * (cp_sip_txtab.c). */
 struct cp_sip_txd {
+	osip_transaction_t *tr;
+	char *key;                        /* matching key (hash) */
+	struct cp_sip_txd *hnext;         /* hash chain */
+	struct cp_sip_txd *all_prev, *all_next;
+	struct cp_sip_txd *rnext, *tnext; /* ready list, due chain */
+	uint64_t due_ms;                  /* next timer (gettimeofday ms) */
+	unsigned heap_idx;                /* in the timer heap, or UINT32_MAX */
+	bool ready;
+	bool dead;                        /* killed: freed after the run */
 	struct cp_sip_peer peer;
 	struct cp_sip_pending *pending; /* IST/NIST waiting for the app */
 	struct cp_sip_dialog *bye_dialog; /* NICT: the BYE we sent */
@@ -105,6 +115,8 @@ struct cp_sip_dialog {
 	unsigned ok_interval_ms;
 	void *data;
 	struct cp_sip_dialog *hnext;          /* hash chain */
+	struct cp_sip_dialog *wprev, *wnext;  /* waiting for the ACK */
+	bool waiting;
 	struct cp_sip_dialog *prev, *next;    /* all dialogs */
 };
 
@@ -127,9 +139,17 @@ struct cp_sip {
 	struct cp_sip_pending *pending;
 	unsigned n_pending, max_pending;
 	struct cp_sip_dialog *dialogs;
+	struct cp_sip_dialog *waiting;  /* 2xx sent, no ACK yet */
 	struct cp_sip_dialog **dhash;
 	unsigned dhash_mask;
 	unsigned n_dialogs;
+	/* transaction table */
+	struct cp_sip_txd **thash;
+	unsigned thash_mask, n_tx;
+	struct cp_sip_txd *tx_all;
+	struct cp_sip_txd **heap;
+	unsigned heap_n, heap_cap;
+	struct cp_sip_txd *ready_head, *ready_tail;
 	/* transactions to free after the execute loops */
 	osip_transaction_t **dead;
 	unsigned n_dead, cap_dead;
@@ -171,6 +191,25 @@ void cp_sip_run(struct cp_sip *s);
 void cp_sip_kill_later(struct cp_sip *s, osip_transaction_t *tr);
 uint64_t cp_sip_random(struct cp_sip *s);
 
+/* cp_sip_txtab.c */
+int cp_sip_tx_init(struct cp_sip *s, unsigned buckets);
+/* Take a new transaction out of libosip2's lists into the table; t is its
+ * reserved1 from now on. */
+int cp_sip_tx_adopt(struct cp_sip *s, osip_transaction_t *tr, struct cp_sip_txd *t);
+/* The transaction a message belongs to (method: the CSeq method unless
+ * given, say "INVITE" to find the INVITE a CANCEL names), or NULL. */
+osip_transaction_t *cp_sip_tx_find(struct cp_sip *s, osip_message_t *m, const char *method);
+/* Queue an event (NULL is ignored) and mark the transaction ready. */
+void cp_sip_tx_event(struct cp_sip *s, osip_transaction_t *tr, osip_event_t *ev);
+void cp_sip_tx_run(struct cp_sip *s);
+void cp_sip_tx_timers(struct cp_sip *s);
+uint64_t cp_sip_tx_next_ms(const struct cp_sip *s); /* ms to the next timer */
+bool cp_sip_tx_busy(const struct cp_sip *s);
+void cp_sip_tx_kill(struct cp_sip *s, osip_transaction_t *tr);
+void cp_sip_tx_free(struct cp_sip *s, osip_transaction_t *tr);
+void cp_sip_tx_free_all(struct cp_sip *s);
+unsigned cp_sip_hash_str(const char *str);
+
 /* cp_sip_txn.c */
 int cp_sip_osip_setup(struct cp_sip *s);
 
@@ -201,7 +240,7 @@ void cp_sip_dialog_free_all(struct cp_sip *s);
 struct cp_sip_pending *cp_sip_pending_new(struct cp_sip *s, osip_transaction_t *tr,
 					  struct cp_sip_dialog *d, bool invite);
 void cp_sip_pending_drop(struct cp_sip_pending *p);
-struct cp_sip_pending *cp_sip_pending_by_branch(struct cp_sip *s, const osip_message_t *cancel);
+struct cp_sip_pending *cp_sip_pending_by_branch(struct cp_sip *s, osip_message_t *cancel);
 void cp_sip_bye_result(struct cp_sip *s, osip_transaction_t *tr, int status);
 
 /* Test/fuzz entry points. */

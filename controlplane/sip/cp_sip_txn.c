@@ -52,7 +52,7 @@ static void respond(struct cp_sip *s, osip_transaction_t *tr, int status, const 
 		cp_sip_msg_add_caps(r);
 		osip_message_set_header(r, "Accept", CP_SIP_ACCEPT);
 	}
-	osip_transaction_add_event(tr, osip_new_outgoing_sipmessage(r));
+	cp_sip_tx_event(s, tr, osip_new_outgoing_sipmessage(r));
 }
 
 size_t cp_sip_raw_body(const char *buf, size_t len, const osip_message_t *m, const char **body)
@@ -158,7 +158,7 @@ static void deliver_invite(struct cp_sip *s, osip_transaction_t *tr, struct cp_s
 			osip_message_set_header(r, "Retry-After", "5");
 			if (!cp_sip_msg_tag(r->to))
 				osip_to_set_tag(r->to, osip_strdup("busy"));
-			osip_transaction_add_event(tr, osip_new_outgoing_sipmessage(r));
+			cp_sip_tx_event(s, tr, osip_new_outgoing_sipmessage(r));
 		}
 		return;
 	}
@@ -292,6 +292,7 @@ static void cb_kill(int type, osip_transaction_t *tr)
 	}
 	if (type == OSIP_NICT_KILL_TRANSACTION && t && t->bye_dialog)
 		cp_sip_bye_result(s, tr, 408);
+	cp_sip_tx_kill(s, tr);
 	cp_sip_kill_later(s, tr);
 }
 

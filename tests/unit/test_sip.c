@@ -294,6 +294,61 @@ static void test_send_bye(void **state)
 	assert_null(A.dialog);
 }
 
+/* The transaction table: a retransmitted request meets its transaction,
+ * libosip2's timers still fire (Timer G for a non-2xx INVITE answer, Timer E
+ * for our BYE), and the ACK for a non-2xx answer stops Timer G. */
+static void test_txn_table(void **state)
+{
+	struct fx *f = *state;
+	char m[4096], r[4096], tag[64];
+
+	req(m, sizeof(m), "OPTIONS", "UDP", f->lport, "tt1", "tt1@test", NULL, 1, NULL, NULL);
+	udp_send(f, m);
+	assert_true(udp_expect(f, r, sizeof(r), 200, 1000));
+	unsigned n_tx = f->s->n_tx;
+
+	udp_send(f, m); /* same branch: the completed NIST answers again */
+	assert_true(udp_expect(f, r, sizeof(r), 200, 1000));
+	assert_int_equal(f->s->n_tx, n_tx);
+	/* 487 after CANCEL, repeated by Timer G until the ACK */
+	A.no_answer = true;
+	req(m, sizeof(m), "INVITE", "UDP", f->lport, "tt2", "tt2@test", NULL, 1, NULL, SDP);
+	udp_send(f, m);
+	assert_true(udp_expect(f, r, sizeof(r), 100, 1000));
+	req(m, sizeof(m), "CANCEL", "UDP", f->lport, "tt2", "tt2@test", NULL, 1, NULL, NULL);
+	udp_send(f, m);
+	assert_true(udp_expect(f, r, sizeof(r), 487, 1000));
+	to_tag_of(r, tag, sizeof(tag));
+	assert_true(udp_expect(f, r, sizeof(r), 487, 1500));
+	req(m, sizeof(m), "ACK", "UDP", f->lport, "tt2", "tt2@test", tag, 1, NULL, NULL);
+	udp_send(f, m);
+	pump(f, 100);
+	while (udp_recv(f, r, sizeof(r), 20))
+		;
+	assert_false(udp_expect(f, r, sizeof(r), 487, 1500));
+	assert_int_equal(A.acks, 0); /* absorbed by the INVITE transaction */
+	/* our BYE, unanswered: Timer E sends it again with the same branch */
+	A.no_answer = false;
+	req(m, sizeof(m), "INVITE", "UDP", f->lport, "tt3", "tt3@test", NULL, 1, NULL, SDP);
+	udp_send(f, m);
+	assert_true(udp_expect(f, r, sizeof(r), 200, 1000));
+	to_tag_of(r, tag, sizeof(tag));
+	req(m, sizeof(m), "ACK", "UDP", f->lport, "tt3a", "tt3@test", tag, 1, NULL, NULL);
+	udp_send(f, m);
+	pump(f, 50);
+	assert_int_equal(cp_sip_send_bye(A.dialog, NULL), 0);
+	char via1[256] = "", via2[256] = "";
+	uint64_t end = now_ms() + 3000;
+
+	while (now_ms() < end && !via2[0]) {
+		if (!udp_recv(f, r, sizeof(r), 100) || strncmp(r, "BYE ", 4) != 0)
+			continue;
+		snprintf(via1[0] ? via2 : via1, sizeof(via1), "%s", hdr(r, "Via"));
+	}
+	assert_true(via2[0] != 0);
+	assert_string_equal(via1, via2);
+}
+
 /* ---- TCP ---- */
 
 static void test_feed(void **state)
@@ -355,6 +410,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_too_large, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_send_bye, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_feed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_table, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
