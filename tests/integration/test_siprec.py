@@ -149,6 +149,72 @@ def test_refusals(start_rtprec, tmp_path, veth_ns, case, extra, body, ctype, cod
     r.stop()
 
 
+def test_cancel_before_answer(start_rtprec, tmp_path, veth_ns):
+    """INVITE and CANCEL sent back to back: rtprec reads both before the
+    workers confirm the new flows, so the CANCEL meets a pending INVITE:
+    200 to the CANCEL, 487 to the INVITE (absorbed by our ACK), and the
+    session ends with reason "cancel". Racing the answer, a try can lose
+    (the 200 came first): then the call is ended with BYE and retried."""
+    r, port = start_srs(start_rtprec, tmp_path, veth_ns)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(1.0)
+    lport = s.getsockname()[1]
+    won = 0
+    for attempt in range(5):
+        inv = invite(SDP).replace("LPORT", str(lport))
+        head = {l.split(":", 1)[0]: l.split(":", 1)[1].strip() for l in inv.split("\n")[1:8] if ":" in l}
+        common = (f"Via: {head['Via']}\nFrom: {head['From']}\nTo: {head['To']}\n"
+                  f"Call-ID: {head['Call-ID']}\n")
+        cancel = (f"CANCEL sip:srs@127.0.0.1 SIP/2.0\n{common}CSeq: 1 CANCEL\n"
+                  "Max-Forwards: 70\nContent-Length: 0\n\n")
+        s.sendto(inv.replace("\n", "\r\n").encode(), ("127.0.0.1", port))
+        s.sendto(cancel.replace("\n", "\r\n").encode(), ("127.0.0.1", port))
+        finals = {}
+        end = time.monotonic() + 5
+        while len(finals) < 2 and time.monotonic() < end:
+            try:
+                data = s.recv(65535).decode(errors="replace")
+            except socket.timeout:
+                continue
+            code = int(data.split(" ", 2)[1])
+            method = [l for l in data.split("\r\n") if l.startswith("CSeq:")][0].split()[-1]
+            if code >= 200:
+                finals[method] = (code, data)
+        assert finals.get("CANCEL", (0,))[0] == 200, finals
+        code, data = finals["INVITE"]
+        to = [l for l in data.split("\r\n") if l.startswith("To:")][0][3:].strip()
+        if code == 487:
+            ack = (f"ACK sip:srs@127.0.0.1 SIP/2.0\n{common.replace(head['To'], to)}"
+                   "CSeq: 1 ACK\nMax-Forwards: 70\nContent-Length: 0\n\n")
+            s.sendto(ack.replace("\n", "\r\n").encode(), ("127.0.0.1", port))
+            won += 1
+            break
+        assert code == 200, data   # lost the race: answered before the CANCEL
+        bye = (f"BYE sip:srs@127.0.0.1 SIP/2.0\n"
+               f"{common.replace(head['To'], to).replace('branch=z9hG4bK', 'branch=z9hG4bKbye')}"
+               "CSeq: 2 BYE\nMax-Forwards: 70\nContent-Length: 0\n\n")
+        s.sendto(bye.replace("\n", "\r\n").encode(), ("127.0.0.1", port))
+    assert won == 1, "every INVITE was answered before its CANCEL"
+    # no 487 retransmission after the ACK (the INVITE transaction took it)
+    time.sleep(0.2)
+    s.settimeout(0.05)
+    try:
+        while True:
+            s.recv(65535)
+    except socket.timeout:
+        pass
+    s.settimeout(1.5)
+    with pytest.raises(socket.timeout):
+        s.recv(65535)
+    assert wait_for(lambda: all(os.path.exists(d + "/session.json") for d in session_dirs(tmp_path)))
+    reasons = [json.load(open(d + "/session.json"))["end_reason"] for d in session_dirs(tmp_path)]
+    assert reasons.count("cancel") == 1 and len(reasons) == attempt + 1, reasons
+    (sessions,) = [l for l in r.stats().lines if l.get("type") == "sessions"]
+    assert sessions["active"] == 0
+    r.stop()
+
+
 def test_source_not_allowed(start_rtprec, tmp_path, veth_ns):
     r, port = start_srs(start_rtprec, tmp_path, veth_ns, sip_extra='  allow: ["10.0.0.0/8"]\n')
     got, _ = sip_request(port, invite(SDP))
