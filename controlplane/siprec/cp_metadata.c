@@ -166,6 +166,14 @@ static void parse_root(struct cp_metadata *md, const xmlNode *root)
 			for (const xmlNode *c = n->children; c; c = c->next)
 				if ((name_is(c, "group-ref") || name_is(c, "groupref")) && !group_ref[0])
 					node_text(c, group_ref, sizeof(group_ref));
+		} else if (name_is(n, "datamode")) {
+			char v[16];
+
+			node_text(n, v, sizeof(v));
+			if (strcasecmp(v, "complete") == 0)
+				md->mode = CP_MD_MODE_COMPLETE;
+			else if (strcasecmp(v, "partial") == 0)
+				md->mode = CP_MD_MODE_PARTIAL;
 		} else if (name_is(n, "group")) {
 			if (!md->group_id[0])
 				attr2(n, "group_id", "id", md->group_id, sizeof(md->group_id));
@@ -178,7 +186,7 @@ static void parse_root(struct cp_metadata *md, const xmlNode *root)
 			attr2(n, "participant_id", "participant", pid, sizeof(pid));
 			add_send_recv(md, n, pid);
 		}
-		/* datamode, associations, extensiondata, vendor elements: ignored */
+		/* associations, extensiondata, vendor elements: ignored */
 	}
 	if (!md->group_id[0])
 		snprintf(md->group_id, sizeof(md->group_id), "%s", group_ref);
@@ -337,4 +345,12 @@ const struct cp_md_participant *cp_metadata_sender(const struct cp_metadata *md,
 		}
 	}
 	return NULL;
+}
+
+void cp_metadata_apply(struct cp_metadata *dst, const struct cp_metadata *upd)
+{
+	if (upd->mode == CP_MD_MODE_COMPLETE)
+		*dst = *upd;
+	else
+		cp_metadata_merge(dst, upd);
 }

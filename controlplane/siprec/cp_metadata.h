@@ -15,7 +15,10 @@
 struct cp_md_participant { char id[CP_MD_ID]; char name[128]; char aor[256]; };
 struct cp_md_stream { char id[CP_MD_ID]; char label[64]; char session_id[CP_MD_ID]; };
 struct cp_md_assoc { char participant_id[CP_MD_ID]; char send[4][CP_MD_ID]; unsigned n_send; char recv[4][CP_MD_ID]; unsigned n_recv; };
+/* RFC 7865 6.1 <dataMode>: a complete snapshot or a partial update. */
+enum cp_md_mode { CP_MD_MODE_UNSET, CP_MD_MODE_COMPLETE, CP_MD_MODE_PARTIAL };
 struct cp_metadata {
+	enum cp_md_mode mode;
 	char session_id[CP_MD_ID]; char group_id[CP_MD_ID];
 	struct cp_md_participant participants[CP_MD_MAX]; unsigned n_participants;
 	struct cp_md_stream streams[CP_MD_MAX]; unsigned n_streams;
@@ -25,6 +28,10 @@ struct cp_metadata {
 int cp_metadata_parse(const char *xml, size_t len, struct cp_metadata *md, const char **why);
 /* Merge a partial update (RFC 7865 §6: elements by id replace or add) into dst. */
 void cp_metadata_merge(struct cp_metadata *dst, const struct cp_metadata *upd);
+/* A later body on the session: a "complete" snapshot replaces dst; a
+ * "partial" update, or a body that does not say (SRCs that send only what
+ * changed without <dataMode>), is merged. */
+void cp_metadata_apply(struct cp_metadata *dst, const struct cp_metadata *upd);
 /* The label of the stream whose id is stream_id / participants sending on it: helpers the session layer uses */
 const struct cp_md_stream *cp_metadata_stream_by_label(const struct cp_metadata *md, const char *label);
 

@@ -354,6 +354,48 @@ static void test_merge(void **state)
 	free(xml);
 }
 
+/* <dataMode>: complete replaces the state, partial (or none) merges. */
+static void test_datamode(void **state)
+{
+	static const char partial[] =
+		"<recording xmlns='urn:ietf:params:xml:ns:recording:1'><dataMode>partial</dataMode>"
+		"<participant participant_id='pC'><nameID aor='sip:carol@chicago.example.com'/></participant>"
+		"</recording>";
+	static const char bare[] =
+		"<recording xmlns='urn:ietf:params:xml:ns:recording:1'>"
+		"<participant participant_id='pD'><nameID aor='sip:dave@example.com'/></participant>"
+		"</recording>";
+	static const char complete[] =
+		"<recording xmlns='urn:ietf:params:xml:ns:recording:1'><datamode>COMPLETE</datamode>"
+		"<session session_id='s2'/>"
+		"<participant participant_id='pE'><nameID aor='sip:erin@example.com'/></participant>"
+		"</recording>";
+	const char *why = NULL;
+	size_t len;
+	char *xml = ut_slurp("metadata_snapshot.xml", &len);
+	(void)state;
+
+	assert_int_equal(cp_metadata_parse(xml, len, &md, &why), 0);
+	assert_int_equal(md.mode, CP_MD_MODE_COMPLETE);
+	assert_int_equal(parse(partial, &md2, &why), 0);
+	assert_int_equal(md2.mode, CP_MD_MODE_PARTIAL);
+	cp_metadata_apply(&md, &md2);
+	assert_int_equal(md.n_participants, 3);
+	assert_int_equal(parse(bare, &md2, &why), 0);
+	assert_int_equal(md2.mode, CP_MD_MODE_UNSET);
+	cp_metadata_apply(&md, &md2);
+	assert_int_equal(md.n_participants, 4);
+	assert_int_equal(md.n_streams, 2);
+	assert_int_equal(parse(complete, &md2, &why), 0);
+	cp_metadata_apply(&md, &md2);
+	assert_int_equal(md.n_participants, 1);
+	assert_string_equal(md.participants[0].id, "pE");
+	assert_string_equal(md.session_id, "s2");
+	assert_int_equal(md.n_streams, 0);
+	assert_int_equal(md.n_assocs, 0);
+	free(xml);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_datamode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
