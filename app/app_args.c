@@ -34,7 +34,11 @@ static void app_usage(FILE *out)
 		"(e.g. RTPREC_RECORDING_DIR); BEHIND_NAT, EXTERNAL_IP, INTERNAL_IP set nat.*.\n"
 		"\n"
 		"Signals: SIGUSR1 prints counters as JSON lines on stdout; SIGINT/SIGTERM stop\n"
-		"cleanly, print the final counters and close every recording.\n");
+		"cleanly: calls are ended (BYE), every pcap is written, synced (unless\n"
+		"recording.sync is none) and closed, every session.json written, running\n"
+		"recording.on_close hooks are waited for (recording.on_close_timeout_s at most),\n"
+		"then the final counters are printed. After kill -9, each pcap holds the records\n"
+		"written up to the last flush (recording.sync_interval_ms).\n");
 }
 
 int app_args_parse(int argc, char **argv, struct app_args *a)

@@ -71,19 +71,24 @@ static int app_serve(const struct cfg *cfg)
 	struct rec_ctx *rec = NULL;
 	struct cp_ctx *cp = NULL;
 	struct cp_sip *sip = NULL;
-	struct rte_ring *rings[CFG_MAX_WORKERS];
-	int rc = cp_mkdir_p(cfg->recording.dir);
+	struct rte_ring *rings[CFG_MAX_WORKERS * CFG_MAX_REC_THREADS];
+	struct rec_params rp;
+	int rc = cp_mkdir_p(cfg->recording.dir, cfg->recording.dir_mode_bits);
 
 	if (rc != 0) {
 		LOG_ERR("recording.dir %s: %s", cfg->recording.dir, strerror(-rc));
 		return 1;
 	}
+	/* a pcap per session (two fds of headroom each) and per static flow */
+	rec_raise_nofile(2ull * cfg->sip.max_sessions + cfg->flows_count + 256);
 	rc = dp_create(cfg, &dp);
 	if (rc != 0)
 		return 1;
+	rec_params_from_cfg(&rp, cfg);
 	for (unsigned w = 0; w < dp_worker_count(dp); w++)
-		rings[w] = dp_record_ring(dp, w);
-	rec = rec_create(rings, dp_worker_count(dp), cfg->flows_count + cfg->sip.max_sessions);
+		for (unsigned t = 0; t < rp.threads; t++)
+			rings[w * rp.threads + t] = dp_record_ring(dp, w, t);
+	rec = rec_create(&rp, rings, dp_worker_count(dp));
 	cp = rec ? cp_create(cfg, dp, rec) : NULL;
 	if (cp == NULL || cp_open_recordings(cp) != 0 || rec_start(rec) != 0 ||
 	    cp_sessions_create(cp) != 0) {

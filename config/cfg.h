@@ -93,8 +93,32 @@ struct cfg_dpdk {
 	unsigned eal_args_count;
 };
 
+#define CFG_MAX_REC_THREADS 16
+
+enum cfg_rec_sync {
+	CFG_REC_SYNC_NONE = 0, /* records written when a buffer fills and at close; no fsync */
+	CFG_REC_SYNC_INTERVAL, /* written and fdatasync'ed every sync_interval_ms */
+	CFG_REC_SYNC_CLOSE,    /* written every sync_interval_ms; fsync when a file is closed */
+};
+
 struct cfg_recording {
-	char *dir; /* default "./recordings" */
+	char *dir;                   /* default "./recordings" */
+	unsigned threads;            /* recorder threads, default 1, 1..CFG_MAX_REC_THREADS */
+	char *sync;                  /* none | interval | close, default interval */
+	unsigned sync_interval_ms;   /* default 1000, 10..3600000 */
+	uint64_t rotate_bytes;       /* new file past this size, default 0 = never */
+	unsigned rotate_seconds;     /* new file after this long, default 0 = never */
+	char *file_mode;             /* octal, default "0644" */
+	char *dir_mode;              /* octal, default "0755" */
+	bool refuse_when_full;       /* 503 to new INVITEs while storage fails, default false */
+	char *on_close;              /* "/path/prog args {dir} {file}", default none */
+	unsigned on_close_timeout_s; /* hook killed after this long, default 60 */
+	unsigned write_buffer_kb;    /* largest buffer (one write) per file, default 256 */
+	unsigned buffer_mb;          /* buffered records per recorder thread, default 512 */
+	/* derived */
+	enum cfg_rec_sync sync_mode;
+	unsigned file_mode_bits;
+	unsigned dir_mode_bits;
 };
 
 struct cfg_dataplane {

@@ -114,9 +114,16 @@ void cfg_env_apply(struct cfg_ctx *x, struct cfg *c);
 void cfg_validate(struct cfg_ctx *x, struct cfg *c);
 void cfg_validate_flows(struct cfg_ctx *x, struct cfg *c);
 void cfg_validate_sip(struct cfg_ctx *x, struct cfg *c);
+void cfg_validate_recording(struct cfg_ctx *x, struct cfg *c);
 /* Default an absent unsigned key, or check a present one against lo..hi. */
 void cfg_check_uint(struct cfg_ctx *x, const char *path, unsigned *v, unsigned def, unsigned lo,
 		    unsigned hi);
+/* Default an absent string key to def (a copy); error if it is empty. */
+void cfg_default_str(struct cfg_ctx *x, const char *path, char **s, const char *def);
+/* Index of s (case-insensitive) in names[n], or -1 with an error at path
+ * naming list. */
+int cfg_pick(struct cfg_ctx *x, const char *path, const char *s, const char *const *names,
+	     size_t n, const char *list);
 /* Error at path if val was already seen in m (as entry "<seq>[i]"). */
 void cfg_check_unique(struct cfg_ctx *x, struct cfg_map *m, const char *path, const char *what,
 		      const char *val, const char *seq, size_t i);

@@ -38,6 +38,18 @@ static const cyaml_schema_value_t port_entry = {
 
 static const cyaml_schema_field_t recording_fields[] = {
 	STR("dir", OPT, struct cfg_recording, dir),
+	CYAML_FIELD_UINT("threads", OPT, struct cfg_recording, threads),
+	STR("sync", OPT, struct cfg_recording, sync),
+	CYAML_FIELD_UINT("sync_interval_ms", OPT, struct cfg_recording, sync_interval_ms),
+	CYAML_FIELD_UINT("rotate_bytes", OPT, struct cfg_recording, rotate_bytes),
+	CYAML_FIELD_UINT("rotate_seconds", OPT, struct cfg_recording, rotate_seconds),
+	STR("file_mode", OPT, struct cfg_recording, file_mode),
+	STR("dir_mode", OPT, struct cfg_recording, dir_mode),
+	CYAML_FIELD_BOOL("refuse_when_full", OPT, struct cfg_recording, refuse_when_full),
+	STR("on_close", OPT, struct cfg_recording, on_close),
+	CYAML_FIELD_UINT("on_close_timeout_s", OPT, struct cfg_recording, on_close_timeout_s),
+	CYAML_FIELD_UINT("write_buffer_kb", OPT, struct cfg_recording, write_buffer_kb),
+	CYAML_FIELD_UINT("buffer_mb", OPT, struct cfg_recording, buffer_mb),
 	CYAML_FIELD_END,
 };
 

@@ -29,7 +29,7 @@ void cfg_check_unique(struct cfg_ctx *x, struct cfg_map *m, const char *path, co
 			 first);
 }
 
-static void default_str(struct cfg_ctx *x, const char *path, char **s, const char *def)
+void cfg_default_str(struct cfg_ctx *x, const char *path, char **s, const char *def)
 {
 	if (!*s && cfg_set_str(s, def) < 0)
 		cfg_errp(x, path, "out of memory");
@@ -131,9 +131,8 @@ static void validate_dataplane(struct cfg_ctx *x, struct cfg *c)
 	cfg_check_uint(x, "dataplane.mbuf_size", &d->mbuf_size, 2176, 384, 65535);
 }
 
-/* Index of s (case-insensitive) in names, or -1 with an error at path. */
-static int pick(struct cfg_ctx *x, const char *path, const char *s, const char *const *names,
-		size_t n, const char *list)
+int cfg_pick(struct cfg_ctx *x, const char *path, const char *s, const char *const *names,
+	     size_t n, const char *list)
 {
 	for (size_t i = 0; i < n; i++)
 		if (s && !strcasecmp(s, names[i]))
@@ -150,8 +149,8 @@ static void validate_nat(struct cfg_ctx *x, struct cfg *c)
 						    CFG_BEHIND_NAT_YES };
 	struct cfg_nat *n = &c->nat;
 
-	default_str(x, "nat.behind_nat", &n->behind_nat, "no");
-	int i = pick(x, "nat.behind_nat", n->behind_nat, names, 5, "no, yes, auto, true, false");
+	cfg_default_str(x, "nat.behind_nat", &n->behind_nat, "no");
+	int i = cfg_pick(x, "nat.behind_nat", n->behind_nat, names, 5, "no, yes, auto, true, false");
 	n->behind = i < 0 ? CFG_BEHIND_NAT_NO : vals[i];
 
 	if (n->external_ip) {
@@ -175,8 +174,8 @@ static void validate_nat(struct cfg_ctx *x, struct cfg *c)
 static void validate_log(struct cfg_ctx *x, struct cfg *c)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };
-	default_str(x, "log.level", &c->log.level, "info");
-	int i = pick(x, "log.level", c->log.level, names, 4, "error, warning, info, debug");
+	cfg_default_str(x, "log.level", &c->log.level, "info");
+	int i = cfg_pick(x, "log.level", c->log.level, names, 4, "error, warning, info, debug");
 	c->log.level_value = i < 0 ? CFG_LOG_INFO : (enum cfg_log_level)i;
 }
 
@@ -184,7 +183,7 @@ void cfg_validate(struct cfg_ctx *x, struct cfg *c)
 {
 	validate_ports(x, c);
 	cfg_check_uint(x, "workers", &c->workers, 1, 1, CFG_MAX_WORKERS);
-	default_str(x, "recording.dir", &c->recording.dir, "./recordings");
+	cfg_validate_recording(x, c);
 	cfg_validate_flows(x, c);
 	validate_dataplane(x, c);
 	validate_nat(x, c);

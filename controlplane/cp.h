@@ -32,8 +32,8 @@ void cp_poll(struct cp_ctx *cp);
 int cp_collect_stats(struct cp_ctx *cp, int stop);
 /* JSON lines: ports, workers, flows, then stats_end with reason. */
 void cp_print_stats(struct cp_ctx *cp, FILE *out, const char *reason);
-/* mkdir -p with mode 0755. 0 or -errno. */
-int cp_mkdir_p(const char *dir);
+/* mkdir -p; the directories it creates get mode (umask ignored). 0 or -errno. */
+int cp_mkdir_p(const char *dir, unsigned mode);
 
 /* Monotonic milliseconds. */
 uint64_t cp_now_ms(void);

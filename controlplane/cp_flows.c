@@ -71,7 +71,7 @@ int cp_open_recordings(struct cp_ctx *cp)
 		if (!(cfg->flows[i].action_mask & CFG_ACT_RECORD))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s.pcap", cfg->recording.dir, cfg->flows[i].name);
-		int rc = rec_stream_open(cp->rec, i, path);
+		int rc = rec_stream_open(cp->rec, i, path, 0);
 		if (rc != 0) {
 			LOG_ERR("flow %s: cannot open %s: %s", cfg->flows[i].name, path,
 				strerror(-rc));

@@ -1,36 +1,76 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * A session's folder: recording.dir/YYYY/MM/DD/<session-id>/ with
- * media.pcap (the recorder writes it), metadata.xml and session.json. */
+ * media.pcap (media.1.pcap, ... when it rotates; the recorder writes them),
+ * metadata.xml and session.json. session.json is written by the recorder
+ * thread once the pcaps are closed (so it can tell what they hold and
+ * whether writing failed), into session.json.tmp, reserved with fallocate
+ * when the call starts so that a full disk still gets it, then renamed. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config/cfg_log.h"
 #include "cp_session_priv.h"
 
-int cp_mkdir_p(const char *dir)
+#define CP_SESS_JSON_RESERVE 8192
+
+int cp_mkdir_p(const char *dir, unsigned mode)
 {
 	char path[PATH_MAX];
 	size_t len = strlen(dir);
 
 	if (len == 0 || len >= sizeof(path))
 		return -ENAMETOOLONG;
-	memcpy(path, dir, len + 1);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int rc = mkdir(path, 0755);
-		*p = '/';
-		if (rc != 0 && errno != EEXIST)
-			return -errno;
+	/* the usual case, one new call's dir under an existing day: one syscall */
+	if (mkdir(dir, mode) == 0) {
+		chmod(dir, mode);
+		return 0;
 	}
-	if (mkdir(path, 0755) != 0 && errno != EEXIST)
+	if (errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
 		return -errno;
-	return 0;
+	memcpy(path, dir, len + 1);
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(path, mode) == 0)
+			chmod(path, mode); /* what the config says, whatever the umask */
+		else if (errno != EEXIST)
+			return -errno;
+		*p = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
+static void cp_sess_path(const struct cp_session *s, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", s->dir, name);
+}
+
+/* Space for the final session.json, taken now (best effort). */
+static void cp_sess_json_reserve(const struct cp_ctx *cp, const struct cp_session *s)
+{
+	char tmp[PATH_MAX + 24];
+	int fd;
+
+	cp_sess_path(s, "session.json.tmp", tmp, sizeof(tmp));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, cp->cfg->recording.file_mode_bits);
+	if (fd < 0)
+		return;
+	fchmod(fd, cp->cfg->recording.file_mode_bits);
+	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, CP_SESS_JSON_RESERVE) != 0)
+		LOG_DEBUG("session %s: no space reserved for session.json: %s", s->id,
+			  strerror(errno));
+	close(fd);
 }
 
 int cp_sess_files_open(struct cp_ctx *cp, struct cp_session *s)
@@ -43,13 +83,19 @@ int cp_sess_files_open(struct cp_ctx *cp, struct cp_session *s)
 	gmtime_r(&t, &tm);
 	snprintf(s->dir, sizeof(s->dir), "%s/%04d/%02d/%02d/%s", cp->cfg->recording.dir,
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, s->id);
-	rc = cp_mkdir_p(s->dir);
+	rc = cp_mkdir_p(s->dir, cp->cfg->recording.dir_mode_bits);
 	if (rc != 0) {
 		LOG_ERR("session %s: cannot create %s: %s", s->id, s->dir, strerror(-rc));
 		return rc;
 	}
-	snprintf(pcap, sizeof(pcap), "%s/media.pcap", s->dir);
-	return rec_stream_open(cp->rec, cp->sess->rec_base + s->slot, pcap);
+	cp_sess_json_reserve(cp, s);
+	cp_sess_path(s, "media.pcap", pcap, sizeof(pcap));
+	return rec_stream_open(cp->rec, cp->sess->rec_base + s->slot, pcap, REC_OPEN_SESSION);
+}
+
+bool cp_sess_recording_refused(const struct cp_ctx *cp)
+{
+	return cp->cfg->recording.refuse_when_full && rec_storage_error(cp->rec) != 0;
 }
 
 void cp_sess_keep_metadata(struct cp_session *s, const char *xml, size_t len)
@@ -159,27 +205,22 @@ static void cp_write_stream(FILE *f, const struct cp_sessions *ss, const struct 
 	cp_json_ip(f, "latched", st->latched_ip, st->latched_port);
 	fprintf(f,
 		",\"packets\":%llu,\"bytes\":%llu,\"rtp_expected\":%llu,\"lost\":%lld,"
-		"\"jitter\":%u,",
+		"\"jitter\":%u,\"record_drops\":%llu,",
 		(unsigned long long)st->st.packets, (unsigned long long)st->st.bytes,
-		(unsigned long long)st->st.rtp_expected, (long long)st->st.rtp_lost, st->st.jitter);
+		(unsigned long long)st->st.rtp_expected, (long long)st->st.rtp_lost, st->st.jitter,
+		(unsigned long long)st->st.record_drops);
 	cp_json_time(f, "first", st->first_ns);
 	fputc(',', f);
 	cp_json_time(f, "last", cp_sess_tsc_ns(ss, st->st.last_tsc));
 	fputc('}', f);
 }
 
-static void cp_write_json(const struct cp_ctx *cp, const struct cp_session *s)
+/* session.json as the control plane knows it, without the closing brace:
+ * the recorder thread adds what it wrote. */
+static void cp_write_json(FILE *f, const struct cp_ctx *cp, const struct cp_session *s)
 {
-	char path[PATH_MAX + 16], tmp[PATH_MAX + 24];
-	FILE *f;
+	uint64_t drops = 0;
 
-	snprintf(path, sizeof(path), "%s/session.json", s->dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (f == NULL) {
-		LOG_ERR("session %s: cannot write %s", s->id, tmp);
-		return;
-	}
 	fputs("{\"session_id\":", f);
 	cp_json_str(f, s->id);
 	fputs(",\"call_id\":", f);
@@ -202,6 +243,7 @@ static void cp_write_json(const struct cp_ctx *cp, const struct cp_session *s)
 		if (i)
 			fputc(',', f);
 		cp_write_stream(f, cp->sess, &s->streams[i], &s->offer.streams[i]);
+		drops += s->streams[i].st.record_drops;
 	}
 	fputs("],", f);
 	cp_json_time(f, "start", s->start_ns);
@@ -209,14 +251,123 @@ static void cp_write_json(const struct cp_ctx *cp, const struct cp_session *s)
 	cp_json_time(f, "end", s->end_ns);
 	fputs(",\"end_reason\":", f);
 	cp_json_str(f, s->end_reason);
-	fputs("}\n", f);
-	if (fclose(f) == 0)
-		rename(tmp, path);
+	fprintf(f, ",\"record_drops\":%llu", (unsigned long long)drops);
+}
+
+/* What the recorder thread needs to finish session.json. */
+struct cp_sess_json_job {
+	char *text; /* cp_write_json's output */
+	size_t len;
+	unsigned mode;
+	bool sync;
+	char id[33];
+	char dir[];
+};
+
+/* "recording_error" and "recording": the pcaps, as the recorder wrote them. */
+static void cp_write_recording(FILE *f, const struct rec_report *rep)
+{
+	char err[128];
+
+	fprintf(f, ",\"recording_error\":%s,\"recording\":{\"files\":[",
+		rep->write_errors != 0 || rep->error != 0 ? "true" : "false");
+	for (unsigned i = 0; i < rep->files; i++) {
+		if (i == 0)
+			fputs("\"media.pcap\"", f);
+		else
+			fprintf(f, ",\"media.%u.pcap\"", i);
+	}
+	fprintf(f, "],\"packets\":%llu,\"bytes\":%llu,\"dropped\":%llu,\"write_errors\":%llu,"
+		"\"error\":", (unsigned long long)rep->packets, (unsigned long long)rep->bytes,
+		(unsigned long long)rep->dropped, (unsigned long long)rep->write_errors);
+	if (rep->error != 0)
+		cp_json_str(f, strerror_r(rep->error, err, sizeof(err)));
+	else
+		fputs("null", f);
+	fputc('}', f);
+}
+
+/* Into the reserved session.json.tmp (no O_TRUNC: truncating would give
+ * the reserved blocks back), cut to size, then renamed over session.json. */
+static void cp_sess_json_store(const struct cp_sess_json_job *j, const char *out, size_t len)
+{
+	char path[PATH_MAX + 16], tmp[PATH_MAX + 24];
+	bool ok = false;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/session.json", j->dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, j->mode);
+	if (fd >= 0) {
+		fchmod(fd, j->mode);
+		ok = rec_pwrite_all(fd, out, len, 0) == (ssize_t)len && ftruncate(fd, (off_t)len) == 0 &&
+		     (!j->sync || fdatasync(fd) == 0);
+		ok = close(fd) == 0 && ok;
+	}
+	if (ok && rename(tmp, path) == 0)
+		return;
+	LOG_ERR("session %s: cannot write %s: %s", j->id, path, strerror(errno));
+	unlink(tmp);
+}
+
+/* rec_done_fn: on a recorder thread, once the session's pcaps are closed. */
+static void cp_sess_json_done(void *arg, const struct rec_report *rep)
+{
+	struct cp_sess_json_job *j = arg;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (f != NULL) {
+		fwrite(j->text, 1, j->len, f);
+		cp_write_recording(f, rep);
+		fputs("}\n", f);
+		if (fclose(f) == 0)
+			cp_sess_json_store(j, out, len);
+	}
+	free(out);
+	free(j->text);
+	free(j);
+}
+
+static struct cp_sess_json_job *cp_sess_json_job(const struct cp_ctx *cp,
+						 const struct cp_session *s)
+{
+	struct cp_sess_json_job *j = calloc(1, sizeof(*j) + strlen(s->dir) + 1);
+	FILE *f;
+
+	if (j == NULL)
+		return NULL;
+	f = open_memstream(&j->text, &j->len);
+	if (f == NULL) {
+		free(j);
+		return NULL;
+	}
+	cp_write_json(f, cp, s);
+	if (fclose(f) != 0) {
+		free(j->text);
+		free(j);
+		return NULL;
+	}
+	j->mode = cp->cfg->recording.file_mode_bits;
+	j->sync = cp->cfg->recording.sync_mode != CFG_REC_SYNC_NONE;
+	memcpy(j->id, s->id, sizeof(j->id));
+	strcpy(j->dir, s->dir);
+	return j;
 }
 
 void cp_sess_files_finish(struct cp_ctx *cp, struct cp_session *s)
 {
-	rec_stream_close(cp->rec, cp->sess->rec_base + s->slot);
+	uint32_t id = cp->sess->rec_base + s->slot;
+	struct cp_sess_json_job *j;
+	struct rec_report none = {.error = ENOMEM};
+
 	cp_write_metadata(s);
-	cp_write_json(cp, s);
+	j = cp_sess_json_job(cp, s);
+	if (j == NULL) {
+		LOG_ERR("session %s: out of memory: no session.json", s->id);
+		rec_session_close(cp->rec, id, s->dir, NULL, NULL);
+	} else if (rec_session_close(cp->rec, id, s->dir, cp_sess_json_done, j) != 0) {
+		cp_sess_json_done(j, &none);
+	}
 }

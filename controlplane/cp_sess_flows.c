@@ -154,6 +154,8 @@ bool cp_sessions_event(struct cp_ctx *cp, const struct dp_msg *m)
 	case DP_EV_FLOW_STATS:
 		if (m->u.stats.final && !(k & 1))
 			cp_sess_stats(st, &m->u.stats);
+		if (m->u.stats.final)
+			st->st.record_drops += m->u.stats.record_drops;
 		break;
 	case DP_EV_FLOW_LATCHED:
 		if (st->latched_ip == 0) {

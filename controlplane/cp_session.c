@@ -291,6 +291,8 @@ static void cp_sess_new(struct cp_ctx *cp, const struct cp_sip_request *req,
 	}
 	if (ss->active >= ss->max)
 		return cp_sess_answer(cp, p, 503, "Session Limit Reached", "session limit reached");
+	if (cp_sess_recording_refused(cp)) /* recording.refuse_when_full */
+		return cp_sess_answer(cp, p, 503, "Recording Unavailable", "recording storage failing");
 	rc = cp_sess_body_parse(req, b, why, sizeof(why));
 	if (rc != 0)
 		return cp_sess_answer(cp, p, rc, NULL, why);
@@ -344,7 +346,7 @@ static void cp_sess_update(struct cp_ctx *cp, struct cp_session *s, struct cp_si
 	if (rc != 0)
 		return cp_sess_answer(cp, p, rc, NULL, why);
 	if (b->has_md) {
-		cp_metadata_merge(&s->md, &b->md);
+		cp_metadata_apply(&s->md, &b->md);
 		s->has_md = true;
 		cp_sess_keep_metadata(s, b->md_xml, b->md_len);
 	}

@@ -32,6 +32,7 @@ struct cp_stream_stats {
 	int64_t rtp_lost;
 	uint32_t jitter;
 	uint64_t last_tsc;
+	uint64_t record_drops; /* copies the recorder could not take (RTP and RTCP) */
 };
 
 struct cp_stream {
@@ -108,6 +109,8 @@ uint32_t cp_sess_flow_id(const struct cp_session *s, unsigned stream, int rtcp);
 int cp_sess_files_open(struct cp_ctx *cp, struct cp_session *s);
 void cp_sess_files_finish(struct cp_ctx *cp, struct cp_session *s);
 void cp_sess_keep_metadata(struct cp_session *s, const char *xml, size_t len);
+/* Refuse new calls (503)? recording.refuse_when_full and storage failing. */
+bool cp_sess_recording_refused(const struct cp_ctx *cp);
 
 /* cp_session.c */
 void cp_sess_end(struct cp_ctx *cp, struct cp_session *s, const char *reason);

@@ -206,20 +206,56 @@ static void cp_print_flows(struct cp_ctx *cp, FILE *out)
 	}
 }
 
-void cp_print_stats(struct cp_ctx *cp, FILE *out, const char *reason)
+/* The recorder: totals, copies the workers could not hand over, storage
+ * state, hooks, and each thread's counters and memory. */
+static void cp_print_recorder(struct cp_ctx *cp, FILE *out)
 {
 	struct rec_totals rt;
+	struct rec_thread_stats ts;
+	uint64_t worker_drops = 0;
+	char err[128];
 
-	cp_print_ports(cp, out);
-	cp_print_workers(cp, out);
-	cp_print_flows(cp, out);
 	memset(&rt, 0, sizeof(rt));
 	if (cp->rec != NULL)
 		rec_get_totals(cp->rec, &rt);
+	for (unsigned w = 0; w < dp_worker_count(cp->dp); w++)
+		for (unsigned p = 0; p < dp_port_count(cp->dp); p++)
+			worker_drops += dp_counters(cp->dp, w)->drops[p][DP_DROP_RECORD_RING_FULL] +
+					dp_counters(cp->dp, w)->drops[p][DP_DROP_RECORD_NO_MBUF];
 	fprintf(out,
 		"{\"event\":\"stats\",\"type\":\"recorder\",\"packets\":%" PRIu64
-		",\"bytes\":%" PRIu64 ",\"write_errors\":%" PRIu64 "}\n",
-		rt.packets, rt.bytes, rt.write_errors);
+		",\"bytes\":%" PRIu64 ",\"write_errors\":%" PRIu64 ",\"dropped\":%" PRIu64
+		",\"worker_drops\":%" PRIu64 ",\"open_files\":%" PRIu64 ",\"buffer_bytes\":%" PRIu64
+		",\"storage_error\":",
+		rt.packets, rt.bytes, rt.write_errors, rt.dropped, worker_drops, rt.open_files,
+		rt.buffer_bytes);
+	if (rt.storage_error != 0)
+		cp_json_str(out, strerror_r(rt.storage_error, err, sizeof(err)));
+	else
+		fputs("null", out);
+	fprintf(out,
+		",\"hooks\":{\"started\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"killed\":%" PRIu64
+		"},\"threads\":[",
+		rt.hooks_started, rt.hooks_failed, rt.hooks_killed);
+	for (unsigned t = 0; cp->rec != NULL && t < rec_thread_count(cp->rec); t++) {
+		rec_get_thread_stats(cp->rec, t, &ts);
+		fprintf(out,
+			"%s{\"thread\":%u,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+			",\"dropped\":%" PRIu64 ",\"write_errors\":%" PRIu64 ",\"writes\":%" PRIu64
+			",\"syncs\":%" PRIu64 ",\"files_opened\":%" PRIu64 ",\"open_files\":%" PRIu64
+			",\"buffer_bytes\":%" PRIu64 "}",
+			t ? "," : "", t, ts.packets, ts.bytes, ts.dropped, ts.write_errors, ts.writes,
+			ts.syncs, ts.files_opened, ts.open_files, ts.buffer_bytes);
+	}
+	fputs("]}\n", out);
+}
+
+void cp_print_stats(struct cp_ctx *cp, FILE *out, const char *reason)
+{
+	cp_print_ports(cp, out);
+	cp_print_workers(cp, out);
+	cp_print_flows(cp, out);
+	cp_print_recorder(cp, out);
 	cp_sessions_print(cp, out);
 	fprintf(out, "{\"event\":\"stats_end\",\"reason\":\"%s\"}\n", reason);
 	fflush(out);

@@ -45,7 +45,8 @@ unsigned dp_port_count(const struct dp_ctx *dp);
 const struct dp_port_info *dp_port(const struct dp_ctx *dp, unsigned idx);
 struct rte_ring *dp_cmd_ring(struct dp_ctx *dp, unsigned worker);
 struct rte_ring *dp_event_ring(struct dp_ctx *dp, unsigned worker);
-struct rte_ring *dp_record_ring(struct dp_ctx *dp, unsigned worker);
+/* Worker's record ring for recorder thread t (recording.threads rings each). */
+struct rte_ring *dp_record_ring(struct dp_ctx *dp, unsigned worker, unsigned t);
 const struct dp_worker_counters *dp_counters(const struct dp_ctx *dp, unsigned worker);
 unsigned dp_worker_lcore(const struct dp_ctx *dp, unsigned worker);
 

@@ -158,7 +158,10 @@ static inline int dp_msg_recv(struct rte_ring *r, struct dp_msg *m)
 }
 
 /* Record ring item: worker -> recorder. The mbuf holds the frame exactly as
- * received (a copy when the original is forwarded); the recorder frees it. */
+ * received (a copy when the original is forwarded); the recorder frees it.
+ * Each worker has one record ring per recorder thread; an item goes to the
+ * ring of thread dp_rec_thread(rec_id, threads), the only thread that writes
+ * that stream, so every ring stays single-producer, single-consumer. */
 struct dp_rec_item {
 	struct rte_mbuf *m;
 	uint64_t tsc;    /* receive time (TSC of the rx burst) */
@@ -167,5 +170,11 @@ struct dp_rec_item {
 };
 #define DP_REC_ITEM_SIZE ((unsigned)sizeof(struct dp_rec_item))
 _Static_assert(sizeof(struct dp_rec_item) % 4 == 0, "ring element size must be a multiple of 4");
+
+/* The recorder thread (and so the record ring) of stream rec_id. */
+static inline unsigned dp_rec_thread(uint32_t rec_id, unsigned threads)
+{
+	return threads > 1 ? rec_id % threads : 0;
+}
 
 #endif

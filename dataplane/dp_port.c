@@ -180,14 +180,19 @@ static int dp_worker_create(struct dp_ctx *dp, unsigned idx, unsigned lcore)
 	w->cmd = dp_msg_ring_create(name, DP_CMD_RING, socket);
 	snprintf(name, sizeof(name), "ev_w%u", idx);
 	w->ev = dp_msg_ring_create(name, DP_EVENT_RING, socket);
-	snprintf(name, sizeof(name), "rec_w%u", idx);
-	w->rec = rte_ring_create_elem(name, DP_REC_ITEM_SIZE, dc->record_ring_size, socket,
-				      RING_F_SP_ENQ | RING_F_SC_DEQ);
+	w->n_rec = dp->cfg->recording.threads ? dp->cfg->recording.threads : 1;
+	for (unsigned t = 0; t < w->n_rec; t++) {
+		snprintf(name, sizeof(name), "rec_w%u_%u", idx, t);
+		w->rec[t] = rte_ring_create_elem(name, DP_REC_ITEM_SIZE, dc->record_ring_size,
+						 socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (w->rec[t] == NULL)
+			w->n_rec = 0; /* reported below */
+	}
 	snprintf(name, sizeof(name), "reccp_w%u", idx);
 	w->rec_pool = dp_make_pool(dp, name, socket, dc->record_ring_size + 2 * DP_POOL_CACHE);
 	w->max_held = dc->neigh_hold;
 	w->held = rte_zmalloc_socket("dp_held", sizeof(*w->held) * (w->max_held + 1), 0, socket);
-	if (w->ft == NULL || w->cmd == NULL || w->ev == NULL || w->rec == NULL ||
+	if (w->ft == NULL || w->cmd == NULL || w->ev == NULL || w->n_rec == 0 ||
 	    w->rec_pool == NULL || w->held == NULL || w->pool == NULL) {
 		LOG_ERR("worker %u: cannot allocate its table, rings or pools: %s "
 			"(flow_table_size %u, record_ring_size %u)",
@@ -215,7 +220,8 @@ static void dp_worker_free(struct dp_worker *w)
 	dp_ft_free(w->ft);
 	rte_ring_free(w->cmd);
 	rte_ring_free(w->ev);
-	rte_ring_free(w->rec);
+	for (unsigned t = 0; t < CFG_MAX_REC_THREADS; t++)
+		rte_ring_free(w->rec[t]);
 	rte_mempool_free(w->rec_pool);
 	rte_free(w->held);
 	rte_free(w);
@@ -286,6 +292,6 @@ unsigned dp_port_count(const struct dp_ctx *dp) { return dp->n_ports; }
 const struct dp_port_info *dp_port(const struct dp_ctx *dp, unsigned idx) { return &dp->ports[idx]; }
 struct rte_ring *dp_cmd_ring(struct dp_ctx *dp, unsigned w) { return dp->workers[w]->cmd; }
 struct rte_ring *dp_event_ring(struct dp_ctx *dp, unsigned w) { return dp->workers[w]->ev; }
-struct rte_ring *dp_record_ring(struct dp_ctx *dp, unsigned w) { return dp->workers[w]->rec; }
+struct rte_ring *dp_record_ring(struct dp_ctx *dp, unsigned w, unsigned t) { return dp->workers[w]->rec[t]; }
 const struct dp_worker_counters *dp_counters(const struct dp_ctx *dp, unsigned w) { return &dp->workers[w]->c; }
 unsigned dp_worker_lcore(const struct dp_ctx *dp, unsigned w) { return dp->workers[w]->lcore; }

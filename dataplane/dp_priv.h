@@ -48,7 +48,8 @@ struct dp_worker {
 	struct dp_flowtable *ft;
 	struct rte_ring *cmd;
 	struct rte_ring *ev;
-	struct rte_ring *rec;
+	struct rte_ring *rec[CFG_MAX_REC_THREADS]; /* one per recorder thread */
+	unsigned n_rec;
 	struct rte_mempool *pool;     /* for ARP requests */
 	struct rte_mempool *rec_pool; /* copies of forwarded packets to record */
 	struct rte_eth_dev_tx_buffer *txb[CFG_MAX_PORTS];

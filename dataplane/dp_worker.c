@@ -236,18 +236,42 @@ static inline void dp_record(struct dp_worker *w, struct dp_flow *f, struct rte_
 	(*n_items)++;
 }
 
-static void dp_record_flush(struct dp_worker *w, unsigned in_port, struct dp_rec_item *items,
-			    struct dp_flow **owners, unsigned n)
+static void dp_record_enqueue(struct dp_worker *w, struct rte_ring *ring, unsigned in_port,
+			      struct dp_rec_item *items, struct dp_flow **owners, unsigned n)
 {
-	unsigned done;
+	unsigned done = rte_ring_sp_enqueue_burst_elem(ring, items, DP_REC_ITEM_SIZE, n, NULL);
 
-	if (n == 0)
-		return;
-	done = rte_ring_sp_enqueue_burst_elem(w->rec, items, DP_REC_ITEM_SIZE, n, NULL);
 	for (unsigned i = done; i < n; i++) {
 		owners[i]->record_drops++;
 		w->c.drops[in_port][DP_DROP_RECORD_RING_FULL]++;
 		rte_pktmbuf_free(items[i].m);
+	}
+}
+
+/* The burst's record items, each to the ring of the recorder thread that
+ * owns its stream. */
+static void dp_record_flush(struct dp_worker *w, unsigned in_port, struct dp_rec_item *items,
+			    struct dp_flow **owners, unsigned n)
+{
+	struct dp_rec_item part[DP_MAX_BURST];
+	struct dp_flow *part_owners[DP_MAX_BURST];
+
+	if (n == 0)
+		return;
+	if (w->n_rec == 1) {
+		dp_record_enqueue(w, w->rec[0], in_port, items, owners, n);
+		return;
+	}
+	for (unsigned t = 0; t < w->n_rec; t++) {
+		unsigned k = 0;
+		for (unsigned i = 0; i < n; i++) {
+			if (dp_rec_thread(items[i].rec_id, w->n_rec) != t)
+				continue;
+			part[k] = items[i];
+			part_owners[k++] = owners[i];
+		}
+		if (k != 0)
+			dp_record_enqueue(w, w->rec[t], in_port, part, part_owners, k);
 	}
 }
 

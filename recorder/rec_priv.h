@@ -1,27 +1,96 @@
-/* SPDX-License-Identifier: BSD-3-Clause */
+/* SPDX-License-Identifier: BSD-3-Clause
+ * recorder/ internals: the pcap file writer (rec_file.c, no DPDK), the hook
+ * runner (rec_hook.c) and what the threads (rec_thread.c) share with them. */
 #ifndef RTPREC_REC_PRIV_H
 #define RTPREC_REC_PRIV_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <pcap/pcap.h>
 
-/* One pcap file. */
-struct rec_file {
-	pcap_t *dead;
-	pcap_dumper_t *dumper;
-	FILE *fp;
-	char *buf; /* stdio buffer: batched writes, no syscall per packet */
-	bool dirty;
-	bool error_logged;
+#include "rec.h"
+
+#define REC_PCAP_HDR 24u
+#define REC_REC_HDR 16u
+#define REC_BUF_MIN 4096u
+
+struct rec_file;
+
+/* What the files of one thread share: limits, clock, counters, callbacks. */
+struct rec_wctx {
+	enum cfg_rec_sync sync;
+	uint64_t rotate_bytes;
+	uint64_t rotate_tsc;   /* rotate_seconds in TSC cycles, 0: never */
+	unsigned file_mode;
+	uint32_t buf_max;      /* largest buffer per file */
+	uint64_t buf_limit;    /* all buffers of the thread */
+	uint64_t buf_bytes;    /* allocated now */
+	struct rec_thread_stats c;
+	/* a file was closed (rotation or close): path is the closed file */
+	void (*file_closed)(void *arg, const struct rec_file *f, const char *path);
+	/* an open/write/sync/close call failed with err */
+	void (*failed)(void *arg, int err);
+	void *arg;
 };
 
-int rec_file_open(struct rec_file *f, const char *path);
-/* ts_ns: wall-clock nanoseconds. 0 or -1 on write error. */
-int rec_file_write(struct rec_file *f, uint64_t ts_ns, const uint8_t *data, uint32_t caplen,
-		   uint32_t len);
-int rec_file_flush(struct rec_file *f);
-void rec_file_close(struct rec_file *f);
+/* One recording stream: its current file and the records not written yet,
+ * always whole ones, so every write ends on a record boundary. */
+struct rec_file {
+	int fd;             /* -1 when the current file could not be opened */
+	char *base;         /* path without ".pcap" */
+	const char *ext;    /* ".pcap" or "" */
+	unsigned part;      /* 0: <base>.pcap, n: <base>.n.pcap */
+	unsigned flags;     /* REC_OPEN_* */
+	uint32_t rec_id;
+	uint32_t slot;      /* index in its thread's list of open files */
+	uint64_t size;      /* bytes in the current file, whole records only */
+	uint64_t first_tsc; /* first record of the current file, 0: none yet */
+	uint8_t *buf;
+	uint32_t len, cap;  /* bytes buffered / allocated */
+	uint32_t nrec;      /* records buffered */
+	uint64_t nbytes;    /* frame bytes buffered */
+	bool unsynced;      /* written since the last fsync */
+	bool active;        /* got a record since the last tick */
+	bool logged;        /* an error was logged for the current file */
+	struct rec_report rep;
+};
+
+void rec_wctx_init(struct rec_wctx *w, const struct rec_params *p, uint64_t tsc_hz);
+
+/* Set f up and create path: 0, or -errno (-ENOMEM: f is unusable; any other:
+ * f exists without a file and counts what it cannot write). */
+int rec_file_open(struct rec_wctx *w, struct rec_file *f, uint32_t rec_id, const char *path,
+		  unsigned flags);
+/* Buffer one record (rotating first when due); writes the buffer out when
+ * it is full. data: caplen bytes of a frame of len bytes. */
+void rec_file_append(struct rec_wctx *w, struct rec_file *f, uint64_t tsc, uint64_t ts_ns,
+		     const void *data, uint32_t caplen, uint32_t len);
+/* Where the next caplen frame bytes go (rotation and buffer handled); the
+ * record is complete after rec_file_commit. NULL if it cannot be buffered. */
+uint8_t *rec_file_reserve(struct rec_wctx *w, struct rec_file *f, uint64_t tsc, uint64_t ts_ns,
+			  uint32_t caplen, uint32_t len);
+void rec_file_commit(struct rec_file *f, uint32_t len);
+/* Write the buffered records (one pwritev); with sync, fdatasync the file
+ * if anything was written since the last sync. 0 or -errno. */
+int rec_file_flush(struct rec_wctx *w, struct rec_file *f, bool sync);
+/* Free the buffer of an idle file (nothing buffered). */
+void rec_file_trim(struct rec_wctx *w, struct rec_file *f);
+/* Flush, fsync unless sync is none, close, free the buffer; f->rep and
+ * f->base stay (rec_file_free). */
+void rec_file_close(struct rec_wctx *w, struct rec_file *f);
+void rec_file_free(struct rec_file *f);
+/* "<base>.pcap" or "<base>.<part>.pcap" into buf. */
+void rec_file_path(const struct rec_file *f, unsigned part, char *buf, size_t len);
+
+/* rec_hook.c: runs the on_close command without a shell, never more than a
+ * few at once, each killed after its timeout; reaped by its own thread. */
+struct rec_hook;
+struct rec_hook *rec_hook_create(const char *tmpl, unsigned timeout_s);
+/* Queue one run with {dir} and {file} replaced (never blocks on the child). */
+void rec_hook_run(struct rec_hook *h, const char *dir, const char *file);
+/* Wait for queued and running hooks at most timeout_s, kill what is left,
+ * reap, join the thread, free; counts gets the final started, failed, killed. */
+void rec_hook_stop(struct rec_hook *h, uint64_t counts[3]);
+void rec_hook_counts(const struct rec_hook *h, uint64_t *started, uint64_t *failed,
+		     uint64_t *killed);
 
 #endif

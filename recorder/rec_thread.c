@@ -1,56 +1,102 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Recorder thread: drains the workers' record rings, demultiplexes by
- * rec_id and writes pcap files; flushes every second and at stop. */
+ * Recorder threads: thread t drains ring t of every worker (the streams
+ * whose rec_id % threads == t), appends whole pcap records to each stream's
+ * buffer, and every sync_interval_ms writes the buffers (and fdatasyncs in
+ * interval mode). Stream opens and closes arrive on a per-thread command
+ * queue; a close first takes the stream's packets already in the rings. */
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
+#include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
 #include "config/cfg_log.h"
 #include "dataplane/dp_contract.h"
-#include "rec.h"
 #include "rec_priv.h"
 
 #define REC_BURST 256
-#define REC_CMD_RING 1024
-#define REC_FLUSH_NS 1000000000ull
+#define REC_PASS_MAX (4 * REC_BURST) /* per ring and loop, so commands are not starved */
+#define REC_IDLE_US 100
+#define REC_SPACE_MAX (64ull << 20)
 
 enum rec_cmd_type { REC_CMD_OPEN = 1, REC_CMD_CLOSE };
 
 struct rec_cmd {
+	struct rec_cmd *next;
 	enum rec_cmd_type type;
 	uint32_t rec_id;
-	char path[];
+	unsigned flags;
+	rec_done_fn done;
+	void *arg;
+	char *dir;  /* session close: the hook's {dir} */
+	char path[]; /* open */
+};
+
+#define REC_NSTATS (sizeof(struct rec_thread_stats) / sizeof(uint64_t))
+_Static_assert(sizeof(struct rec_thread_stats) == REC_NSTATS * sizeof(uint64_t),
+	       "rec_thread_stats holds uint64_t only");
+
+struct rec_thread {
+	struct rec_ctx *r;
+	unsigned idx;
+	pthread_t tid;
+	struct rte_ring *rings[CFG_MAX_WORKERS];
+	unsigned n_rings;
+	pthread_mutex_t lock;
+	struct rec_cmd *head, *tail;
+	atomic_uint pending;
+	struct rec_wctx w;
+	struct rec_file **open; /* this thread's streams */
+	uint32_t n_open, cap_open;
+	uint64_t next_tick;
+	uint64_t errs_seen;
+	uint64_t pub[REC_NSTATS]; /* w.c (and buffer bytes) for other threads */
 };
 
 struct rec_ctx {
-	struct rte_ring *rings[64];
-	unsigned n_rings;
-	struct rte_ring *cmd;
-	struct rec_file *files; /* indexed by rec_id */
-	uint32_t max_streams;
-	pthread_t thread;
+	struct rec_params p;
+	struct rec_file **files; /* [max_streams]; files[id] belongs to thread id % threads */
+	struct rec_thread *th[CFG_MAX_REC_THREADS];
+	unsigned n_threads;
+	struct rec_hook *hook;
+	uint64_t hook_final[3]; /* its counts once stopped */
 	bool started;
 	atomic_int stop;
-	/* TSC -> wall clock */
-	uint64_t base_tsc;
-	uint64_t base_ns;
-	uint64_t tsc_hz;
-	uint64_t last_flush_tsc;
-	/* totals (written by the recorder thread, read after stop or racy-ok) */
-	uint64_t packets;
-	uint64_t bytes;
-	uint64_t write_errors;
-	uint8_t linear[65536]; /* for chained mbufs */
+	atomic_int storage_err;
+	atomic_uint_fast64_t errs;
+	uint64_t base_tsc, base_ns, tsc_hz, tick_tsc;
 };
+
+void rec_params_from_cfg(struct rec_params *p, const struct cfg *cfg)
+{
+	const struct cfg_recording *c = &cfg->recording;
+
+	memset(p, 0, sizeof(*p));
+	p->threads = c->threads;
+	p->max_streams = cfg->flows_count + cfg->sip.max_sessions;
+	p->sync = c->sync_mode;
+	p->sync_interval_ms = c->sync_interval_ms;
+	p->rotate_bytes = c->rotate_bytes;
+	p->rotate_seconds = c->rotate_seconds;
+	p->file_mode = c->file_mode_bits;
+	p->write_buffer = c->write_buffer_kb * 1024u;
+	p->buffer_limit = (uint64_t)c->buffer_mb << 20;
+	p->dir = c->dir;
+	p->on_close = c->on_close;
+	p->on_close_timeout_s = c->on_close_timeout_s;
+}
 
 static uint64_t rec_now_ns(void)
 {
@@ -59,193 +105,404 @@ static uint64_t rec_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-struct rec_ctx *rec_create(struct rte_ring *const *rings, unsigned n_rings, uint32_t max_streams)
+static uint64_t rec_tsc_ns(const struct rec_ctx *r, uint64_t tsc)
+{
+	__int128 d = (__int128)tsc - (__int128)r->base_tsc;
+	return (uint64_t)((__int128)r->base_ns + d * 1000000000 / (__int128)r->tsc_hz);
+}
+
+/* ---------------------------------------------------------------- callbacks */
+
+static void rec_on_failed(void *arg, int err)
+{
+	struct rec_thread *t = arg;
+
+	t->r->errs++;
+	atomic_store(&t->r->storage_err, err ? err : EIO);
+}
+
+/* A static flow's file closed (rotation or close): the hook for that file. */
+static void rec_on_file_closed(void *arg, const struct rec_file *f, const char *path)
+{
+	struct rec_thread *t = arg;
+	char copy[PATH_MAX];
+
+	if (t->r->hook == NULL || (f->flags & REC_OPEN_SESSION))
+		return;
+	snprintf(copy, sizeof(copy), "%s", path);
+	rec_hook_run(t->r->hook, dirname(copy), path);
+}
+
+/* ---------------------------------------------------------------- streams */
+
+static int rec_do_open(struct rec_thread *t, uint32_t id, const char *path, unsigned flags);
+
+static void rec_list_del(struct rec_thread *t, struct rec_file *f)
+{
+	struct rec_file *last = t->open[--t->n_open];
+
+	t->open[f->slot] = last;
+	last->slot = f->slot;
+}
+
+/* Close stream id; c (may be NULL) says what to do once it is closed. */
+static void rec_do_close(struct rec_thread *t, uint32_t id, const struct rec_cmd *c)
+{
+	struct rec_ctx *r = t->r;
+	struct rec_file *f = id < r->p.max_streams ? r->files[id] : NULL;
+	struct rec_report rep;
+	char first[PATH_MAX], last[PATH_MAX];
+
+	memset(&rep, 0, sizeof(rep));
+	first[0] = last[0] = '\0';
+	if (f != NULL) {
+		rec_file_close(&t->w, f);
+		rec_list_del(t, f);
+		r->files[id] = NULL;
+		rep = f->rep;
+		rec_file_path(f, 0, first, sizeof(first));
+		rec_file_path(f, f->part, last, sizeof(last));
+		rep.path = first;
+	} else {
+		rep.error = ENOENT; /* never opened */
+	}
+	if (c != NULL && c->done != NULL)
+		c->done(c->arg, &rep);
+	if (c != NULL && c->dir != NULL && r->hook != NULL)
+		rec_hook_run(r->hook, c->dir, last);
+	if (f != NULL) {
+		rec_file_free(f);
+		free(f);
+	}
+}
+
+static int rec_do_open(struct rec_thread *t, uint32_t id, const char *path, unsigned flags)
+{
+	struct rec_ctx *r = t->r;
+	struct rec_file *f;
+	int rc;
+
+	if (r->files[id] != NULL)
+		rec_do_close(t, id, NULL);
+	if (t->n_open == t->cap_open) {
+		uint32_t cap = t->cap_open ? 2 * t->cap_open : 64;
+		struct rec_file **p = realloc(t->open, cap * sizeof(*p));
+		if (p == NULL)
+			return -ENOMEM;
+		t->open = p;
+		t->cap_open = cap;
+	}
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return -ENOMEM;
+	rc = rec_file_open(&t->w, f, id, path, flags);
+	if (f->base == NULL) {
+		free(f);
+		return rc;
+	}
+	f->slot = t->n_open;
+	t->open[t->n_open++] = f;
+	r->files[id] = f;
+	return rc;
+}
+
+/* ---------------------------------------------------------------- data */
+
+static void rec_write_item(struct rec_thread *t, const struct dp_rec_item *it)
+{
+	struct rec_ctx *r = t->r;
+	struct rte_mbuf *m = it->m;
+	struct rec_file *f = NULL;
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	const void *src;
+	uint8_t *p;
+
+	if (it->rec_id < r->p.max_streams && dp_rec_thread(it->rec_id, r->n_threads) == t->idx)
+		f = r->files[it->rec_id];
+	if (f == NULL) {
+		t->w.c.dropped++; /* stream closed meanwhile */
+		return;
+	}
+	p = rec_file_reserve(&t->w, f, it->tsc, rec_tsc_ns(r, it->tsc), len, len);
+	if (p == NULL)
+		return;
+	src = rte_pktmbuf_read(m, 0, len, p); /* copies into p when the mbuf is chained */
+	if (src != p)
+		memcpy(p, src, len);
+	rec_file_commit(f, len);
+}
+
+/* Up to max items from one ring; returns how many. */
+static unsigned rec_take(struct rec_thread *t, struct rte_ring *ring, unsigned max)
+{
+	struct dp_rec_item items[REC_BURST];
+	struct rte_mbuf *mbufs[REC_BURST];
+	unsigned total = 0;
+
+	while (total < max) {
+		unsigned want = RTE_MIN(max - total, (unsigned)REC_BURST);
+		unsigned n = rte_ring_sc_dequeue_burst_elem(ring, items, DP_REC_ITEM_SIZE, want,
+							    NULL);
+		for (unsigned k = 0; k < n; k++) {
+			rec_write_item(t, &items[k]);
+			mbufs[k] = items[k].m;
+		}
+		rte_pktmbuf_free_bulk(mbufs, n);
+		total += n;
+		if (n < want)
+			break;
+	}
+	return total;
+}
+
+static unsigned rec_drain_pass(struct rec_thread *t, unsigned per_ring)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < t->n_rings; i++)
+		n += rec_take(t, t->rings[i], per_ring);
+	return n;
+}
+
+/* Everything in the rings now (items enqueued before a close command was
+ * posted), not what keeps arriving. */
+static void rec_drain_snapshot(struct rec_thread *t)
+{
+	for (unsigned i = 0; i < t->n_rings; i++)
+		rec_take(t, t->rings[i], rte_ring_count(t->rings[i]));
+}
+
+static void rec_handle_cmds(struct rec_thread *t)
+{
+	struct rec_cmd *c;
+
+	if (atomic_load_explicit(&t->pending, memory_order_acquire) == 0)
+		return;
+	pthread_mutex_lock(&t->lock);
+	c = t->head;
+	t->head = t->tail = NULL;
+	atomic_store(&t->pending, 0);
+	pthread_mutex_unlock(&t->lock);
+	while (c != NULL) {
+		struct rec_cmd *next = c->next;
+		if (c->type == REC_CMD_OPEN) {
+			rec_do_open(t, c->rec_id, c->path, c->flags);
+		} else {
+			rec_drain_snapshot(t);
+			rec_do_close(t, c->rec_id, c);
+		}
+		free(c->dir);
+		free(c);
+		c = next;
+	}
+}
+
+/* Free space in dir: at least 5 % of the file system, at most 64 MiB. */
+static bool rec_space_back(const char *dir)
+{
+	struct statvfs sv;
+	uint64_t avail, want;
+
+	if (dir == NULL || statvfs(dir, &sv) != 0)
+		return true;
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	want = (uint64_t)sv.f_blocks * sv.f_frsize / 20;
+	return avail >= RTE_MIN(want, REC_SPACE_MAX);
+}
+
+static void rec_publish(struct rec_thread *t)
+{
+	const uint64_t *src = (const uint64_t *)&t->w.c;
+
+	t->w.c.buffer_bytes = t->w.buf_bytes;
+	for (unsigned i = 0; i < REC_NSTATS; i++)
+		__atomic_store_n(&t->pub[i], src[i], __ATOMIC_RELAXED);
+}
+
+/* Every sync_interval_ms: write the buffers (not with sync none), fdatasync
+ * (interval), free the buffers of idle files, see whether storage is back. */
+static void rec_tick(struct rec_thread *t)
+{
+	struct rec_ctx *r = t->r;
+	bool write = r->p.sync != CFG_REC_SYNC_NONE, sync = r->p.sync == CFG_REC_SYNC_INTERVAL;
+
+	for (uint32_t i = 0; i < t->n_open; i++) {
+		struct rec_file *f = t->open[i];
+		if (write)
+			rec_file_flush(&t->w, f, sync);
+		if (!f->active)
+			rec_file_trim(&t->w, f);
+		f->active = false;
+	}
+	if (t->idx == 0 && atomic_load(&r->storage_err) != 0) {
+		uint64_t e = r->errs;
+		if (e == t->errs_seen && rec_space_back(r->p.dir)) {
+			atomic_store(&r->storage_err, 0);
+			LOG_INFO("recorder: no write error for %u ms and space in %s: storage usable "
+				 "again", r->p.sync_interval_ms, r->p.dir ? r->p.dir : ".");
+		}
+		t->errs_seen = e;
+	}
+}
+
+static void *rec_main(void *arg)
+{
+	struct rec_thread *t = arg;
+	struct rec_ctx *r = t->r;
+
+	t->next_tick = rte_rdtsc() + r->tick_tsc;
+	while (!atomic_load_explicit(&r->stop, memory_order_acquire)) {
+		rec_handle_cmds(t);
+		unsigned n = rec_drain_pass(t, REC_PASS_MAX);
+		uint64_t now = rte_rdtsc();
+		if (now >= t->next_tick) {
+			rec_tick(t);
+			t->next_tick = now + r->tick_tsc;
+		}
+		rec_publish(t);
+		if (n == 0)
+			usleep(REC_IDLE_US);
+	}
+	/* the workers are stopped: take everything left, then close every file */
+	rec_handle_cmds(t);
+	while (rec_drain_pass(t, REC_PASS_MAX) != 0)
+		;
+	rec_handle_cmds(t);
+	while (t->n_open > 0)
+		rec_do_close(t, t->open[0]->rec_id, NULL);
+	rec_publish(t);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- API */
+
+struct rec_ctx *rec_create(const struct rec_params *p, struct rte_ring *const *rings,
+			   unsigned n_workers)
 {
 	struct rec_ctx *r;
-	char name[RTE_RING_NAMESIZE];
-	static unsigned instance;
 
-	if (n_rings > RTE_DIM(r->rings) || max_streams == 0) {
+	if (p->threads == 0 || p->threads > CFG_MAX_REC_THREADS || n_workers > CFG_MAX_WORKERS ||
+	    p->max_streams == 0) {
 		errno = EINVAL;
 		return NULL;
 	}
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return NULL;
-	r->files = calloc(max_streams, sizeof(*r->files));
-	snprintf(name, sizeof(name), "rec_cmd%u", instance++);
-	r->cmd = rte_ring_create(name, REC_CMD_RING, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (r->files == NULL || r->cmd == NULL) {
-		rec_free(r);
-		errno = ENOMEM;
-		return NULL;
-	}
-	memcpy(r->rings, rings, n_rings * sizeof(*rings));
-	r->n_rings = n_rings;
-	r->max_streams = max_streams;
+	r->p = *p;
+	r->n_threads = p->threads;
+	r->files = calloc(p->max_streams, sizeof(*r->files));
+	if (r->files == NULL)
+		goto fail;
 	r->tsc_hz = rte_get_tsc_hz();
 	r->base_tsc = rte_rdtsc();
 	r->base_ns = rec_now_ns();
+	r->tick_tsc = r->tsc_hz / 1000 * (p->sync_interval_ms ? p->sync_interval_ms : 1000);
+	for (unsigned i = 0; i < r->n_threads; i++) {
+		struct rec_thread *t = calloc(1, sizeof(*t));
+		if (t == NULL)
+			goto fail;
+		r->th[i] = t;
+		t->r = r;
+		t->idx = i;
+		pthread_mutex_init(&t->lock, NULL);
+		rec_wctx_init(&t->w, p, r->tsc_hz);
+		t->w.failed = rec_on_failed;
+		t->w.file_closed = rec_on_file_closed;
+		t->w.arg = t;
+		for (unsigned w = 0; w < n_workers; w++)
+			t->rings[t->n_rings++] = rings[w * p->threads + i];
+	}
 	return r;
+fail:
+	rec_free(r);
+	errno = ENOMEM;
+	return NULL;
 }
 
-static int rec_do_open(struct rec_ctx *r, uint32_t id, const char *path)
+static struct rec_thread *rec_thread_for(struct rec_ctx *r, uint32_t id)
 {
-	int rc;
-
-	if (id >= r->max_streams)
-		return -EINVAL;
-	if (r->files[id].dumper != NULL)
-		rec_file_close(&r->files[id]);
-	rc = rec_file_open(&r->files[id], path);
-	if (rc < 0)
-		LOG_ERR("recorder: cannot open %s: %s", path, strerror(-rc));
-	return rc;
+	return r->th[dp_rec_thread(id, r->n_threads)];
 }
 
-static void rec_do_close(struct rec_ctx *r, uint32_t id)
-{
-	if (id < r->max_streams)
-		rec_file_close(&r->files[id]);
-}
-
-static int rec_send_cmd(struct rec_ctx *r, enum rec_cmd_type type, uint32_t id, const char *path)
+static int rec_post(struct rec_ctx *r, enum rec_cmd_type type, uint32_t id, const char *path,
+		    unsigned flags, const char *dir, rec_done_fn done, void *arg)
 {
 	size_t len = path ? strlen(path) + 1 : 1;
-	struct rec_cmd *c = malloc(sizeof(*c) + len);
+	struct rec_cmd *c = calloc(1, sizeof(*c) + len);
+	struct rec_thread *t = rec_thread_for(r, id);
 
-	if (c == NULL)
+	if (c == NULL || (dir != NULL && (c->dir = strdup(dir)) == NULL)) {
+		free(c);
 		return -ENOMEM;
+	}
 	c->type = type;
 	c->rec_id = id;
+	c->flags = flags;
+	c->done = done;
+	c->arg = arg;
 	memcpy(c->path, path ? path : "", len);
-	if (rte_ring_sp_enqueue(r->cmd, c) != 0) {
-		free(c);
-		return -ENOBUFS;
-	}
+	pthread_mutex_lock(&t->lock);
+	if (t->tail != NULL)
+		t->tail->next = c;
+	else
+		t->head = c;
+	t->tail = c;
+	atomic_fetch_add_explicit(&t->pending, 1, memory_order_release);
+	pthread_mutex_unlock(&t->lock);
 	return 0;
 }
 
-int rec_stream_open(struct rec_ctx *r, uint32_t rec_id, const char *path)
+int rec_stream_open(struct rec_ctx *r, uint32_t rec_id, const char *path, unsigned flags)
 {
+	if (rec_id >= r->p.max_streams)
+		return -EINVAL;
 	if (!r->started)
-		return rec_do_open(r, rec_id, path);
-	return rec_send_cmd(r, REC_CMD_OPEN, rec_id, path);
+		return rec_do_open(rec_thread_for(r, rec_id), rec_id, path, flags);
+	return rec_post(r, REC_CMD_OPEN, rec_id, path, flags, NULL, NULL, NULL);
 }
 
 int rec_stream_close(struct rec_ctx *r, uint32_t rec_id)
 {
+	return rec_session_close(r, rec_id, NULL, NULL, NULL);
+}
+
+int rec_session_close(struct rec_ctx *r, uint32_t rec_id, const char *dir, rec_done_fn done,
+		      void *arg)
+{
+	if (rec_id >= r->p.max_streams)
+		return -EINVAL;
 	if (!r->started) {
-		rec_do_close(r, rec_id);
+		struct rec_cmd c = {.type = REC_CMD_CLOSE, .rec_id = rec_id, .done = done,
+				    .arg = arg, .dir = (char *)dir};
+		rec_do_close(rec_thread_for(r, rec_id), rec_id, &c);
 		return 0;
 	}
-	return rec_send_cmd(r, REC_CMD_CLOSE, rec_id, NULL);
-}
-
-static void rec_write_item(struct rec_ctx *r, const struct dp_rec_item *it)
-{
-	struct rte_mbuf *m = it->m;
-	struct rec_file *f;
-	const uint8_t *data;
-	uint32_t len = rte_pktmbuf_pkt_len(m);
-	uint32_t caplen = RTE_MIN(len, (uint32_t)sizeof(r->linear));
-	uint64_t ns;
-
-	if (it->rec_id >= r->max_streams || r->files[it->rec_id].dumper == NULL)
-		return; /* stream closed meanwhile: nothing to write to */
-	f = &r->files[it->rec_id];
-	data = rte_pktmbuf_read(m, 0, caplen, r->linear);
-	ns = r->base_ns +
-	     (uint64_t)(((unsigned __int128)(it->tsc - r->base_tsc) * 1000000000ull) / r->tsc_hz);
-	if (data == NULL || rec_file_write(f, ns, data, caplen, len) != 0) {
-		r->write_errors++;
-		if (!f->error_logged) {
-			f->error_logged = true;
-			LOG_ERR("recorder: write error on stream %u", it->rec_id);
-		}
-		return;
-	}
-	r->packets++;
-	r->bytes += len;
-}
-
-/* One pass over every ring; returns how many items were written. */
-static unsigned rec_drain_once(struct rec_ctx *r)
-{
-	struct dp_rec_item items[REC_BURST];
-	struct rte_mbuf *mbufs[REC_BURST];
-	unsigned total = 0;
-
-	for (unsigned i = 0; i < r->n_rings; i++) {
-		unsigned n = rte_ring_sc_dequeue_burst_elem(r->rings[i], items, DP_REC_ITEM_SIZE,
-							    REC_BURST, NULL);
-		for (unsigned k = 0; k < n; k++) {
-			rec_write_item(r, &items[k]);
-			mbufs[k] = items[k].m;
-		}
-		rte_pktmbuf_free_bulk(mbufs, n);
-		total += n;
-	}
-	return total;
-}
-
-static void rec_handle_cmds(struct rec_ctx *r)
-{
-	void *p;
-
-	while (rte_ring_sc_dequeue(r->cmd, &p) == 0) {
-		struct rec_cmd *c = p;
-		if (c->type == REC_CMD_OPEN) {
-			rec_do_open(r, c->rec_id, c->path);
-		} else {
-			/* the stream's last packets were queued before its flows were
-			 * deleted, hence before this command: take them first */
-			while (rec_drain_once(r) != 0)
-				;
-			rec_do_close(r, c->rec_id);
-		}
-		free(c);
-	}
-}
-
-static void rec_flush_all(struct rec_ctx *r)
-{
-	for (uint32_t i = 0; i < r->max_streams; i++)
-		if (r->files[i].dumper != NULL && rec_file_flush(&r->files[i]) != 0)
-			r->write_errors++;
-}
-
-static void *rec_main(void *arg)
-{
-	struct rec_ctx *r = arg;
-	uint64_t flush_tsc = r->tsc_hz * (REC_FLUSH_NS / 1000000000ull);
-
-	r->last_flush_tsc = rte_rdtsc();
-	while (!atomic_load_explicit(&r->stop, memory_order_acquire)) {
-		rec_handle_cmds(r);
-		unsigned n = rec_drain_once(r);
-		uint64_t now = rte_rdtsc();
-		if (now - r->last_flush_tsc > flush_tsc) {
-			rec_flush_all(r);
-			r->last_flush_tsc = now;
-		}
-		if (n == 0)
-			usleep(100);
-	}
-	/* workers are stopped: take what is left, then close everything */
-	rec_handle_cmds(r);
-	while (rec_drain_once(r) != 0)
-		;
-	return NULL;
+	return rec_post(r, REC_CMD_CLOSE, rec_id, NULL, 0, dir, done, arg);
 }
 
 int rec_start(struct rec_ctx *r)
 {
-	int rc = pthread_create(&r->thread, NULL, rec_main, r);
-	if (rc != 0)
-		return -rc;
-	pthread_setname_np(r->thread, "rtprec-rec");
+	char name[16];
+
+	if (r->p.on_close != NULL && r->p.on_close[0] != '\0') {
+		r->hook = rec_hook_create(r->p.on_close, r->p.on_close_timeout_s);
+		if (r->hook == NULL)
+			return -ENOMEM;
+	}
 	r->started = true;
+	for (unsigned i = 0; i < r->n_threads; i++) {
+		/* an EAL control thread: on the cores no lcore uses (if any) */
+		snprintf(name, sizeof(name), "rtprec-rec%u", i % 100u);
+		int rc = rte_ctrl_thread_create(&r->th[i]->tid, name, NULL, rec_main, r->th[i]);
+		if (rc != 0) {
+			atomic_store(&r->stop, 1);
+			for (unsigned k = 0; k < i; k++)
+				pthread_join(r->th[k]->tid, NULL);
+			r->started = false;
+			return rc < 0 ? rc : -rc;
+		}
+	}
 	return 0;
 }
 
@@ -253,36 +510,116 @@ void rec_stop(struct rec_ctx *r)
 {
 	if (r->started) {
 		atomic_store_explicit(&r->stop, 1, memory_order_release);
-		pthread_join(r->thread, NULL);
+		for (unsigned i = 0; i < r->n_threads; i++)
+			pthread_join(r->th[i]->tid, NULL);
 		r->started = false;
 	}
-	for (uint32_t i = 0; i < r->max_streams; i++)
-		rec_file_close(&r->files[i]);
+	/* what was opened without a thread (before rec_start) */
+	for (unsigned i = 0; i < r->n_threads; i++) {
+		struct rec_thread *t = r->th[i];
+		while (t != NULL && t->n_open > 0)
+			rec_do_close(t, t->open[0]->rec_id, NULL);
+		if (t != NULL)
+			rec_publish(t);
+	}
+	rec_hook_stop(r->hook, r->hook_final);
+	r->hook = NULL;
 }
 
 void rec_free(struct rec_ctx *r)
 {
-	void *p;
-
 	if (r == NULL)
 		return;
-	if (r->started)
-		rec_stop(r);
 	if (r->files != NULL)
-		for (uint32_t i = 0; i < r->max_streams; i++)
-			rec_file_close(&r->files[i]);
-	if (r->cmd != NULL) {
-		while (rte_ring_sc_dequeue(r->cmd, &p) == 0)
-			free(p);
-		rte_ring_free(r->cmd);
+		rec_stop(r);
+	for (unsigned i = 0; i < r->n_threads; i++) {
+		struct rec_thread *t = r->th[i];
+		if (t == NULL)
+			continue;
+		while (t->head != NULL) {
+			struct rec_cmd *c = t->head;
+			t->head = c->next;
+			free(c->dir);
+			free(c);
+		}
+		pthread_mutex_destroy(&t->lock);
+		free(t->open);
+		free(t);
 	}
 	free(r->files);
 	free(r);
 }
 
+unsigned rec_thread_count(const struct rec_ctx *r)
+{
+	return r->n_threads;
+}
+
+void rec_get_thread_stats(const struct rec_ctx *r, unsigned t, struct rec_thread_stats *s)
+{
+	uint64_t *dst = (uint64_t *)s;
+
+	memset(s, 0, sizeof(*s));
+	if (t >= r->n_threads || r->th[t] == NULL)
+		return;
+	for (unsigned i = 0; i < REC_NSTATS; i++)
+		dst[i] = __atomic_load_n(&r->th[t]->pub[i], __ATOMIC_RELAXED);
+}
+
 void rec_get_totals(const struct rec_ctx *r, struct rec_totals *t)
 {
-	t->packets = r->packets;
-	t->bytes = r->bytes;
-	t->write_errors = r->write_errors;
+	struct rec_thread_stats s;
+
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; i < r->n_threads; i++) {
+		rec_get_thread_stats(r, i, &s);
+		t->packets += s.packets;
+		t->bytes += s.bytes;
+		t->dropped += s.dropped;
+		t->write_errors += s.write_errors;
+		t->open_files += s.open_files;
+		t->buffer_bytes += s.buffer_bytes;
+	}
+	if (r->hook != NULL) {
+		rec_hook_counts(r->hook, &t->hooks_started, &t->hooks_failed, &t->hooks_killed);
+	} else {
+		t->hooks_started = r->hook_final[0];
+		t->hooks_failed = r->hook_final[1];
+		t->hooks_killed = r->hook_final[2];
+	}
+	t->storage_error = rec_storage_error(r);
+}
+
+int rec_storage_error(const struct rec_ctx *r)
+{
+	return atomic_load(&((struct rec_ctx *)r)->storage_err);
+}
+
+int rec_raise_nofile(uint64_t want)
+{
+	struct rlimit rl;
+	rlim_t cur;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return -errno;
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+		return 0;
+	cur = want;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+		struct rlimit up = {.rlim_cur = want, .rlim_max = want};
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			return 0;
+		cur = rl.rlim_max; /* as far as an unprivileged process may go */
+	}
+	rl.rlim_cur = cur;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || cur < want) {
+		int err = errno ? errno : EPERM;
+		getrlimit(RLIMIT_NOFILE, &rl);
+		LOG_WARN("cannot raise the open files limit to %llu (now %llu, hard %llu): "
+			 "recording more streams at once than that fails",
+			 (unsigned long long)want, (unsigned long long)rl.rlim_cur,
+			 (unsigned long long)rl.rlim_max);
+		return -err;
+	}
+	return 0;
 }

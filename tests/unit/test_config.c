@@ -15,6 +15,8 @@
 
 #include "config/cfg.h"
 
+#include "ut_cfg.h"
+
 #ifndef RTPREC_CONFIG_DIR
 #error "RTPREC_CONFIG_DIR must point at the config/ source folder"
 #endif
@@ -23,44 +25,6 @@
 #define P "ports:\n  - name: media0\n    device: net_tap0\n    ipv4: 192.0.2.10/24\n"
 /* P plus a flow whose mapping starts at 6:5 (name value at 6:11). */
 #define F P "flows:\n  - name: f1\n"
-
-static int load(const char *yaml, struct cfg **c, char **out)
-{
-	size_t len;
-	FILE *f = open_memstream(out, &len);
-	assert_non_null(f);
-	int n = cfg_load_string("t.yaml", yaml, strlen(yaml), c, f);
-	fclose(f);
-	return n;
-}
-
-static void expect_errors(const char *yaml, int nerr, const char *text)
-{
-	struct cfg *c = (struct cfg *)1;
-	char *out = NULL;
-	int n = load(yaml, &c, &out);
-	if (n != nerr || strcmp(out, text) != 0)
-		print_error("yaml:\n%s\n-- got %d errors:\n%s-- expected %d:\n%s", yaml, n, out, nerr,
-			    text);
-	assert_int_equal(n, nerr);
-	assert_string_equal(out, text);
-	assert_null(c);
-	free(out);
-}
-
-static struct cfg *expect_ok(const char *yaml)
-{
-	struct cfg *c = NULL;
-	char *out = NULL;
-	int n = load(yaml, &c, &out);
-	if (n)
-		print_error("yaml:\n%s\n-- unexpected errors:\n%s", yaml, out);
-	assert_int_equal(n, 0);
-	assert_string_equal(out, "");
-	assert_non_null(c);
-	free(out);
-	return c;
-}
 
 /* ---- table of error cases ------------------------------------------- */
 
@@ -344,7 +308,7 @@ static void test_alias_bomb(void **state)
 	for (int i = 0; i < 100; i++)
 		n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "  - *f\n");
 	assert_true(n < sizeof(yaml));
-	assert_int_equal(load(yaml, &c, &out), 1);
+	assert_int_equal(ut_cfg_load(yaml, &c, &out), 1);
 	assert_null(c);
 	assert_non_null(strstr(out, "aliases expand to too many nodes\n"));
 	assert_int_equal(strncmp(out, "t.yaml:6:", 9), 0);
