@@ -173,13 +173,18 @@ struct cfg_sip {
 	uint8_t allow_prefix[CFG_MAX_SIP_ALLOW];
 };
 
+#define CFG_MAX_MEDIA_ADDRS 16
 struct cfg_media {
+	char **addresses;        /* IPv4 addresses for SIPREC media on media.port, default its ipv4 */
+	unsigned addresses_count;
 	unsigned port_min;       /* RTP ports for SIPREC sessions, even, default 30000 */
 	unsigned port_max;       /* default 39999, > port_min */
 	char *port;              /* dataplane port that receives media, default ports[0].name */
 	unsigned timeout_s;      /* no RTP on every stream for this long: BYE, default 30, 0 = never */
 	/* derived */
 	unsigned port_index;
+	uint32_t addr_ip[CFG_MAX_MEDIA_ADDRS]; /* host order; [0] .. [n_addr - 1] */
+	unsigned n_addr;
 };
 
 struct cfg_log {

@@ -117,6 +117,8 @@ static const cyaml_schema_field_t sip_fields[] = {
 };
 
 static const cyaml_schema_field_t media_fields[] = {
+	CYAML_FIELD_SEQUENCE("addresses", CYAML_FLAG_POINTER | OPT, struct cfg_media, addresses,
+			     &string_entry, 0, CYAML_UNLIMITED),
 	CYAML_FIELD_UINT("port_min", OPT, struct cfg_media, port_min),
 	CYAML_FIELD_UINT("port_max", OPT, struct cfg_media, port_max),
 	STR("port", OPT, struct cfg_media, port),

@@ -119,6 +119,53 @@ static void validate_media(struct cfg_ctx *x, struct cfg *c)
 		m->port_index = (unsigned)idx;
 }
 
+/* media.addresses: more local addresses (each with the whole port range) so
+ * that one recorder holds more calls than one address's ports allow. */
+static void validate_media_addrs(struct cfg_ctx *x, struct cfg *c)
+{
+	struct cfg_media *m = &c->media;
+	const struct cfg_port *pt;
+	char path[CFG_PATH_MAX] = "media.addresses";
+
+	if (c->ports_count == 0 || m->port_index >= c->ports_count)
+		return;
+	pt = &c->ports[m->port_index];
+	m->n_addr = 1;
+	m->addr_ip[0] = pt->ip;
+	if (m->addresses_count == 0)
+		return;
+	if (m->addresses_count > CFG_MAX_MEDIA_ADDRS) {
+		cfg_errp(x, path, "at most %d addresses, got %u", CFG_MAX_MEDIA_ADDRS,
+			 m->addresses_count);
+		return;
+	}
+	uint32_t mask = pt->prefix_len ? ~0u << (32 - pt->prefix_len) : 0;
+
+	m->n_addr = 0;
+	for (unsigned i = 0; i < m->addresses_count; i++) {
+		size_t base = cfg_path_index(path, i);
+		uint32_t ip;
+
+		if (!cfg_parse_ipv4(m->addresses[i], &ip))
+			cfg_errp(x, path, "'%.100s' is not an IPv4 address", m->addresses[i]);
+		else if ((ip & mask) != (pt->ip & mask))
+			cfg_errp(x, path, "%.100s is not in port %.60s's subnet (%.60s)",
+				 m->addresses[i], pt->name, pt->ipv4);
+		else
+			m->addr_ip[m->n_addr++] = ip;
+		for (unsigned k = 0; k + 1 < m->n_addr; k++)
+			if (m->addr_ip[k] == ip) {
+				cfg_errp(x, path, "%.100s is listed twice", m->addresses[i]);
+				m->n_addr--;
+				break;
+			}
+		path[base] = '\0';
+	}
+	if (m->n_addr > 1 && c->nat.behind != CFG_BEHIND_NAT_NO && c->nat.has_external_ip)
+		cfg_errp(x, "media.addresses", "one address only behind a static NAT "
+			 "(nat.external_ip maps one internal address)");
+}
+
 void cfg_validate_sip(struct cfg_ctx *x, struct cfg *c)
 {
 	struct cfg_sip *sp = &c->sip;
@@ -129,4 +176,5 @@ void cfg_validate_sip(struct cfg_ctx *x, struct cfg *c)
 	cfg_check_uint(x, "sip.max_message", &sp->max_message, 65535, 1024, 1048576);
 	cfg_check_uint(x, "sip.max_connections", &sp->max_connections, 1024, 1, 65536);
 	validate_media(x, c);
+	validate_media_addrs(x, c);
 }

@@ -183,8 +183,8 @@ static void cp_write_participants(FILE *f, const struct cp_metadata *md)
 }
 
 /* st with the codec lines of o, its m= line in the latest offer. */
-static void cp_write_stream(FILE *f, const struct cp_sessions *ss, const struct cp_stream *st,
-			    const struct cp_sdp_stream *o)
+static void cp_write_stream(FILE *f, const struct cp_sessions *ss, const struct cp_session *s,
+			    const struct cp_stream *st, const struct cp_sdp_stream *o)
 {
 	fputs("{\"label\":", f);
 	cp_json_str(f, st->label);
@@ -200,6 +200,8 @@ static void cp_write_stream(FILE *f, const struct cp_sessions *ss, const struct 
 	}
 	fprintf(f, "],\"recorded\":%s,\"local_port\":%u,\"rtcp_mux\":%s,",
 		st->port ? "true" : "false", st->port, st->rtcp_mux ? "true" : "false");
+	cp_json_ip(f, "local", st->port ? cp_sess_local_ip(ss, s) : 0, st->port);
+	fputc(',', f);
 	cp_json_ip(f, "negotiated", st->offer_ip, st->offer_port);
 	fputc(',', f);
 	cp_json_ip(f, "latched", st->latched_ip, st->latched_port);
@@ -242,7 +244,7 @@ static void cp_write_json(FILE *f, const struct cp_ctx *cp, const struct cp_sess
 	for (unsigned i = 0; i < s->n_streams; i++) {
 		if (i)
 			fputc(',', f);
-		cp_write_stream(f, cp->sess, &s->streams[i], &s->offer.streams[i]);
+		cp_write_stream(f, cp->sess, s, &s->streams[i], &s->offer.streams[i]);
 		drops += s->streams[i].st.record_drops;
 	}
 	fputs("],", f);

@@ -14,11 +14,11 @@ uint32_t cp_sess_flow_id(const struct cp_session *s, unsigned stream, int rtcp)
 	return CP_SESS_FLOW_BASE + s->slot * CP_SESS_FLOWS_PER + stream * 2 + (rtcp ? 1 : 0);
 }
 
-static void cp_sess_key(const struct cp_ctx *cp, const struct cp_stream *st, int rtcp,
-			struct dp_flow_key *k)
+static void cp_sess_key(const struct cp_ctx *cp, const struct cp_session *s,
+			const struct cp_stream *st, int rtcp, struct dp_flow_key *k)
 {
 	memset(k, 0, sizeof(*k));
-	k->dst_ip = rte_cpu_to_be_32(cp->sess->media_ip);
+	k->dst_ip = rte_cpu_to_be_32(cp_sess_local_ip(cp->sess, s));
 	k->dst_port = rte_cpu_to_be_16((uint16_t)(st->port + (rtcp ? 1 : 0)));
 }
 
@@ -43,7 +43,7 @@ static int cp_sess_flow_set(struct cp_ctx *cp, struct cp_session *s, unsigned i,
 
 	memset(&m, 0, sizeof(m));
 	m.type = type;
-	cp_sess_key(cp, st, rtcp, &m.u.spec.key);
+	cp_sess_key(cp, s, st, rtcp, &m.u.spec.key);
 	m.u.spec.flow_id = cp_sess_flow_id(s, i, rtcp);
 	m.u.spec.rec_id = cp->sess->rec_base + s->slot;
 	m.u.spec.actions = st->paused ? 0 : DP_ACT_RECORD;
@@ -83,7 +83,7 @@ static int cp_sess_flow_del(struct cp_ctx *cp, struct cp_session *s, unsigned i,
 
 	memset(&m, 0, sizeof(m));
 	m.type = DP_CMD_FLOW_DEL;
-	cp_sess_key(cp, &s->streams[i], rtcp, &m.u.del.key);
+	cp_sess_key(cp, s, &s->streams[i], rtcp, &m.u.del.key);
 	m.u.del.flow_id = cp_sess_flow_id(s, i, rtcp);
 	return cp_sess_broadcast(cp, s, &m);
 }

@@ -66,7 +66,7 @@ static void cp_sess_answer_sdp(struct cp_ctx *cp, struct cp_session *s)
 		ports[i] = st->in_use ? st->port : 0;
 		dirs[i] = st->paused ? CP_SDP_INACTIVE : CP_SDP_RECVONLY;
 	}
-	n = cp_sdp_build_answer(&s->offer, cp->sess->answer_ip, ports, dirs, s->slot + 1000,
+	n = cp_sdp_build_answer(&s->offer, cp_sess_answer_ip(cp->sess, s), ports, dirs, s->slot + 1000,
 				++s->sdp_version, sdp, sizeof(sdp));
 	if (n < 0) {
 		cp_sess_answer(cp, s->pending, 500, NULL, "SDP answer too large");
@@ -97,7 +97,7 @@ static void cp_sess_free(struct cp_ctx *cp, struct cp_session *s)
 
 	for (unsigned i = 0; i < s->n_streams; i++)
 		if (s->streams[i].port != 0)
-			cp_portpool_put(&ss->ports, s->streams[i].port);
+			cp_portpool_put(&ss->ports[s->addr], s->streams[i].port);
 	for (unsigned i = 0; i < s->n_md; i++)
 		free(s->md_bodies[i]);
 	free(s->call_id);
@@ -202,6 +202,14 @@ static int cp_sess_take_streams(struct cp_ctx *cp, struct cp_session *s, unsigne
 {
 	unsigned usable = 0;
 
+	if (from == 0) { /* a new call: the media address with the most free ports */
+		struct cp_sessions *ss = cp->sess;
+
+		s->addr = 0;
+		for (unsigned a = 1; a < ss->n_addr; a++)
+			if (ss->ports[a].n_free > ss->ports[s->addr].n_free)
+				s->addr = a;
+	}
 	s->n_streams = s->offer.n_streams;
 	for (unsigned i = from; i < s->offer.n_streams; i++) {
 		const struct cp_sdp_stream *o = &s->offer.streams[i];
@@ -220,7 +228,7 @@ static int cp_sess_take_streams(struct cp_ctx *cp, struct cp_session *s, unsigne
 		st->paused = o->dir == CP_SDP_INACTIVE;
 		if (o->port == 0 || o->ip == 0 || strstr(o->proto, "RTP") == NULL)
 			continue;
-		st->port = cp_portpool_get(&cp->sess->ports);
+		st->port = cp_portpool_get(&cp->sess->ports[s->addr]);
 		if (st->port == 0) {
 			snprintf(why, why_len, "no free media port");
 			return 503;
@@ -436,11 +444,17 @@ static void cp_app_dialog_end(void *ctx, struct cp_sip_dialog *d, const char *wh
 		cp_sess_end(ctx, s, why ? why : "dialog ended");
 }
 
-/* Ports the static flows hold on the media address stay out of the pool. */
+struct cp_sess_taken {
+	const struct cp_ctx *cp;
+	uint32_t ip;
+};
+
+/* Ports the static flows hold on a media address stay out of its pool. */
 static int cp_sess_port_taken(unsigned port, void *ctx)
 {
-	const struct cp_ctx *cp = ctx;
-	uint32_t ip = cp->sess->media_ip;
+	const struct cp_sess_taken *t = ctx;
+	const struct cp_ctx *cp = t->cp;
+	uint32_t ip = t->ip;
 
 	for (unsigned i = 0; i < cp->cfg->flows_count; i++)
 		if (cp->cfg->flows[i].dst.ip == ip && cp->cfg->flows[i].dst.port == port)
@@ -459,10 +473,12 @@ int cp_sessions_create(struct cp_ctx *cp)
 	ss->max = cfg->sip.max_sessions;
 	ss->slots = calloc(ss->max, sizeof(*ss->slots));
 	ss->rec_base = cfg->flows_count;
-	ss->media_ip = cfg->ports[cfg->media.port_index].ip;
-	ss->answer_ip = ss->media_ip;
+	ss->n_addr = cfg->media.n_addr ? cfg->media.n_addr : 1;
+	ss->media_ip[0] = cfg->ports[cfg->media.port_index].ip;
+	for (unsigned a = 0; a < cfg->media.n_addr; a++)
+		ss->media_ip[a] = cfg->media.addr_ip[a];
 	if (cfg->nat.behind != CFG_BEHIND_NAT_NO && cfg->nat.has_external_ip)
-		ss->answer_ip = cfg->nat.external_ip_addr;
+		ss->external_ip = cfg->nat.external_ip_addr;
 	ss->tsc_hz = rte_get_tsc_hz();
 	ss->tsc_base = rte_rdtsc();
 	ss->ns_base = cp_sess_now_ns();
@@ -474,10 +490,18 @@ int cp_sessions_create(struct cp_ctx *cp)
 		.on_bye = cp_app_bye,
 		.on_dialog_end = cp_app_dialog_end,
 	};
-	if (ss->slots == NULL || cp_portpool_init(&ss->ports, cfg->media.port_min,
-						  cfg->media.port_max, cp_sess_port_taken, cp) != 0) {
+	if (ss->slots == NULL) {
 		cp_sessions_free(cp);
 		return -ENOMEM;
+	}
+	for (unsigned a = 0; a < ss->n_addr; a++) {
+		struct cp_sess_taken t = { cp, ss->media_ip[a] };
+
+		if (cp_portpool_init(&ss->ports[a], cfg->media.port_min, cfg->media.port_max,
+				     cp_sess_port_taken, &t) != 0) {
+			cp_sessions_free(cp);
+			return -ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -491,7 +515,8 @@ void cp_sessions_free(struct cp_ctx *cp)
 	for (uint32_t i = 0; ss->slots && i < ss->max; i++)
 		if (ss->slots[i] != NULL)
 			cp_sess_free(cp, ss->slots[i]);
-	cp_portpool_fini(&ss->ports);
+	for (unsigned a = 0; a < CFG_MAX_MEDIA_ADDRS; a++)
+		cp_portpool_fini(&ss->ports[a]);
 	free(ss->slots);
 	free(ss);
 	cp->sess = NULL;
@@ -571,13 +596,16 @@ void cp_sessions_print(const struct cp_ctx *cp, FILE *out)
 {
 	const struct cp_sessions *ss = cp->sess;
 	bool first = true;
+	unsigned free_ports = 0;
 
 	if (ss == NULL)
 		return;
+	for (unsigned a = 0; a < ss->n_addr; a++)
+		free_ports += ss->ports[a].n_free;
 	fprintf(out,
 		"{\"event\":\"stats\",\"type\":\"sessions\",\"active\":%u,\"total\":%llu,"
 		"\"free_media_ports\":%u,\"refused\":{",
-		ss->active, (unsigned long long)ss->total, ss->ports.n_free);
+		ss->active, (unsigned long long)ss->total, free_ports);
 	for (unsigned code = 0; code < sizeof(ss->refused) / sizeof(ss->refused[0]); code++) {
 		if (ss->refused[code] == 0)
 			continue;

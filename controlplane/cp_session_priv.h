@@ -69,6 +69,7 @@ struct cp_session {
 	unsigned n_md;
 	struct cp_stream streams[CP_SESS_STREAMS];
 	unsigned n_streams;
+	unsigned addr;       /* index of the media address all its streams use */
 	struct cp_sdp_offer offer; /* last offer, for the answer */
 	uint64_t sdp_version;
 	unsigned acks_pending;
@@ -81,15 +82,20 @@ struct cp_session {
 	char end_reason[64];
 };
 
+/* The session's media address (host order) and what its SDP carries. */
+#define cp_sess_local_ip(ss, s) ((ss)->media_ip[(s)->addr])
+#define cp_sess_answer_ip(ss, s) ((ss)->external_ip ? (ss)->external_ip : cp_sess_local_ip(ss, s))
+
 struct cp_sessions {
 	struct cp_session **slots; /* [max_sessions] */
 	uint32_t max;
 	uint32_t active;
 	uint32_t hint;             /* where to look for a free slot */
 	uint32_t rec_base;         /* rec_id of slot 0 */
-	struct cp_portpool ports;
-	uint32_t media_ip;         /* host order: the media port's address */
-	uint32_t answer_ip;        /* host order: what SDP answers carry */
+	struct cp_portpool ports[CFG_MAX_MEDIA_ADDRS]; /* one per media address */
+	uint32_t media_ip[CFG_MAX_MEDIA_ADDRS];        /* host order: media.addresses */
+	unsigned n_addr;
+	uint32_t external_ip;      /* host order: static NAT address for SDP, or 0 */
 	struct cp_sip_app app;
 	uint64_t tsc_base;
 	uint64_t ns_base;

@@ -243,9 +243,10 @@ static void cp_print_recorder(struct cp_ctx *cp, FILE *out)
 			"%s{\"thread\":%u,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
 			",\"dropped\":%" PRIu64 ",\"write_errors\":%" PRIu64 ",\"writes\":%" PRIu64
 			",\"syncs\":%" PRIu64 ",\"files_opened\":%" PRIu64 ",\"open_files\":%" PRIu64
-			",\"buffer_bytes\":%" PRIu64 "}",
+			",\"parked\":%" PRIu64 ",\"reopens\":%" PRIu64 ",\"buffer_bytes\":%" PRIu64 "}",
 			t ? "," : "", t, ts.packets, ts.bytes, ts.dropped, ts.write_errors, ts.writes,
-			ts.syncs, ts.files_opened, ts.open_files, ts.buffer_bytes);
+			ts.syncs, ts.files_opened, ts.open_files, ts.parked, ts.reopens,
+			ts.buffer_bytes);
 	}
 	fputs("]}\n", out);
 }

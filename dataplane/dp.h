@@ -28,7 +28,20 @@ struct dp_port_info {
 	uint32_t mask;    /* network order */
 	uint8_t mac[6];
 	const struct cfg_port *cfg;
+	uint32_t extra_ip[CFG_MAX_MEDIA_ADDRS]; /* network order: media.addresses */
+	unsigned n_extra;
 };
+
+/* Is ip (network order) one of the port's own addresses? */
+static inline bool dp_port_owns(const struct dp_port_info *pi, uint32_t ip)
+{
+	if (ip == pi->ip)
+		return true;
+	for (unsigned i = 0; i < pi->n_extra; i++)
+		if (ip == pi->extra_ip[i])
+			return true;
+	return false;
+}
 
 /* After rte_eal_init: pools, ports (configured and started), workers (flow
  * tables and rings). 0 or -errno with the reason logged. */

@@ -53,8 +53,10 @@ void dp_local_arp(struct dp_worker *w, struct rte_mbuf *m, const struct dp_parse
 	if (sip != 0)
 		dp_arp_learn(w, in_port, sip, sha);
 
-	if (arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) || tip != pi->ip) {
-		if (arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY) && tip == pi->ip) {
+	bool ours = dp_port_owns(pi, tip);
+
+	if (arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) || !ours) {
+		if (arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY) && ours) {
 			rte_pktmbuf_free(m); /* an answer to us: learnt above */
 			return;
 		}
@@ -65,7 +67,7 @@ void dp_local_arp(struct dp_worker *w, struct rte_mbuf *m, const struct dp_parse
 	memcpy(&arp->arp_data.arp_tha, sha, 6);
 	memcpy(&arp->arp_data.arp_tip, &sip, 4);
 	memcpy(&arp->arp_data.arp_sha, pi->mac, 6);
-	memcpy(&arp->arp_data.arp_sip, &pi->ip, 4);
+	memcpy(&arp->arp_data.arp_sip, &tip, 4); /* the address asked for */
 	dp_swap_macs((struct rte_ether_hdr *)frame, pi->mac);
 	dp_tx(w, in_port, m);
 }
@@ -79,7 +81,7 @@ void dp_local_icmp(struct dp_worker *w, struct rte_mbuf *m, const struct dp_pars
 	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(frame + p->l4_off);
 	uint16_t old_word, new_word;
 
-	if (p->dst_ip != pi->ip) {
+	if (!dp_port_owns(pi, p->dst_ip)) {
 		dp_drop_pkt(w, in_port, DP_DROP_ICMP_NOT_FOR_US, m);
 		return;
 	}

@@ -125,6 +125,11 @@ static int dp_port_configure(struct dp_ctx *dp, unsigned idx)
 	pi->ip = rte_cpu_to_be_32(cp->ip);
 	pi->mask = rte_cpu_to_be_32(cp->prefix_len ? ~0u << (32 - cp->prefix_len) : 0);
 	pi->cfg = cp;
+	pi->n_extra = 0;
+	if (idx == dp->cfg->media.port_index)
+		for (unsigned i = 0; i < dp->cfg->media.n_addr; i++)
+			if (dp->cfg->media.addr_ip[i] != cp->ip)
+				pi->extra_ip[pi->n_extra++] = rte_cpu_to_be_32(dp->cfg->media.addr_ip[i]);
 	LOG_INFO("port %s: %s (port %u, socket %d) %s mac " RTE_ETHER_ADDR_PRT_FMT, cp->name,
 		 cp->device, pi->port_id, socket, cp->ipv4,
 		 RTE_ETHER_ADDR_BYTES(&mac));

@@ -85,6 +85,8 @@ struct rec_thread_stats {
 	uint64_t syncs;        /* fdatasync/fsync calls */
 	uint64_t files_opened;
 	uint64_t open_files;
+	uint64_t parked;       /* idle files whose descriptor was closed (fd budget) */
+	uint64_t reopens;      /* parked files opened again for new records */
 	uint64_t buffer_bytes; /* memory held by the thread's file buffers */
 };
 
@@ -94,6 +96,8 @@ struct rec_totals {
 	uint64_t dropped;
 	uint64_t write_errors;
 	uint64_t open_files;
+	uint64_t parked;
+	uint64_t reopens;
 	uint64_t buffer_bytes;
 	uint64_t hooks_started;
 	uint64_t hooks_failed;  /* not started, or exited non-zero */

@@ -123,8 +123,15 @@ static int rec_open_part(struct rec_wctx *w, struct rec_file *f)
 	f->first_tsc = 0;
 	f->logged = false;
 	f->unsynced = false;
+	f->parked = false;
 	rec_file_path(f, f->part, path, sizeof(path));
+	if (w->fd_budget != 0 && w->c.open_files >= w->fd_budget && w->make_room != NULL)
+		w->make_room(w->arg);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, w->file_mode);
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && w->make_room != NULL) {
+		w->make_room(w->arg);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, w->file_mode);
+	}
 	if (fd < 0) {
 		int err = errno;
 		f->fd = -1;
@@ -168,6 +175,49 @@ int rec_file_open(struct rec_wctx *w, struct rec_file *f, uint32_t rec_id, const
 	return rec_open_part(w, f);
 }
 
+bool rec_file_park(struct rec_wctx *w, struct rec_file *f)
+{
+	if (f->fd < 0 || f->len != 0)
+		return false;
+	if (w->sync != CFG_REC_SYNC_NONE && f->unsynced) {
+		/* sync close promises the data is on disk once the file is done
+		 * with: a parked file may never get a descriptor again */
+		w->c.syncs++;
+		if (fdatasync(f->fd) != 0)
+			rec_file_fail(w, f, errno, "sync");
+	}
+	f->unsynced = false;
+	if (close(f->fd) != 0)
+		rec_file_fail(w, f, errno, "close");
+	f->fd = -1;
+	f->parked = true;
+	w->c.open_files--;
+	w->c.parked++;
+	return true;
+}
+
+/* A parked file gets a descriptor again (its contents and size are as left). */
+static void rec_unpark(struct rec_wctx *w, struct rec_file *f)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (!f->parked)
+		return;
+	f->parked = false;
+	if (w->fd_budget != 0 && w->c.open_files >= w->fd_budget && w->make_room != NULL)
+		w->make_room(w->arg);
+	rec_file_path(f, f->part, path, sizeof(path));
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rec_file_fail(w, f, errno, "reopen");
+		return;
+	}
+	f->fd = fd;
+	w->c.open_files++;
+	w->c.reopens++;
+}
+
 static void rec_buf_reset(struct rec_file *f)
 {
 	f->len = 0;
@@ -189,6 +239,8 @@ int rec_file_flush(struct rec_wctx *w, struct rec_file *f, bool sync)
 	int n = 0, rc = 0;
 	ssize_t k;
 
+	if (f->len != 0)
+		rec_unpark(w, f);
 	if (f->len != 0 && f->fd < 0) {
 		rec_drop_buffered(w, f);
 		rc = -EBADF;
@@ -234,18 +286,21 @@ static void rec_close_part(struct rec_wctx *w, struct rec_file *f)
 {
 	char path[PATH_MAX];
 
-	if (f->fd < 0)
+	if (f->fd < 0 && !f->parked)
 		return;
-	if (w->sync != CFG_REC_SYNC_NONE && f->unsynced) {
-		w->c.syncs++;
-		if (fsync(f->fd) != 0)
-			rec_file_fail(w, f, errno, "sync");
+	if (f->fd >= 0) {
+		if (w->sync != CFG_REC_SYNC_NONE && f->unsynced) {
+			w->c.syncs++;
+			if (fsync(f->fd) != 0)
+				rec_file_fail(w, f, errno, "sync");
+		}
+		if (close(f->fd) != 0)
+			rec_file_fail(w, f, errno, "close");
+		w->c.open_files--;
 	}
-	if (close(f->fd) != 0)
-		rec_file_fail(w, f, errno, "close");
 	f->fd = -1;
+	f->parked = false;
 	f->unsynced = false;
-	w->c.open_files--;
 	if (w->file_closed != NULL) {
 		rec_file_path(f, f->part, path, sizeof(path));
 		w->file_closed(w->arg, f, path);
@@ -296,6 +351,7 @@ uint8_t *rec_file_reserve(struct rec_wctx *w, struct rec_file *f, uint64_t tsc, 
 	uint64_t size = f->size > REC_PCAP_HDR ? f->size : REC_PCAP_HDR;
 	bool has_records = f->size > REC_PCAP_HDR || f->len != 0;
 
+	rec_unpark(w, f);
 	if (has_records &&
 	    ((w->rotate_bytes != 0 && size + f->len + need > w->rotate_bytes) ||
 	     (w->rotate_tsc != 0 && tsc > f->first_tsc && tsc - f->first_tsc >= w->rotate_tsc)))

@@ -24,6 +24,9 @@ struct rec_wctx {
 	uint32_t buf_max;      /* largest buffer per file */
 	uint64_t buf_limit;    /* all buffers of the thread */
 	uint64_t buf_bytes;    /* allocated now */
+	uint64_t fd_budget;    /* open files before idle ones are parked, 0: no limit */
+	/* too many open files: park idle ones */
+	void (*make_room)(void *arg);
 	struct rec_thread_stats c;
 	/* a file was closed (rotation or close): path is the closed file */
 	void (*file_closed)(void *arg, const struct rec_file *f, const char *path);
@@ -35,7 +38,8 @@ struct rec_wctx {
 /* One recording stream: its current file and the records not written yet,
  * always whole ones, so every write ends on a record boundary. */
 struct rec_file {
-	int fd;             /* -1 when the current file could not be opened */
+	int fd;             /* -1 when the current file could not be opened, or parked */
+	bool parked;        /* idle, descriptor closed: opened again on the next record */
 	char *base;         /* path without ".pcap" */
 	const char *ext;    /* ".pcap" or "" */
 	unsigned part;      /* 0: <base>.pcap, n: <base>.n.pcap */
@@ -55,6 +59,8 @@ struct rec_file {
 };
 
 void rec_wctx_init(struct rec_wctx *w, const struct rec_params *p, uint64_t tsc_hz);
+/* Close an idle file's descriptor (nothing buffered): true if it was parked. */
+bool rec_file_park(struct rec_wctx *w, struct rec_file *f);
 
 /* Set f up and create path: 0, or -errno (-ENOMEM: f is unusable; any other:
  * f exists without a file and counts what it cannot write). */

@@ -121,6 +121,22 @@ static void rec_on_failed(void *arg, int err)
 	atomic_store(&t->r->storage_err, err ? err : EIO);
 }
 
+/* Over the thread's descriptor budget: park every file that is idle (no
+ * record since the last tick, nothing buffered). Calls that get no RTP cost
+ * no descriptor this way, and a parked file is opened again on its next
+ * record. */
+static void rec_make_room(void *arg)
+{
+	struct rec_thread *t = arg;
+
+	for (uint32_t i = 0; i < t->n_open; i++) {
+		struct rec_file *f = t->open[i];
+
+		if (!f->active)
+			rec_file_park(&t->w, f);
+	}
+}
+
 /* A static flow's file closed (rotation or close): the hook for that file. */
 static void rec_on_file_closed(void *arg, const struct rec_file *f, const char *path)
 {
@@ -334,6 +350,8 @@ static void rec_tick(struct rec_thread *t)
 			rec_file_trim(&t->w, f);
 		f->active = false;
 	}
+	if (t->w.fd_budget != 0 && t->w.c.open_files > t->w.fd_budget * 7 / 8)
+		rec_make_room(t);
 	if (t->idx == 0 && atomic_load(&r->storage_err) != 0) {
 		uint64_t e = r->errs;
 		if (e == t->errs_seen && rec_space_back(r->p.dir)) {
@@ -343,6 +361,20 @@ static void rec_tick(struct rec_thread *t)
 		}
 		t->errs_seen = e;
 	}
+}
+
+/* Descriptors a recorder thread may hold: the open files limit less room
+ * for SIP connections and the control plane's short-lived files, shared
+ * between the threads. */
+static uint64_t rec_fd_budget(unsigned threads)
+{
+	struct rlimit rl;
+	uint64_t n;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	n = rl.rlim_cur > 2048 ? rl.rlim_cur - 1024 : rl.rlim_cur / 2;
+	return n / (threads ? threads : 1);
 }
 
 static void *rec_main(void *arg)
@@ -409,6 +441,8 @@ struct rec_ctx *rec_create(const struct rec_params *p, struct rte_ring *const *r
 		rec_wctx_init(&t->w, p, r->tsc_hz);
 		t->w.failed = rec_on_failed;
 		t->w.file_closed = rec_on_file_closed;
+		t->w.make_room = rec_make_room;
+		t->w.fd_budget = rec_fd_budget(r->n_threads);
 		t->w.arg = t;
 		for (unsigned w = 0; w < n_workers; w++)
 			t->rings[t->n_rings++] = rings[w * p->threads + i];
@@ -578,6 +612,8 @@ void rec_get_totals(const struct rec_ctx *r, struct rec_totals *t)
 		t->dropped += s.dropped;
 		t->write_errors += s.write_errors;
 		t->open_files += s.open_files;
+		t->parked += s.parked;
+		t->reopens += s.reopens;
 		t->buffer_bytes += s.buffer_bytes;
 	}
 	if (r->hook != NULL) {

@@ -215,6 +215,40 @@ def test_cancel_before_answer(start_rtprec, tmp_path, veth_ns):
     r.stop()
 
 
+def test_media_addresses(start_rtprec, tmp_path, veth_ns):
+    """media.addresses: a second call (the first one still up) is answered on
+    the address with the most free ports; the dataplane answers ARP and
+    ping for it, and RTP sent there is recorded for that call."""
+    v = veth_ns
+    extra_ip = DP_ADDR.rsplit(".", 1)[0] + ".11"
+    r, port = start_srs(start_rtprec, tmp_path, v,
+                        media_extra=f"  addresses: [{DP_ADDR}, {extra_ip}]\n")
+    answers = []
+    for _ in range(2):
+        code, data = sip_request(port, invite(SDP))
+        assert code == 200, data
+        c_line = [l for l in data.split("\r\n") if l.startswith("c=IN IP4 ")][0]
+        m_line = [l for l in data.split("\r\n") if l.startswith("m=audio ")][0]
+        answers.append((c_line.split()[-1], int(m_line.split()[1])))
+    assert [a[0] for a in answers] == [DP_ADDR, extra_ip], answers
+    ping = sh(["ip", "netns", "exec", v["ns"], "ping", "-c", "2", "-W", "2", extra_ip], check=False)
+    assert ping.returncode == 0, ping.stdout
+    ip, rtp_port = answers[1]
+    sh(["ip", "netns", "exec", v["ns"], PY, str(HERE / "rtp_send.py"), ip, str(rtp_port),
+        str(rtp_port), "20", "1", "first"])
+    r.stop()
+    dirs = session_dirs(tmp_path)
+    by_ip = {}
+    for d in dirs:
+        sess = json.load(open(d + "/session.json"))
+        (st,) = sess["streams"]
+        by_ip[st["local"]["ip"]] = (st, d)
+    st, d = by_ip[extra_ip]
+    assert st["local"]["port"] == rtp_port and st["packets"] == 20
+    assert rtp_counts(d + "/media.pcap") == {rtp_port: 20}
+    assert by_ip[DP_ADDR][0]["packets"] == 0
+
+
 def test_source_not_allowed(start_rtprec, tmp_path, veth_ns):
     r, port = start_srs(start_rtprec, tmp_path, veth_ns, sip_extra='  allow: ["10.0.0.0/8"]\n')
     got, _ = sip_request(port, invite(SDP))

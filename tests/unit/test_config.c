@@ -225,6 +225,14 @@ static const struct ecase ecases[] = {
 	  "t.yaml:5:36: media.port_max: 30001 is not above media.port_min (30001)\n"
 	  "t.yaml:5:49: media.port: no port named 'media9'\n"
 	  "t.yaml:5:68: media.timeout_s: 90000 is out of range (0..86400)\n" },
+	{ "media addresses", P "media:\n  addresses: [192.0.2.11, 10.0.0.1, 192.0.2.11, x]\n", 3,
+	  "t.yaml:6:27: media.addresses[1]: 10.0.0.1 is not in port media0's subnet (192.0.2.10/24)\n"
+	  "t.yaml:6:37: media.addresses[2]: 192.0.2.11 is listed twice\n"
+	  "t.yaml:6:49: media.addresses[3]: 'x' is not an IPv4 address\n" },
+	{ "media addresses nat", P "nat: {behind_nat: yes, external_ip: 203.0.113.5}\n"
+	  "media: {addresses: [192.0.2.10, 192.0.2.11]}\n", 1,
+	  "t.yaml:6:20: media.addresses: one address only behind a static NAT (nat.external_ip "
+	  "maps one internal address)\n" },
 	/* dataplane */
 	{ "dataplane", P "dataplane:\n  flow_table_size: 32\n  mbufs: 1000\n"
 	  "  record_ring_size: 3000\n  neigh_hold: 5000\n  burst: 0\n", 5,
@@ -351,6 +359,8 @@ static void test_defaults(void **state)
 	assert_int_equal(c->media.port_max, 39999);
 	assert_int_equal(c->media.timeout_s, 30);
 	assert_string_equal(c->media.port, "media0");
+	assert_int_equal(c->media.n_addr, 1);
+	assert_int_equal(c->media.addr_ip[0], 0xc000020a);
 	assert_string_equal(c->nat.behind_nat, "no");
 	assert_int_equal(c->nat.behind, CFG_BEHIND_NAT_NO);
 	assert_false(c->nat.has_external_ip);

@@ -364,12 +364,55 @@ static void test_hook_killed(void **state)
 	rec_hook_stop(h, counts);
 }
 
+/* The descriptor budget: an idle file is parked (descriptor closed) and
+ * opened again for its next records, which continue the same pcap. */
+static void test_park(void **state)
+{
+	struct rec_wctx w;
+	struct closed_log l;
+	struct rec_file f;
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/park.pcap", tmpdir);
+	wctx(&w, &l, CFG_REC_SYNC_CLOSE, 0, 0, 65536);
+	assert_int_equal(rec_file_open(&w, &f, 1, path, 0), 0);
+	assert_int_equal(w.c.open_files, 1);
+	for (uint32_t i = 0; i < 10; i++)
+		put(&w, &f, i, 200, i + 1);
+	assert_false(rec_file_park(&w, &f)); /* records buffered: not idle */
+	assert_int_equal(rec_file_flush(&w, &f, false), 0);
+	assert_true(rec_file_park(&w, &f));
+	assert_int_equal(w.c.open_files, 0);
+	assert_int_equal(w.c.syncs, 1); /* sync close: on disk before the fd goes */
+	assert_false(rec_file_park(&w, &f));
+	for (uint32_t i = 10; i < 25; i++)
+		put(&w, &f, i, 200, i + 1);
+	assert_int_equal(w.c.reopens, 1);
+	assert_int_equal(w.c.open_files, 1);
+	assert_true(rec_file_park(&w, &f) == false); /* buffered again */
+	rec_file_close(&w, &f);
+	assert_int_equal(w.c.open_files, 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(pcap_check(path, 200, 0), 25);
+	/* parked when closed: closing needs no descriptor */
+	assert_int_equal(rec_file_open(&w, &f, 2, path, 0), 0);
+	put(&w, &f, 0, 200, 1);
+	rec_file_flush(&w, &f, false);
+	assert_true(rec_file_park(&w, &f));
+	rec_file_close(&w, &f);
+	assert_int_equal(w.c.open_files, 0);
+	assert_int_equal(pcap_check(path, 200, 0), 1);
+	rec_file_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batched_whole_records),
 		cmocka_unit_test(test_rotate_size),
 		cmocka_unit_test(test_rotate_time),
+		cmocka_unit_test(test_park),
 		cmocka_unit_test(test_write_error_dev_full),
 		cmocka_unit_test(test_open_error),
 		cmocka_unit_test(test_tmpfs_full),
