@@ -212,6 +212,9 @@ static void dialog_free(struct cp_sip *s, struct cp_sip_dialog *d)
 	osip_free(d->local_hdr);
 	osip_free(d->remote_hdr);
 	osip_free(d->remote_target);
+	for (unsigned i = 0; i < d->n_routes; i++)
+		osip_free(d->routes[i]);
+	free(d->routes);
 	free(d);
 }
 
@@ -311,6 +314,14 @@ static struct cp_sip_dialog *dialog_new(struct cp_sip *s, const osip_message_t *
 		osip_uri_to_str(ct->url, &d->remote_target);
 	else if (req->from->url)
 		osip_uri_to_str(req->from->url, &d->remote_target);
+	/* RFC 3261 12.1.1: the UAS's route set is the Record-Route list as is */
+	unsigned nr = (unsigned)osip_list_size(&req->record_routes);
+
+	d->routes = nr ? calloc(nr, sizeof(*d->routes)) : NULL;
+	for (unsigned i = 0; d->routes && i < nr; i++)
+		if (osip_record_route_to_str(osip_list_get(&req->record_routes, (int)i),
+					     &d->routes[d->n_routes]) == 0)
+			d->n_routes++;
 	d->remote_cseq = d->invite_cseq = (uint32_t)strtoul(req->cseq->number, NULL, 10);
 	d->local_cseq = (uint32_t)(cp_sip_random(s) % 10000u) + 1;
 	d->peer = *peer;
@@ -370,6 +381,9 @@ int cp_sip_answer(struct cp_sip_pending *p, const struct cp_sip_response *r,
 		cp_sip_msg_random_token(s, buf, 20);
 		osip_to_set_tag(resp->to, osip_strdup(buf));
 	}
+	if (ok && p->invite)
+		osip_list_clone(&tr->orig_request->record_routes, &resp->record_routes,
+				(int (*)(void *, void **))osip_record_route_clone);
 	if (ok) {
 		cp_sip_msg_contact(&t->peer, r->contact_params, buf, sizeof(buf));
 		osip_message_set_contact(resp, buf);
@@ -455,10 +469,17 @@ int cp_sip_send_bye(struct cp_sip_dialog *d, const char *reason)
 	osip_message_set_version(m, osip_strdup("SIP/2.0"));
 	if (osip_uri_init(&m->req_uri) != 0 || osip_uri_parse(m->req_uri, d->remote_target) != 0)
 		goto bad;
-	if (peer.transport == CFG_SIP_UDP && m->req_uri->host &&
-	    inet_pton(AF_INET, m->req_uri->host, &a) == 1) {
+	/* loose routing: the request goes to the first route, if any */
+	const osip_uri_t *hop = m->req_uri;
+	osip_route_t *first = NULL;
+
+	for (unsigned i = 0; i < d->n_routes; i++)
+		osip_message_set_route(m, d->routes[i]);
+	if (osip_message_get_route(m, 0, &first) >= 0 && first && first->url)
+		hop = first->url;
+	if (peer.transport == CFG_SIP_UDP && hop->host && inet_pton(AF_INET, hop->host, &a) == 1) {
 		peer.ip = ntohl(a.s_addr);
-		peer.port = m->req_uri->port ? (uint16_t)atoi(m->req_uri->port) : 5060;
+		peer.port = hop->port ? (uint16_t)atoi(hop->port) : 5060;
 	}
 	a.s_addr = htonl(peer.local_ip);
 	inet_ntop(AF_INET, &a, ip, sizeof(ip));

@@ -98,6 +98,8 @@ struct cp_sip_dialog {
 	char *local_hdr;   /* our side (To of the INVITE + our tag), as a From value */
 	char *remote_hdr;  /* their side (From of the INVITE), as a To value */
 	char *remote_target; /* Contact URI of the peer */
+	char **routes;       /* route set: the INVITE's Record-Route values, in order */
+	unsigned n_routes;
 	uint32_t local_cseq;
 	uint32_t remote_cseq;
 	uint32_t invite_cseq; /* CSeq of the INVITE whose 2xx we sent */

@@ -349,6 +349,49 @@ static void test_txn_table(void **state)
 	assert_string_equal(via1, via2);
 }
 
+/* Record-Route: copied into the 2xx, kept as the dialog's route set, and
+ * our BYE carries it as Route and goes to the first (loose) route. */
+static void test_route_set(void **state)
+{
+	struct fx *f = *state;
+	char m[4096], inv[4096], r[4096], tag[64], rr[256];
+
+	req(inv, sizeof(inv), "INVITE", "UDP", f->lport, "rs1", "rs1@test", NULL, 1, NULL, SDP);
+	snprintf(rr, sizeof(rr), "Record-Route: <sip:127.0.0.1:%u;lr>\r\n"
+		 "Record-Route: <sip:198.51.100.99;lr;ftag=x>\r\n", f->lport);
+	char *at = strstr(inv, "Max-Forwards:"), *ct = strstr(inv, "Contact: <sip:src@127.0.0.1:");
+
+	assert_non_null(at);
+	assert_non_null(ct);
+	memcpy(ct + 28, "9", 1); /* the Contact now names port 9xxxx or 9: not the test socket */
+	snprintf(m, sizeof(m), "%.*s%s%s", (int)(at - inv), inv, rr, at);
+	udp_send(f, m);
+	assert_true(udp_expect(f, r, sizeof(r), 200, 1000));
+	char *r1 = strstr(r, "Record-Route: <sip:127.0.0.1:");
+	char *r2 = strstr(r, "Record-Route: <sip:198.51.100.99;lr;ftag=x>");
+
+	assert_non_null(r1);
+	assert_non_null(r2);
+	assert_true(r1 < r2);
+	to_tag_of(r, tag, sizeof(tag));
+	req(m, sizeof(m), "ACK", "UDP", f->lport, "rs1a", "rs1@test", tag, 1, NULL, NULL);
+	udp_send(f, m);
+	pump(f, 50);
+	assert_non_null(A.dialog);
+	assert_int_equal(cp_sip_send_bye(A.dialog, NULL), 0);
+	uint64_t end = now_ms() + 2000;
+
+	r[0] = 0;
+	while (now_ms() < end && strncmp(r, "BYE ", 4) != 0)
+		udp_recv(f, r, sizeof(r), 100);
+	assert_memory_equal(r, "BYE sip:src@127.0.0.1:9", 23); /* the remote target */
+	r1 = strstr(r, "Route: <sip:127.0.0.1:");
+	r2 = strstr(r, "Route: <sip:198.51.100.99;lr;ftag=x>");
+	assert_non_null(r1);
+	assert_non_null(r2);
+	assert_true(r1 < r2);
+}
+
 /* ---- TCP ---- */
 
 static void test_feed(void **state)
@@ -411,6 +454,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_send_bye, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_feed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route_set, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
