@@ -7,7 +7,8 @@
 #   four media ports, so one media address holds about 16k calls: media.addresses gives
 #   rtprec four) are set up and held, and rtprec's resident memory is read: total and per
 #   call. The rate runs get a new rtprec.
-# The media port is net_null (no RTP is sent: this measures the control plane).
+# The media port is net_null (no RTP is sent: this measures the control plane), and the
+# worker sleeps when idle (dataplane.idle_sleep_us) instead of spinning on a vCPU.
 # Results: one summary line, JSON in bench/results/.
 set -euo pipefail
 
@@ -34,6 +35,9 @@ dpdk:
   eal_args: ["--no-pci", "--file-prefix=sipbench$$", "--vdev=net_null0,no-rx=1"$(for a in $RTPREC_EAL_MEM_ARGS; do printf ', "%s"' "$a"; done)]
 ports:
   - { name: media0, device: net_null0, ipv4: 198.18.0.10/24 }
+# the worker has nothing to receive here: let it sleep when idle so that the vCPU it
+# would spin on is left to SIPp and the control plane being measured
+dataplane: { idle_sleep_us: 200 }
 recording: { dir: "$work/rec" }
 log: { level: warning }
 sip:

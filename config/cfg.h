@@ -101,6 +101,11 @@ enum cfg_rec_sync {
 	CFG_REC_SYNC_CLOSE,    /* written every sync_interval_ms; fsync when a file is closed */
 };
 
+enum cfg_rec_srtp {
+	CFG_REC_SRTP_DECRYPT = 0, /* SDES-keyed SRTP streams written decrypted */
+	CFG_REC_SRTP_KEEP,        /* written as received, keys in session.json */
+};
+
 struct cfg_recording {
 	char *dir;                   /* default "./recordings" */
 	unsigned threads;            /* recorder threads, default 1, 1..CFG_MAX_REC_THREADS */
@@ -115,8 +120,10 @@ struct cfg_recording {
 	unsigned on_close_timeout_s; /* hook killed after this long, default 60 */
 	unsigned write_buffer_kb;    /* largest buffer (one write) per file, default 256 */
 	unsigned buffer_mb;          /* buffered records per recorder thread, default 512 */
+	char *srtp;                  /* decrypt | keep, default decrypt */
 	/* derived */
 	enum cfg_rec_sync sync_mode;
+	enum cfg_rec_srtp srtp_mode;
 	unsigned file_mode_bits;
 	unsigned dir_mode_bits;
 };
@@ -128,6 +135,7 @@ struct cfg_dataplane {
 	unsigned neigh_hold;       /* packets held per worker while ARP resolves, default 64 */
 	unsigned burst;            /* rx burst, 1..64, default 32 */
 	unsigned mbuf_size;        /* mbuf data room incl. 128 B headroom, default 2176 */
+	unsigned idle_sleep_us;    /* sleep after 64 empty polls, default 0 (busy poll), 0..10000 */
 };
 
 struct cfg_nat {

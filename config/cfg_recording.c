@@ -71,6 +71,7 @@ static void check_hook(struct cfg_ctx *x, const char *cmd)
 void cfg_validate_recording(struct cfg_ctx *x, struct cfg *c)
 {
 	static const char *const syncs[] = { "none", "interval", "close" };
+	static const char *const srtps[] = { "decrypt", "keep" };
 	struct cfg_recording *r = &c->recording;
 	int i;
 
@@ -97,4 +98,7 @@ void cfg_validate_recording(struct cfg_ctx *x, struct cfg *c)
 	cfg_check_uint(x, "recording.on_close_timeout_s", &r->on_close_timeout_s, 60, 1, 86400);
 	cfg_check_uint(x, "recording.write_buffer_kb", &r->write_buffer_kb, 256, 4, 65536);
 	cfg_check_uint(x, "recording.buffer_mb", &r->buffer_mb, 512, 1, 1048576);
+	cfg_default_str(x, "recording.srtp", &r->srtp, "decrypt");
+	i = cfg_pick(x, "recording.srtp", r->srtp, srtps, 2, "decrypt, keep");
+	r->srtp_mode = i < 0 ? CFG_REC_SRTP_DECRYPT : (enum cfg_rec_srtp)i;
 }

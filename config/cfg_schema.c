@@ -50,6 +50,7 @@ static const cyaml_schema_field_t recording_fields[] = {
 	CYAML_FIELD_UINT("on_close_timeout_s", OPT, struct cfg_recording, on_close_timeout_s),
 	CYAML_FIELD_UINT("write_buffer_kb", OPT, struct cfg_recording, write_buffer_kb),
 	CYAML_FIELD_UINT("buffer_mb", OPT, struct cfg_recording, buffer_mb),
+	STR("srtp", OPT, struct cfg_recording, srtp),
 	CYAML_FIELD_END,
 };
 
@@ -88,6 +89,7 @@ static const cyaml_schema_field_t dataplane_fields[] = {
 	CYAML_FIELD_UINT("neigh_hold", OPT, struct cfg_dataplane, neigh_hold),
 	CYAML_FIELD_UINT("burst", OPT, struct cfg_dataplane, burst),
 	CYAML_FIELD_UINT("mbuf_size", OPT, struct cfg_dataplane, mbuf_size),
+	CYAML_FIELD_UINT("idle_sleep_us", OPT, struct cfg_dataplane, idle_sleep_us),
 	CYAML_FIELD_END,
 };
 

@@ -129,6 +129,7 @@ static void validate_dataplane(struct cfg_ctx *x, struct cfg *c)
 	cfg_check_uint(x, "dataplane.neigh_hold", &d->neigh_hold, 64, 0, 4096);
 	cfg_check_uint(x, "dataplane.burst", &d->burst, 32, 1, 64);
 	cfg_check_uint(x, "dataplane.mbuf_size", &d->mbuf_size, 2176, 384, 65535);
+	cfg_check_uint(x, "dataplane.idle_sleep_us", &d->idle_sleep_us, 0, 0, 10000);
 }
 
 int cfg_pick(struct cfg_ctx *x, const char *path, const char *s, const char *const *names,

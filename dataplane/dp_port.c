@@ -173,6 +173,7 @@ static int dp_worker_create(struct dp_ctx *dp, unsigned idx, unsigned lcore)
 	w->lcore = lcore;
 	w->queue = (uint16_t)idx;
 	w->burst = dc->burst > DP_MAX_BURST ? DP_MAX_BURST : dc->burst;
+	w->idle_sleep_us = dc->idle_sleep_us;
 	w->dp = dp;
 	w->tsc_hz = rte_get_tsc_hz();
 	w->drain_tsc = (w->tsc_hz + US_PER_S - 1) / US_PER_S * DP_DRAIN_US;

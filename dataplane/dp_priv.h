@@ -16,6 +16,7 @@
 #define DP_CMD_RING 4096
 #define DP_EVENT_RING 16384
 #define DP_DRAIN_US 100
+#define DP_IDLE_POLLS 64 /* empty passes before dataplane.idle_sleep_us */
 #define DP_ARP_RETRY_MS 1000
 #define DP_ARP_GIVEUP_MS 3000 /* held frames are dropped after this */
 
@@ -71,6 +72,8 @@ struct dp_worker {
 	uint32_t dump_req;
 	uint32_t dump_cursor;
 	uint32_t idle_cursor;
+	unsigned idle_sleep_us; /* dataplane.idle_sleep_us */
+	unsigned empty_polls;   /* passes in a row without a packet */
 	uint32_t ev_seq;
 } __rte_cache_aligned;
 

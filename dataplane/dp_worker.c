@@ -397,17 +397,24 @@ int dp_worker_main(void *arg)
 	uint64_t start = rte_rdtsc(), last_tick = start;
 
 	while (!w->stopped) {
+		bool got = false;
+
 		for (unsigned p = 0; p < n_ports && w->rx_enabled; p++) {
 			uint16_t n = rte_eth_rx_burst(w->dp->ports[p].port_id, w->queue, pkts,
 						      (uint16_t)w->burst);
 			if (n == 0)
 				continue;
+			got = true;
 			uint64_t t0 = rte_rdtsc();
 			w->c.rx_packets += n;
 			w->c.port_rx[p] += n;
 			dp_burst(w, p, pkts, n, t0);
 			w->c.busy_cycles += rte_rdtsc() - t0;
 		}
+		if (got)
+			w->empty_polls = 0;
+		else if (w->idle_sleep_us != 0 && ++w->empty_polls >= DP_IDLE_POLLS)
+			rte_delay_us_sleep(w->idle_sleep_us);
 		uint64_t now = rte_rdtsc();
 		if (now - last_tick >= w->drain_tsc) {
 			dp_tick(w, now);

@@ -24,14 +24,14 @@ SIPP_DIR = HERE.parent / "sipp"
 PY = "/usr/bin/python3"
 
 
-def start_srs(start_rtprec, tmp_path, v, sip_extra="", media_extra=""):
+def start_srs(start_rtprec, tmp_path, v, sip_extra="", media_extra="", dataplane=None):
     port = free_port()
     extra = (f'sip:\n  listen: ["udp:127.0.0.1:{port}", "tcp:127.0.0.1:{port}"]\n{sip_extra}'
              f"media:\n  port_min: 30000\n  port_max: 39999\n{media_extra}")
     cfg = config_yaml(
         eal=eal_args(f"net_af_packet0,iface={v['host_if']}"),
         ports=[dict(name="media0", device="net_af_packet0", ipv4=f"{DP_ADDR}/24")],
-        recording_dir=str(tmp_path / "rec"), flows=[], extra=extra)
+        recording_dir=str(tmp_path / "rec"), flows=[], extra=extra, dataplane=dataplane)
     r = start_rtprec(cfg)
     r.wait_ready()
     return r, port
@@ -247,6 +247,41 @@ def test_media_addresses(start_rtprec, tmp_path, veth_ns):
     assert st["local"]["port"] == rtp_port and st["packets"] == 20
     assert rtp_counts(d + "/media.pcap") == {rtp_port: 20}
     assert by_ip[DP_ADDR][0]["packets"] == 0
+
+
+def thread_cpu_s(pid, name):
+    """CPU seconds used so far by the threads of pid called name."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for t in glob.glob(f"/proc/{pid}/task/*"):
+        try:
+            if open(t + "/comm").read().strip() != name:
+                continue
+            f = open(t + "/stat").read().rsplit(")", 1)[1].split()
+            total += (int(f[11]) + int(f[12])) / tick
+        except OSError:
+            pass
+    return total
+
+
+def test_idle_sleep(start_rtprec, tmp_path, veth_ns):
+    """dataplane.idle_sleep_us: with nothing to receive the worker sleeps
+    (well under a core), and a call after the quiet spell is recorded whole."""
+    v = veth_ns
+    r, port = start_srs(start_rtprec, tmp_path, v, dataplane={"idle_sleep_us": 500})
+    time.sleep(0.5)
+    c0 = thread_cpu_s(r.proc.pid, "rte-worker-1")
+    time.sleep(2.0)
+    used = thread_cpu_s(r.proc.pid, "rte-worker-1") - c0
+    assert used < 0.6, f"idle worker used {used:.2f} s of CPU in 2 s"
+    code, data = sip_request(port, invite(SDP))
+    assert code == 200, data
+    rtp_port = int([l for l in data.split("\r\n") if l.startswith("m=audio ")][0].split()[1])
+    sh(["ip", "netns", "exec", v["ns"], PY, str(HERE / "rtp_send.py"), DP_ADDR, str(rtp_port),
+        str(rtp_port), "30", "1", "first"])
+    r.stop()
+    (d,) = session_dirs(tmp_path)
+    assert rtp_counts(d + "/media.pcap") == {rtp_port: 30}
 
 
 def test_source_not_allowed(start_rtprec, tmp_path, veth_ns):
