@@ -93,6 +93,34 @@ int cp_sess_files_open(struct cp_ctx *cp, struct cp_session *s)
 	return rec_stream_open(cp->rec, cp->sess->rec_base + s->slot, pcap, REC_OPEN_SESSION);
 }
 
+void cp_sess_files_srtp(struct cp_ctx *cp, const struct cp_session *s)
+{
+	struct rec_srtp_key keys[REC_SRTP_MAX];
+	unsigned n = 0;
+
+	_Static_assert(sizeof(keys[0].key) == CP_SDP_KEY_LEN, "SDES key length");
+	if (cp->cfg->recording.srtp_mode != CFG_REC_SRTP_DECRYPT)
+		return;
+	memset(keys, 0, sizeof(keys));
+	for (unsigned i = 0; i < s->n_streams && i < REC_SRTP_MAX; i++) {
+		const struct cp_stream *st = &s->streams[i];
+		const struct cp_sdp_crypto *c = &s->offer.streams[i].crypto;
+
+		if (!st->in_use || c->suite == CP_SDP_SUITE_NONE)
+			continue;
+		keys[i].suite = c->suite == CP_SDP_AES_CM_128_HMAC_SHA1_32 ? REC_SRTP_AES128_SHA1_32
+									    : REC_SRTP_AES128_SHA1_80;
+		keys[i].rtp_port = st->port;
+		keys[i].rtcp_port = st->rtcp_mux ? 0 : (uint16_t)(st->port + 1);
+		memcpy(keys[i].key, c->key, sizeof(keys[i].key));
+		n = i + 1;
+	}
+	if (n == 0)
+		return;
+	if (rec_stream_srtp(cp->rec, cp->sess->rec_base + s->slot, keys, n) != 0)
+		LOG_ERR("session %s: no memory for SRTP keys: media written as received", s->id);
+}
+
 bool cp_sess_recording_refused(const struct cp_ctx *cp)
 {
 	return cp->cfg->recording.refuse_when_full && rec_storage_error(cp->rec) != 0;
@@ -182,10 +210,29 @@ static void cp_write_participants(FILE *f, const struct cp_metadata *md)
 	fputs("]", f);
 }
 
+/* ,"srtp":{...} for an SDES stream: the keys with recording.srtp keep. */
+static void cp_write_crypto(FILE *f, const struct cp_ctx *cp, const struct cp_sdp_stream *o)
+{
+	bool keep = cp->cfg->recording.srtp_mode == CFG_REC_SRTP_KEEP;
+
+	if (o->crypto.suite == CP_SDP_SUITE_NONE)
+		return;
+	fprintf(f, ",\"srtp\":{\"mode\":\"%s\",\"tag\":%u,\"suite\":", keep ? "keep" : "decrypt",
+		o->crypto.tag);
+	cp_json_str(f, cp_sdp_suite_name(o->crypto.suite));
+	if (keep) {
+		fputs(",\"key_params\":", f);
+		cp_json_str(f, o->crypto.params);
+	}
+	fputc('}', f);
+}
+
 /* st with the codec lines of o, its m= line in the latest offer. */
-static void cp_write_stream(FILE *f, const struct cp_sessions *ss, const struct cp_session *s,
+static void cp_write_stream(FILE *f, const struct cp_ctx *cp, const struct cp_session *s,
 			    const struct cp_stream *st, const struct cp_sdp_stream *o)
 {
+	const struct cp_sessions *ss = cp->sess;
+
 	fputs("{\"label\":", f);
 	cp_json_str(f, st->label);
 	fputs(",\"media\":", f);
@@ -214,6 +261,7 @@ static void cp_write_stream(FILE *f, const struct cp_sessions *ss, const struct 
 	cp_json_time(f, "first", st->first_ns);
 	fputc(',', f);
 	cp_json_time(f, "last", cp_sess_tsc_ns(ss, st->st.last_tsc));
+	cp_write_crypto(f, cp, o);
 	fputc('}', f);
 }
 
@@ -244,7 +292,7 @@ static void cp_write_json(FILE *f, const struct cp_ctx *cp, const struct cp_sess
 	for (unsigned i = 0; i < s->n_streams; i++) {
 		if (i)
 			fputc(',', f);
-		cp_write_stream(f, cp->sess, s, &s->streams[i], &s->offer.streams[i]);
+		cp_write_stream(f, cp, s, &s->streams[i], &s->offer.streams[i]);
 		drops += s->streams[i].st.record_drops;
 	}
 	fputs("],", f);
@@ -286,6 +334,20 @@ static void cp_write_recording(FILE *f, const struct rec_report *rep)
 		cp_json_str(f, strerror_r(rep->error, err, sizeof(err)));
 	else
 		fputs("null", f);
+	if (rep->n_srtp != 0) {
+		bool first = true;
+		fputs(",\"srtp\":[", f);
+		for (unsigned i = 0; i < rep->n_srtp; i++) {
+			const struct rec_srtp_count *c = &rep->srtp[i];
+			if (c->rtp_port == 0)
+				continue;
+			fprintf(f, "%s{\"stream\":%u,\"local_port\":%u,\"decrypted\":%llu,"
+				"\"srtp_errors\":%llu}", first ? "" : ",", i, c->rtp_port,
+				(unsigned long long)c->decrypted, (unsigned long long)c->srtp_errors);
+			first = false;
+		}
+		fputc(']', f);
+	}
 	fputc('}', f);
 }
 

@@ -66,6 +66,7 @@ static void cp_sess_answer_sdp(struct cp_ctx *cp, struct cp_session *s)
 		ports[i] = st->in_use ? st->port : 0;
 		dirs[i] = st->paused ? CP_SDP_INACTIVE : CP_SDP_RECVONLY;
 	}
+	cp_sess_files_srtp(cp, s);
 	n = cp_sdp_build_answer(&s->offer, cp_sess_answer_ip(cp->sess, s), ports, dirs, s->slot + 1000,
 				++s->sdp_version, sdp, sizeof(sdp));
 	if (n < 0) {
@@ -227,6 +228,9 @@ static int cp_sess_take_streams(struct cp_ctx *cp, struct cp_session *s, unsigne
 		st->rtcp_mux = o->rtcp_mux != 0;
 		st->paused = o->dir == CP_SDP_INACTIVE;
 		if (o->port == 0 || o->ip == 0 || strstr(o->proto, "RTP") == NULL)
+			continue;
+		/* SRTP without an acceptable a=crypto: port 0 (RFC 4568 7.1.2) */
+		if (cp_sdp_is_savp(o->proto) && o->crypto.suite == CP_SDP_SUITE_NONE)
 			continue;
 		st->port = cp_portpool_get(&cp->sess->ports[s->addr]);
 		if (st->port == 0) {

@@ -114,6 +114,8 @@ uint32_t cp_sess_flow_id(const struct cp_session *s, unsigned stream, int rtcp);
 /* cp_sess_files.c */
 int cp_sess_files_open(struct cp_ctx *cp, struct cp_session *s);
 void cp_sess_files_finish(struct cp_ctx *cp, struct cp_session *s);
+/* recording.srtp decrypt: hand the recorder the SDES keys of the streams in use. */
+void cp_sess_files_srtp(struct cp_ctx *cp, const struct cp_session *s);
 void cp_sess_keep_metadata(struct cp_session *s, const char *xml, size_t len);
 /* Refuse new calls (503)? recording.refuse_when_full and storage failing. */
 bool cp_sess_recording_refused(const struct cp_ctx *cp);

@@ -50,6 +50,29 @@ int rec_stream_open(struct rec_ctx *r, uint32_t rec_id, const char *path, unsign
  * for the file. 0 or -errno. */
 int rec_stream_close(struct rec_ctx *r, uint32_t rec_id);
 
+/* SRTP (SDES) keys of one media stream of a recording stream: its packets,
+ * matched by UDP destination port, are written decrypted. */
+#define REC_SRTP_MAX 8
+enum rec_srtp_suite { REC_SRTP_NONE = 0, REC_SRTP_AES128_SHA1_80, REC_SRTP_AES128_SHA1_32 };
+struct rec_srtp_key {
+	enum rec_srtp_suite suite; /* NONE: this entry is not SRTP */
+	uint16_t rtp_port;         /* our UDP port for RTP (and RTCP with rtcp-mux) */
+	uint16_t rtcp_port;        /* our UDP port for RTCP, 0 with rtcp-mux */
+	uint8_t key[30];           /* master key (16) || salt (14) */
+};
+/* What decryption did for entry i of the keys. */
+struct rec_srtp_count {
+	uint16_t rtp_port;
+	uint64_t decrypted;   /* RTP and RTCP packets written decrypted */
+	uint64_t srtp_errors; /* failed authentication/replay/bad key: written as received */
+};
+
+/* Decrypt stream rec_id's SRTP with keys[0..n) (entry i = media stream i; replaces the
+ * keys given before, counters kept per entry; n = 0: none). Queued like rec_stream_open,
+ * after it. 0 or -errno. */
+int rec_stream_srtp(struct rec_ctx *r, uint32_t rec_id, const struct rec_srtp_key *keys,
+		    unsigned n);
+
 /* What one stream wrote, handed to rec_done_fn. */
 struct rec_report {
 	uint64_t packets;      /* records written */
@@ -59,6 +82,8 @@ struct rec_report {
 	int error;             /* first errno, 0 if none */
 	unsigned files;        /* <base>.pcap, <base>.1.pcap, ... <base>.(files-1).pcap */
 	const char *path;      /* the first file's path */
+	unsigned n_srtp;       /* entries of srtp (rec_stream_srtp's n), 0: no SRTP keys */
+	const struct rec_srtp_count *srtp;
 };
 typedef void (*rec_done_fn)(void *arg, const struct rec_report *rep);
 

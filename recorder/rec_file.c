@@ -382,6 +382,12 @@ void rec_file_commit(struct rec_file *f, uint32_t len)
 	f->active = true;
 }
 
+void rec_file_resize(struct rec_file *f, uint32_t len)
+{
+	memcpy(f->buf + f->len + 8, &len, 4);
+	memcpy(f->buf + f->len + 12, &len, 4);
+}
+
 void rec_file_append(struct rec_wctx *w, struct rec_file *f, uint64_t tsc, uint64_t ts_ns,
 		     const void *data, uint32_t caplen, uint32_t len)
 {

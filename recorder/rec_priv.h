@@ -14,6 +14,7 @@
 #define REC_BUF_MIN 4096u
 
 struct rec_file;
+struct rec_srtp;
 
 /* What the files of one thread share: limits, clock, counters, callbacks. */
 struct rec_wctx {
@@ -55,6 +56,7 @@ struct rec_file {
 	bool unsynced;      /* written since the last fsync */
 	bool active;        /* got a record since the last tick */
 	bool logged;        /* an error was logged for the current file */
+	struct rec_srtp *srtp; /* SRTP keys (rec_srtp.c), NULL: written as received */
 	struct rec_report rep;
 };
 
@@ -75,6 +77,8 @@ void rec_file_append(struct rec_wctx *w, struct rec_file *f, uint64_t tsc, uint6
 uint8_t *rec_file_reserve(struct rec_wctx *w, struct rec_file *f, uint64_t tsc, uint64_t ts_ns,
 			  uint32_t caplen, uint32_t len);
 void rec_file_commit(struct rec_file *f, uint32_t len);
+/* Before rec_file_commit: the reserved record is len bytes long after all (<= caplen). */
+void rec_file_resize(struct rec_file *f, uint32_t len);
 /* Write the buffered records (one pwritev); with sync, fdatasync the file
  * if anything was written since the last sync. 0 or -errno. */
 int rec_file_flush(struct rec_wctx *w, struct rec_file *f, bool sync);
@@ -86,6 +90,22 @@ void rec_file_close(struct rec_wctx *w, struct rec_file *f);
 void rec_file_free(struct rec_file *f);
 /* "<base>.pcap" or "<base>.<part>.pcap" into buf. */
 void rec_file_path(const struct rec_file *f, unsigned part, char *buf, size_t len);
+
+/* rec_srtp.c (no DPDK): one srtp_t (ssrc_any_inbound) per keyed media stream.
+ * NULL only without memory; a key libsrtp refuses makes its packets count as errors. */
+/* srtp_init once per process (libsrtp2 refuses a second one): 0 or -EIO. */
+int rec_srtp_lib_init(void);
+struct rec_srtp *rec_srtp_create(const struct rec_srtp_key *keys, unsigned n);
+/* New keys, counters of the entries kept: 0 or -ENOMEM (old keys stay). */
+int rec_srtp_set(struct rec_srtp *s, const struct rec_srtp_key *keys, unsigned n);
+void rec_srtp_free(struct rec_srtp *s);
+/* Unprotect frame (Ethernet/IPv4/UDP, len bytes) in place when its UDP destination port
+ * is a keyed one: RTCP on the RTCP port, or with rtcp-mux when PT is 200..204, else RTP;
+ * IPv4 total length and checksum, UDP length fixed, UDP checksum set to 0. Returns the
+ * new length; len (frame untouched) for other frames and on failure (counted). */
+uint32_t rec_srtp_frame(struct rec_srtp *s, uint8_t *frame, uint32_t len);
+/* The counters, n entries; valid until the next rec_srtp_set / rec_srtp_free. */
+const struct rec_srtp_count *rec_srtp_counts(const struct rec_srtp *s, unsigned *n);
 
 /* rec_hook.c: runs the on_close command without a shell, never more than a
  * few at once, each killed after its timeout; reaped by its own thread. */

@@ -31,7 +31,7 @@
 #define REC_IDLE_US 100
 #define REC_SPACE_MAX (64ull << 20)
 
-enum rec_cmd_type { REC_CMD_OPEN = 1, REC_CMD_CLOSE };
+enum rec_cmd_type { REC_CMD_OPEN = 1, REC_CMD_CLOSE, REC_CMD_SRTP };
 
 struct rec_cmd {
 	struct rec_cmd *next;
@@ -41,7 +41,8 @@ struct rec_cmd {
 	rec_done_fn done;
 	void *arg;
 	char *dir;  /* session close: the hook's {dir} */
-	char path[]; /* open */
+	unsigned n_keys; /* srtp: struct rec_srtp_key[n_keys] in path */
+	_Alignas(8) char path[]; /* open */
 };
 
 #define REC_NSTATS (sizeof(struct rec_thread_stats) / sizeof(uint64_t))
@@ -167,6 +168,7 @@ static void rec_do_close(struct rec_thread *t, uint32_t id, const struct rec_cmd
 	struct rec_ctx *r = t->r;
 	struct rec_file *f = id < r->p.max_streams ? r->files[id] : NULL;
 	struct rec_report rep;
+	struct rec_srtp_count srtp[REC_SRTP_MAX];
 	char first[PATH_MAX], last[PATH_MAX];
 
 	memset(&rep, 0, sizeof(rep));
@@ -179,6 +181,13 @@ static void rec_do_close(struct rec_thread *t, uint32_t id, const struct rec_cmd
 		rec_file_path(f, 0, first, sizeof(first));
 		rec_file_path(f, f->part, last, sizeof(last));
 		rep.path = first;
+		if (f->srtp != NULL) {
+			const struct rec_srtp_count *c = rec_srtp_counts(f->srtp, &rep.n_srtp);
+			memcpy(srtp, c, rep.n_srtp * sizeof(*c));
+			rep.srtp = srtp;
+			rec_srtp_free(f->srtp);
+			f->srtp = NULL;
+		}
 	} else {
 		rep.error = ENOENT; /* never opened */
 	}
@@ -222,6 +231,21 @@ static int rec_do_open(struct rec_thread *t, uint32_t id, const char *path, unsi
 	return rc;
 }
 
+static void rec_do_srtp(struct rec_thread *t, uint32_t id, const struct rec_srtp_key *keys,
+			unsigned n)
+{
+	struct rec_file *f = t->r->files[id];
+
+	if (f == NULL)
+		return;
+	if (f->srtp == NULL)
+		f->srtp = rec_srtp_create(keys, n);
+	else
+		rec_srtp_set(f->srtp, keys, n);
+	if (f->srtp == NULL)
+		LOG_ERR("recorder: no memory for SRTP keys: stream %u written as received", id);
+}
+
 /* ---------------------------------------------------------------- data */
 
 static void rec_write_item(struct rec_thread *t, const struct dp_rec_item *it)
@@ -245,6 +269,13 @@ static void rec_write_item(struct rec_thread *t, const struct dp_rec_item *it)
 	src = rte_pktmbuf_read(m, 0, len, p); /* copies into p when the mbuf is chained */
 	if (src != p)
 		memcpy(p, src, len);
+	if (f->srtp != NULL) {
+		uint32_t n = rec_srtp_frame(f->srtp, p, len);
+		if (n != len) {
+			rec_file_resize(f, n);
+			len = n;
+		}
+	}
 	rec_file_commit(f, len);
 }
 
@@ -303,6 +334,9 @@ static void rec_handle_cmds(struct rec_thread *t)
 		struct rec_cmd *next = c->next;
 		if (c->type == REC_CMD_OPEN) {
 			rec_do_open(t, c->rec_id, c->path, c->flags);
+		} else if (c->type == REC_CMD_SRTP) {
+			rec_do_srtp(t, c->rec_id, (const struct rec_srtp_key *)(void *)c->path,
+				    c->n_keys);
 		} else {
 			rec_drain_snapshot(t);
 			rec_do_close(t, c->rec_id, c);
@@ -454,6 +488,8 @@ fail:
 	return NULL;
 }
 
+static void rec_enqueue(struct rec_thread *t, struct rec_cmd *c);
+
 static struct rec_thread *rec_thread_for(struct rec_ctx *r, uint32_t id)
 {
 	return r->th[dp_rec_thread(id, r->n_threads)];
@@ -476,6 +512,12 @@ static int rec_post(struct rec_ctx *r, enum rec_cmd_type type, uint32_t id, cons
 	c->done = done;
 	c->arg = arg;
 	memcpy(c->path, path ? path : "", len);
+	rec_enqueue(t, c);
+	return 0;
+}
+
+static void rec_enqueue(struct rec_thread *t, struct rec_cmd *c)
+{
 	pthread_mutex_lock(&t->lock);
 	if (t->tail != NULL)
 		t->tail->next = c;
@@ -484,7 +526,6 @@ static int rec_post(struct rec_ctx *r, enum rec_cmd_type type, uint32_t id, cons
 	t->tail = c;
 	atomic_fetch_add_explicit(&t->pending, 1, memory_order_release);
 	pthread_mutex_unlock(&t->lock);
-	return 0;
 }
 
 int rec_stream_open(struct rec_ctx *r, uint32_t rec_id, const char *path, unsigned flags)
@@ -494,6 +535,33 @@ int rec_stream_open(struct rec_ctx *r, uint32_t rec_id, const char *path, unsign
 	if (!r->started)
 		return rec_do_open(rec_thread_for(r, rec_id), rec_id, path, flags);
 	return rec_post(r, REC_CMD_OPEN, rec_id, path, flags, NULL, NULL, NULL);
+}
+
+int rec_stream_srtp(struct rec_ctx *r, uint32_t rec_id, const struct rec_srtp_key *keys,
+		    unsigned n)
+{
+	struct rec_thread *t;
+	struct rec_cmd *c;
+
+	if (rec_id >= r->p.max_streams)
+		return -EINVAL;
+	if (n > REC_SRTP_MAX)
+		n = REC_SRTP_MAX;
+	t = rec_thread_for(r, rec_id);
+	if (!r->started) {
+		rec_do_srtp(t, rec_id, keys, n);
+		return 0;
+	}
+	c = calloc(1, sizeof(*c) + n * sizeof(*keys) + 1);
+	if (c == NULL)
+		return -ENOMEM;
+	c->type = REC_CMD_SRTP;
+	c->rec_id = rec_id;
+	c->n_keys = n;
+	if (n)
+		memcpy(c->path, keys, n * sizeof(*keys));
+	rec_enqueue(t, c);
+	return 0;
 }
 
 int rec_stream_close(struct rec_ctx *r, uint32_t rec_id)

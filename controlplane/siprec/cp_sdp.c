@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 
 #include <osipparser2/osip_port.h>
 #include <osipparser2/sdp_message.h>
@@ -76,6 +77,112 @@ static int has_ctl(const char *v)
 	return 0;
 }
 
+const char *cp_sdp_suite_name(enum cp_sdp_suite s)
+{
+	switch (s) {
+	case CP_SDP_AES_CM_128_HMAC_SHA1_80: return "AES_CM_128_HMAC_SHA1_80";
+	case CP_SDP_AES_CM_128_HMAC_SHA1_32: return "AES_CM_128_HMAC_SHA1_32";
+	case CP_SDP_SUITE_NONE: break;
+	}
+	return NULL;
+}
+
+int cp_sdp_is_savp(const char *proto)
+{
+	return strcasecmp(proto, "RTP/SAVP") == 0 || strcasecmp(proto, "RTP/SAVPF") == 0;
+}
+
+static const char b64chars[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Decode exactly n chars of base64 (with '=' padding) into out (cap bytes): bytes or -1. */
+static int b64_decode(const char *in, size_t n, uint8_t *out, size_t cap)
+{
+	uint32_t acc = 0;
+	size_t o = 0, pad = 0;
+	unsigned bits = 0;
+
+	if (n % 4 != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = in[i] ? strchr(b64chars, in[i]) : NULL;
+		if (in[i] == '=' && n - i <= 2) {
+			pad++;
+			continue;
+		}
+		if (p == NULL || pad)
+			return -1;
+		acc = (acc << 6) | (uint32_t)(p - b64chars);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o == cap)
+				return -1;
+			out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return (int)o;
+}
+
+static void b64_encode(const uint8_t *in, size_t n, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		out[o++] = b64chars[(v >> 18) & 63];
+		out[o++] = b64chars[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? b64chars[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+int cp_sdp_parse_crypto(const char *v, struct cp_sdp_crypto *c)
+{
+	char suite[40], params[sizeof(c->params)], rest[8];
+	const char *b64, *bar;
+	unsigned long tag;
+	char *end;
+	int n;
+
+	memset(c, 0, sizeof(*c));
+	tag = strtoul(v, &end, 10);
+	if (end == v || end - v > 9 || *end != ' ')
+		return -1;
+	n = sscanf(end, " %39s %95s %7s", suite, params, rest);
+	if (n != 2) /* no session parameters accepted */
+		return -1;
+	if (strcmp(suite, "AES_CM_128_HMAC_SHA1_80") == 0)
+		c->suite = CP_SDP_AES_CM_128_HMAC_SHA1_80;
+	else if (strcmp(suite, "AES_CM_128_HMAC_SHA1_32") == 0)
+		c->suite = CP_SDP_AES_CM_128_HMAC_SHA1_32;
+	else
+		return -1;
+	/* one key: "inline:<key||salt>[|lifetime]"; no ';' (several keys), no MKI */
+	if (strncmp(params, "inline:", 7) != 0 || strchr(params, ';') != NULL)
+		goto bad;
+	b64 = params + 7;
+	bar = strchr(b64, '|');
+	if (bar != NULL && strchr(bar + 1, '|') != NULL)
+		goto bad; /* lifetime and MKI, or MKI alone after a lifetime */
+	if (bar != NULL && strchr(bar + 1, ':') != NULL)
+		goto bad; /* "|MKI:len" */
+	if (b64_decode(b64, bar ? (size_t)(bar - b64) : strlen(b64), c->key, sizeof(c->key)) !=
+	    CP_SDP_KEY_LEN)
+		goto bad;
+	c->tag = (unsigned)tag;
+	snprintf(c->params, sizeof(c->params), "%s", params);
+	return 0;
+bad:
+	memset(c, 0, sizeof(*c));
+	return -1;
+}
+
 static int is_echoed(const char *field)
 {
 	return strcasecmp(field, "rtpmap") == 0 || strcasecmp(field, "fmtp") == 0 ||
@@ -130,6 +237,9 @@ static int parse_media(const sdp_message_t *sdp, const sdp_media_t *m, enum cp_s
 			st->rtcp_mux = 1;
 		} else if (strcasecmp(f, "label") == 0) {
 			snprintf(st->label, sizeof(st->label), "%s", v);
+		} else if (strcasecmp(f, "crypto") == 0) {
+			if (st->crypto.suite == CP_SDP_SUITE_NONE)
+				cp_sdp_parse_crypto(v, &st->crypto);
 		} else if (is_echoed(f) && st->n_attrs < CP_SDP_MAX_ATTRS) {
 			int n = snprintf(st->attrs[st->n_attrs], sizeof(st->attrs[0]), "%s%s%s",
 					 f, *v ? ":" : "", v);
@@ -137,6 +247,13 @@ static int parse_media(const sdp_message_t *sdp, const sdp_media_t *m, enum cp_s
 			if (n > 0 && (size_t)n < sizeof(st->attrs[0]))
 				st->n_attrs++;
 		}
+	}
+	if (!cp_sdp_is_savp(st->proto))
+		memset(&st->crypto, 0, sizeof(st->crypto));
+	else if (st->crypto.suite != CP_SDP_SUITE_NONE &&
+		 getrandom(st->crypto.local_key, CP_SDP_KEY_LEN, 0) != CP_SDP_KEY_LEN) {
+		*why = "no random bytes for an SRTP key";
+		return -1;
 	}
 	return 0;
 }
@@ -311,6 +428,12 @@ int cp_sdp_build_answer(const struct cp_sdp_offer *o, uint32_t local_ip, const u
 			put(&w, "a=%s\r\n", s->attrs[k]);
 		if (s->rtcp_mux)
 			put(&w, "a=rtcp-mux\r\n");
+		if (cp_sdp_is_savp(s->proto) && s->crypto.suite != CP_SDP_SUITE_NONE) {
+			char key[2 * CP_SDP_KEY_LEN];
+			b64_encode(s->crypto.local_key, CP_SDP_KEY_LEN, key);
+			put(&w, "a=crypto:%u %s inline:%s\r\n", s->crypto.tag,
+			    cp_sdp_suite_name(s->crypto.suite), key);
+		}
 		put(&w, "a=%s\r\n", cp_sdp_dir_name(d));
 	}
 	if (w.full) {

@@ -288,6 +288,120 @@ static void test_round_trip(void **state)
 	assert_string_equal(off2.streams[1].fmts, "8 101");
 }
 
+
+#define KEY_B64 "4fl6DT4Bi+DWT6MsBt5BOQ7Gda1Jiv7rtpYLOqvm"
+static const uint8_t key_bytes[30] = {
+	0xe1, 0xf9, 0x7a, 0x0d, 0x3e, 0x01, 0x8b, 0xe0, 0xd6, 0x4f, 0xa3, 0x2c, 0x06, 0xde, 0x41,
+	0x39, 0x0e, 0xc6, 0x75, 0xad, 0x49, 0x8a, 0xfe, 0xeb, 0xb6, 0x96, 0x0b, 0x3a, 0xab, 0xe6,
+};
+
+/* One a=crypto value: accepted suites, one inline key of 30 bytes, lifetime, no MKI. */
+static void test_crypto_line(void **state)
+{
+	struct cp_sdp_crypto c;
+
+	(void)state;
+	assert_int_equal(cp_sdp_parse_crypto("1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64, &c), 0);
+	assert_int_equal(c.tag, 1);
+	assert_int_equal(c.suite, CP_SDP_AES_CM_128_HMAC_SHA1_80);
+	assert_memory_equal(c.key, key_bytes, 30);
+	assert_string_equal(c.params, "inline:" KEY_B64);
+	assert_int_equal(cp_sdp_parse_crypto("7 AES_CM_128_HMAC_SHA1_32 inline:" KEY_B64 "|2^20",
+					     &c), 0);
+	assert_int_equal(c.tag, 7);
+	assert_int_equal(c.suite, CP_SDP_AES_CM_128_HMAC_SHA1_32);
+	assert_memory_equal(c.key, key_bytes, 30);
+	static const char *const bad[] = {
+		"1 AES_256_CM_HMAC_SHA1_80 inline:" KEY_B64,             /* suite */
+		"1 F8_128_HMAC_SHA1_80 inline:" KEY_B64,
+		"1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "|2^20|1:4", /* MKI */
+		"1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "|1:4",
+		"1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 " UNENCRYPTED_SRTP", /* session param */
+		"1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 ";inline:" KEY_B64,  /* two keys */
+		"1 AES_CM_128_HMAC_SHA1_80 inline:4fl6DT4Bi+DWT6MsBt5BOQ7Gda1Jiv7r", /* short */
+		"1 AES_CM_128_HMAC_SHA1_80 inline:4fl6DT4Bi+DWT6MsBt5BOQ7Gda1Jiv7rtpYLOqv!",
+		"1 AES_CM_128_HMAC_SHA1_80 " KEY_B64,                    /* no inline: */
+		"x AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64,             /* tag */
+		"1234567890 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64,
+		"1 AES_CM_128_HMAC_SHA1_80",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (cp_sdp_parse_crypto(bad[i], &c) == 0)
+			fail_msg("accepted: %s", bad[i]);
+		assert_int_equal(c.suite, CP_SDP_SUITE_NONE);
+	}
+	assert_string_equal(cp_sdp_suite_name(CP_SDP_AES_CM_128_HMAC_SHA1_32),
+			    "AES_CM_128_HMAC_SHA1_32");
+	assert_null(cp_sdp_suite_name(CP_SDP_SUITE_NONE));
+}
+
+static int b64val(char ch)
+{
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *p = strchr(t, ch);
+	return p && ch ? (int)(p - t) : -1;
+}
+
+/* Offer: the first acceptable line per SAVP stream; answer: that tag and suite, our key. */
+static void test_crypto_offer_answer(void **state)
+{
+	static const char sdp[] =
+		"v=0\r\no=src 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+		"m=audio 6000 RTP/SAVP 0\r\n"
+		"a=crypto:1 AES_256_CM_HMAC_SHA1_80 inline:" KEY_B64 KEY_B64 "\r\n"
+		"a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:" KEY_B64 "|2^31\r\n"
+		"a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "\r\n"
+		"a=label:1\r\na=sendonly\r\n"
+		"m=audio 6002 RTP/SAVP 0\r\n"
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "|2^20|1:4\r\n"
+		"a=label:2\r\na=sendonly\r\n"
+		"m=audio 6004 RTP/AVP 0\r\n"
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "\r\n"
+		"a=label:3\r\na=sendonly\r\n";
+	uint16_t ports[3] = {7000, 0, 7004};
+	char out[4096];
+	const char *why = NULL, *p;
+	uint8_t got[30];
+	int n;
+
+	(void)state;
+	assert_int_equal(cp_sdp_parse_offer(sdp, strlen(sdp), &off, &why), 0);
+	assert_int_equal(off.n_streams, 3);
+	assert_true(cp_sdp_is_savp(off.streams[0].proto));
+	assert_false(cp_sdp_is_savp(off.streams[2].proto));
+	assert_int_equal(off.streams[0].crypto.tag, 2);
+	assert_int_equal(off.streams[0].crypto.suite, CP_SDP_AES_CM_128_HMAC_SHA1_32);
+	assert_memory_equal(off.streams[0].crypto.key, key_bytes, 30);
+	assert_memory_not_equal(off.streams[0].crypto.local_key, key_bytes, 30);
+	assert_int_equal(off.streams[1].crypto.suite, CP_SDP_SUITE_NONE); /* MKI only */
+	assert_int_equal(off.streams[2].crypto.suite, CP_SDP_SUITE_NONE); /* RTP/AVP */
+
+	n = cp_sdp_build_answer(&off, IP(10, 0, 0, 5), ports, NULL, 1, 1, out, sizeof(out));
+	assert_true(n > 0);
+	assert_non_null(strstr(out, "m=audio 7000 RTP/SAVP 0\r\n"));
+	assert_non_null(strstr(out, "m=audio 0 RTP/SAVP 0\r\n"));
+	assert_non_null(strstr(out, "m=audio 7004 RTP/AVP 0\r\n"));
+	p = strstr(out, "a=crypto:");
+	assert_non_null(p);
+	assert_null(strstr(p + 1, "a=crypto:")); /* one line, stream 0 only */
+	assert_true(p < strstr(out, "m=audio 0 "));
+	p += strlen("a=crypto:");
+	assert_memory_equal(p, "2 AES_CM_128_HMAC_SHA1_32 inline:", 33);
+	p += 33;
+	assert_memory_equal(p + 40, "\r\n", 2);
+	for (int i = 0, k = 0; i < 40; i += 4) {
+		uint32_t v = 0;
+		for (int j = 0; j < 4; j++) {
+			assert_true(b64val(p[i + j]) >= 0);
+			v = v << 6 | (uint32_t)b64val(p[i + j]);
+		}
+		got[k++] = (uint8_t)(v >> 16);
+		got[k++] = (uint8_t)(v >> 8);
+		got[k++] = (uint8_t)v;
+	}
+	assert_memory_equal(got, off.streams[0].crypto.local_key, 30);
+}
+
 static void test_dir_names(void **state)
 {
 	(void)state;
@@ -308,6 +422,8 @@ int main(void)
 		cmocka_unit_test(test_answer_too_small),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_dir_names),
+		cmocka_unit_test(test_crypto_line),
+		cmocka_unit_test(test_crypto_offer_answer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,161 @@
+"""SRTP offered as RTP/SAVP with SDES keys (a=crypto, RFC 4568): the answer keeps
+the proto and carries one a=crypto with the offered tag and suite and a key of
+rtprec's own; SRTP sent with the offered key from a namespace is recorded
+decrypted (recording.srtp: decrypt, the default) or as received with the keys
+in session.json (keep).
+
+Run as a script it is the SRTP sender (libsrtp2 through ctypes):
+  test_srtp.py send HOST PORT B64KEY COUNT   (RTP to PORT, one RTCP SR to PORT+1,
+                                              then one RTP packet with a bad tag)"""
+import base64
+import ctypes
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PY = "/usr/bin/python3"
+KEY = bytes(range(1, 31))
+KEY_B64 = base64.b64encode(KEY).decode()
+PAYLOAD = bytes((i * 7) & 0xFF for i in range(160))
+COUNT = 10
+
+
+def _srtp_sender(key):
+    """An outbound srtp_t (AES_CM_128_HMAC_SHA1_80, any SSRC) for key (30 bytes)."""
+    lib = ctypes.CDLL("libsrtp2.so.1")
+    assert lib.srtp_init() == 0
+    pol = ctypes.create_string_buffer(128)  # srtp_policy_t on x86_64, libsrtp 2.x
+    keybuf = ctypes.create_string_buffer(key, len(key))
+    addr = ctypes.addressof(pol)
+    lib.srtp_crypto_policy_set_rtp_default(ctypes.c_void_p(addr + 8))
+    lib.srtp_crypto_policy_set_rtcp_default(ctypes.c_void_p(addr + 32))
+    struct.pack_into("=i", pol, 0, 3)  # ssrc.type = ssrc_any_outbound
+    struct.pack_into("=Q", pol, 56, ctypes.addressof(keybuf))  # key
+    struct.pack_into("=Q", pol, 88, 128)  # window_size
+    ctx = ctypes.c_void_p()
+    assert lib.srtp_create(ctypes.byref(ctx), pol) == 0
+    return lib, ctx, keybuf
+
+
+def _protect(lib, ctx, pkt, rtcp=False):
+    buf = ctypes.create_string_buffer(pkt, len(pkt) + 64)
+    n = ctypes.c_int(len(pkt))
+    fn = lib.srtp_protect_rtcp if rtcp else lib.srtp_protect
+    assert fn(ctx, buf, ctypes.byref(n)) == 0
+    return buf.raw[:n.value]
+
+
+def send_main(host, port, key_b64, count):
+    lib, ctx, _keep = _srtp_sender(base64.b64decode(key_b64))
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for i in range(count):
+        rtp = struct.pack("!BBHII", 0x80, 0, i + 1, (i + 1) * 160, 0x51515151) + PAYLOAD
+        s.sendto(_protect(lib, ctx, rtp), (host, port))
+        time.sleep(0.004)
+    sr = struct.pack("!BBHIIIIII", 0x80, 200, 6, 0x51515151, 1, 2, 3, count, count * 160)
+    s.sendto(_protect(lib, ctx, sr, rtcp=True), (host, port + 1))
+    bad = bytearray(_protect(lib, ctx, struct.pack("!BBHII", 0x80, 0, count + 1,
+                                                   (count + 1) * 160, 0x51515151) + PAYLOAD))
+    bad[-1] ^= 0x5A
+    s.sendto(bytes(bad), (host, port))
+
+
+if __name__ == "__main__" and len(sys.argv) == 6 and sys.argv[1] == "send":
+    send_main(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]))
+    sys.exit(0)
+
+import pytest  # noqa: E402
+
+from test_siprec import invite, rtp_counts, session_dirs, sip_request, start_srs  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("tshark"),
+    reason="needs root, iproute2 and tshark")
+
+SDP = ("v=0\no=SRC 1 1 IN IP4 198.18.0.1\ns=-\nc=IN IP4 198.18.0.1\nt=0 0\n"
+       "m=audio 40000 RTP/SAVP 0\n"
+       "a=crypto:1 AES_256_CM_HMAC_SHA1_80 inline:" + KEY_B64 + KEY_B64[:16] + "\n"
+       "a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:" + KEY_B64 + "|2^31\n"
+       "a=label:1\na=sendonly\n")
+
+
+def call(start, tmp_path, v):
+    """INVITE with SDES, check the answer, send SRTP, stop: (rtp port, session dir)."""
+    r, port = start_srs(start, tmp_path, v)
+    code, data = sip_request(port, invite(SDP))
+    assert code == 200, data
+    lines = data.split("\r\n")
+    (m_line,) = [x for x in lines if x.startswith("m=audio ")]
+    assert m_line.split()[2] == "RTP/SAVP"
+    rtp_port = int(m_line.split()[1])
+    assert rtp_port != 0
+    (crypto,) = [x for x in lines if x.startswith("a=crypto:")]
+    tag, suite, params = crypto[len("a=crypto:"):].split(" ")
+    assert (tag, suite) == ("2", "AES_CM_128_HMAC_SHA1_80")
+    assert params.startswith("inline:")
+    ours = base64.b64decode(params[len("inline:"):], validate=True)
+    assert len(ours) == 30 and ours != KEY
+    ip = [x for x in lines if x.startswith("c=IN IP4 ")][0].split()[-1]
+    subprocess.run(["ip", "netns", "exec", v["ns"], PY, str(Path(__file__).resolve()), "send",
+                    ip, str(rtp_port), KEY_B64, str(COUNT)], check=True, timeout=30)
+    time.sleep(0.5)
+    r.stop()
+    (d,) = session_dirs(tmp_path)
+    return rtp_port, d
+
+
+def rtp_payloads(pcap):
+    p = subprocess.run(["tshark", "-r", pcap, "-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtp",
+                        "-T", "fields", "-e", "rtp.payload"],
+                       capture_output=True, text=True, timeout=60)
+    return [bytes.fromhex(x.replace(":", "")) for x in p.stdout.split()]
+
+
+def test_srtp_decrypt(start_rtprec, tmp_path, veth_ns):
+    rtp_port, d = call(start_rtprec, tmp_path, veth_ns)
+    pcap = d + "/media.pcap"
+    # COUNT decrypted + the bad-tag one, written as received
+    assert rtp_counts(pcap) == {rtp_port: COUNT + 1}
+    pl = rtp_payloads(pcap)
+    assert pl.count(PAYLOAD) == COUNT, pl
+    # the SR decrypted: tshark reads it as RTCP with our sender's packet count
+    p = subprocess.run(["tshark", "-r", pcap, "-Y", "rtcp", "-d", f"udp.port=={rtp_port + 1},rtcp",
+                        "-T", "fields", "-e", "rtcp.sender.packetcount"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.stdout.split() == [str(COUNT)], p.stdout + p.stderr
+    sess = json.load(open(d + "/session.json"))
+    (st,) = sess["streams"]
+    assert st["srtp"] == {"mode": "decrypt", "tag": 2, "suite": "AES_CM_128_HMAC_SHA1_80"}
+    assert sess["recording"]["srtp"] == [
+        {"stream": 0, "local_port": rtp_port, "decrypted": COUNT + 1, "srtp_errors": 1}]
+
+
+def test_srtp_keep(start_rtprec, tmp_path, veth_ns):
+    def start(cfg):
+        return start_rtprec(cfg, env={"RTPREC_RECORDING_SRTP": "keep"})
+
+    rtp_port, d = call(start, tmp_path, veth_ns)
+    pcap = d + "/media.pcap"
+    assert rtp_counts(pcap) == {rtp_port: COUNT + 1}
+    assert PAYLOAD not in rtp_payloads(pcap)  # as received: encrypted
+    sess = json.load(open(d + "/session.json"))
+    (st,) = sess["streams"]
+    assert st["srtp"] == {"mode": "keep", "tag": 2, "suite": "AES_CM_128_HMAC_SHA1_80",
+                          "key_params": "inline:" + KEY_B64 + "|2^31"}
+    assert "srtp" not in sess["recording"]
+
+
+def test_savp_without_usable_crypto(start_rtprec, tmp_path, veth_ns):
+    """No acceptable a=crypto: the stream is refused (port 0), so the call gets 488."""
+    r, port = start_srs(start_rtprec, tmp_path, veth_ns)
+    body = SDP.replace("a=crypto:2 AES_CM_128_HMAC_SHA1_80", "a=crypto:2 F8_128_HMAC_SHA1_80")
+    code, data = sip_request(port, invite(body))
+    assert code == 488, data
+    r.stop()

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Recorder-side SRTP decryption (recorder/rec_srtp.c): frames protected here
+ * with libsrtp2 and a known key come back as the original bytes, lengths fixed;
+ * a corrupted tag is counted and the frame left as received. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <srtp2/srtp.h>
+
+#include "recorder/rec_priv.h"
+
+#define PORT 40000
+#define L2 14
+#define L3 20
+#define L4 8
+#define HDRS (L2 + L3 + L4)
+
+static const uint8_t master[30] = {
+	0xe1, 0xf9, 0x7a, 0x0d, 0x3e, 0x01, 0x8b, 0xe0, 0xd6, 0x4f, 0xa3, 0x2c, 0x06, 0xde, 0x41,
+	0x39, 0x0e, 0xc6, 0x75, 0xad, 0x49, 0x8a, 0xfe, 0xeb, 0xb6, 0x96, 0x0b, 0x3a, 0xab, 0xe6,
+};
+
+static void put16(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* Ethernet/IPv4/UDP around payload (UDP checksum 0, IPv4 checksum right). */
+static unsigned frame(uint8_t *f, unsigned dport, const uint8_t *pl, unsigned plen)
+{
+	uint32_t sum = 0;
+
+	memset(f, 0, HDRS);
+	memset(f, 0x02, 12);
+	put16(f + 12, 0x0800);
+	f[L2] = 0x45;
+	put16(f + L2 + 2, L3 + L4 + plen);
+	f[L2 + 8] = 64;
+	f[L2 + 9] = 17;
+	memcpy(f + L2 + 12, (const uint8_t[]){198, 18, 0, 2, 198, 18, 0, 1}, 8);
+	for (unsigned i = 0; i < L3; i += 2)
+		sum += (uint32_t)(f[L2 + i] << 8 | f[L2 + i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	put16(f + L2 + 10, ~sum & 0xffff);
+	put16(f + L2 + L3, 5004);
+	put16(f + L2 + L3 + 2, dport);
+	put16(f + L2 + L3 + 4, L4 + plen);
+	memcpy(f + HDRS, pl, plen);
+	return HDRS + plen;
+}
+
+static unsigned rtp_packet(uint8_t *p, uint16_t seq)
+{
+	p[0] = 0x80;
+	p[1] = 0;
+	put16(p + 2, seq);
+	memcpy(p + 4, (const uint8_t[]){0, 0, 0x10, 0, 0x12, 0x34, 0x56, 0x78}, 8);
+	for (unsigned i = 0; i < 160; i++)
+		p[12 + i] = (uint8_t)(i * 7 + seq);
+	return 172;
+}
+
+static unsigned rtcp_sr(uint8_t *p)
+{
+	memset(p, 0, 28);
+	p[0] = 0x80;
+	p[1] = 200;
+	put16(p + 2, 6);
+	memcpy(p + 4, (const uint8_t[]){0x12, 0x34, 0x56, 0x78, 0xaa, 0xbb}, 6);
+	return 28;
+}
+
+static srtp_t sender(int suite32)
+{
+	srtp_policy_t pol;
+	srtp_t s = NULL;
+	uint8_t key[30];
+
+	memset(&pol, 0, sizeof(pol));
+	memcpy(key, master, sizeof(key));
+	if (suite32)
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&pol.rtp);
+	else
+		srtp_crypto_policy_set_rtp_default(&pol.rtp);
+	srtp_crypto_policy_set_rtcp_default(&pol.rtcp);
+	pol.ssrc.type = ssrc_any_outbound;
+	pol.key = key;
+	pol.window_size = 128;
+	assert_int_equal(srtp_create(&s, &pol), srtp_err_status_ok);
+	return s;
+}
+
+static struct rec_srtp *receiver(int suite32, int mux)
+{
+	struct rec_srtp_key k[2];
+
+	memset(k, 0, sizeof(k));
+	/* entry 0: a plain stream; entry 1: ours */
+	k[1].suite = suite32 ? REC_SRTP_AES128_SHA1_32 : REC_SRTP_AES128_SHA1_80;
+	k[1].rtp_port = PORT;
+	k[1].rtcp_port = mux ? 0 : PORT + 1;
+	memcpy(k[1].key, master, sizeof(master));
+	return rec_srtp_create(k, 2);
+}
+
+/* Protect plain (rtcp or not), frame it to dport, decrypt: original frame back. */
+static void roundtrip(srtp_t tx, struct rec_srtp *rx, const uint8_t *plain, unsigned plen,
+		      int rtcp, unsigned dport)
+{
+	uint8_t pl[512], want[600], got[600];
+	int n = (int)plen;
+	unsigned wl, gl, out;
+
+	memcpy(pl, plain, plen);
+	if (rtcp)
+		assert_int_equal(srtp_protect_rtcp(tx, pl, &n), srtp_err_status_ok);
+	else
+		assert_int_equal(srtp_protect(tx, pl, &n), srtp_err_status_ok);
+	assert_true((unsigned)n > plen);
+	wl = frame(want, dport, plain, plen);
+	gl = frame(got, dport, pl, (unsigned)n);
+	out = rec_srtp_frame(rx, got, gl);
+	assert_int_equal(out, wl);
+	assert_memory_equal(got, want, wl);
+}
+
+static void test_rtp_rtcp(void **state, int suite32, int mux)
+{
+	srtp_t tx = sender(suite32);
+	struct rec_srtp *rx = receiver(suite32, mux);
+	const struct rec_srtp_count *c;
+	uint8_t p[256];
+	unsigned n, plen;
+
+	(void)state;
+	for (uint16_t seq = 1; seq <= 3; seq++) {
+		plen = rtp_packet(p, seq);
+		roundtrip(tx, rx, p, plen, 0, PORT);
+	}
+	plen = rtcp_sr(p);
+	roundtrip(tx, rx, p, plen, 1, mux ? PORT : PORT + 1);
+	c = rec_srtp_counts(rx, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(c[1].rtp_port, PORT);
+	assert_int_equal(c[1].decrypted, 4);
+	assert_int_equal(c[1].srtp_errors, 0);
+	assert_int_equal(c[0].decrypted, 0);
+	rec_srtp_free(rx);
+	srtp_dealloc(tx);
+}
+
+static void test_sha1_80(void **state) { test_rtp_rtcp(state, 0, 0); }
+static void test_sha1_32(void **state) { test_rtp_rtcp(state, 1, 0); }
+static void test_rtcp_mux(void **state) { test_rtp_rtcp(state, 0, 1); }
+
+static void test_bad_tag(void **state)
+{
+	srtp_t tx = sender(0);
+	struct rec_srtp *rx = receiver(0, 0);
+	const struct rec_srtp_count *c;
+	uint8_t p[256], f[600], copy[600];
+	int n;
+	unsigned fl, cnt;
+
+	(void)state;
+	n = (int)rtp_packet(p, 7);
+	assert_int_equal(srtp_protect(tx, p, &n), srtp_err_status_ok);
+	p[n - 1] ^= 0x5a; /* the last byte of the tag */
+	fl = frame(f, PORT, p, (unsigned)n);
+	memcpy(copy, f, fl);
+	assert_int_equal(rec_srtp_frame(rx, f, fl), fl); /* written as received */
+	assert_memory_equal(f, copy, fl);
+	/* another port: not touched, not counted */
+	fl = frame(f, PORT + 10, p, (unsigned)n);
+	memcpy(copy, f, fl);
+	assert_int_equal(rec_srtp_frame(rx, f, fl), fl);
+	assert_memory_equal(f, copy, fl);
+	c = rec_srtp_counts(rx, &cnt);
+	assert_int_equal(c[1].srtp_errors, 1);
+	assert_int_equal(c[1].decrypted, 0);
+	/* new keys (a re-INVITE): counters of the same entry kept */
+	{
+		struct rec_srtp_key k[2];
+		memset(k, 0, sizeof(k));
+		k[1].suite = REC_SRTP_AES128_SHA1_80;
+		k[1].rtp_port = PORT;
+		memcpy(k[1].key, master, sizeof(master));
+		assert_int_equal(rec_srtp_set(rx, k, 2), 0);
+		c = rec_srtp_counts(rx, &cnt);
+		assert_int_equal(c[1].srtp_errors, 1);
+	}
+	rec_srtp_free(rx);
+	srtp_dealloc(tx);
+}
+
+/* The same keys again (a re-INVITE): the context stays, so a replayed packet
+ * is still refused; other keys: a new context. */
+static void test_same_keys_kept(void **state)
+{
+	srtp_t tx = sender(0);
+	struct rec_srtp *rx = receiver(0, 0);
+	struct rec_srtp_key k[2];
+	const struct rec_srtp_count *c;
+	uint8_t p[256], f[600], copy[600];
+	unsigned fl, cnt;
+	int n;
+
+	(void)state;
+	n = (int)rtp_packet(p, 9);
+	assert_int_equal(srtp_protect(tx, p, &n), srtp_err_status_ok);
+	fl = frame(f, PORT, p, (unsigned)n);
+	memcpy(copy, f, fl);
+	assert_int_equal(rec_srtp_frame(rx, f, fl), fl - 10);
+	memset(k, 0, sizeof(k));
+	k[1].suite = REC_SRTP_AES128_SHA1_80;
+	k[1].rtp_port = PORT;
+	k[1].rtcp_port = PORT + 1;
+	memcpy(k[1].key, master, sizeof(master));
+	assert_int_equal(rec_srtp_set(rx, k, 2), 0);
+	memcpy(f, copy, fl);
+	assert_int_equal(rec_srtp_frame(rx, f, fl), fl); /* replay: refused */
+	k[1].key[0] ^= 1;
+	assert_int_equal(rec_srtp_set(rx, k, 2), 0);
+	memcpy(f, copy, fl);
+	assert_int_equal(rec_srtp_frame(rx, f, fl), fl); /* wrong key now */
+	k[1].key[0] ^= 1;
+	assert_int_equal(rec_srtp_set(rx, k, 2), 0);
+	memcpy(f, copy, fl);
+	assert_int_equal(rec_srtp_frame(rx, f, fl), fl - 10); /* a fresh context */
+	c = rec_srtp_counts(rx, &cnt);
+	assert_int_equal(c[1].decrypted, 2);
+	assert_int_equal(c[1].srtp_errors, 2);
+	rec_srtp_free(rx);
+	srtp_dealloc(tx);
+}
+
+/* A short or non-UDP frame is left alone. */
+static void test_not_udp(void **state)
+{
+	struct rec_srtp *rx = receiver(0, 0);
+	uint8_t f[80];
+
+	(void)state;
+	memset(f, 0, sizeof(f));
+	assert_int_equal(rec_srtp_frame(rx, f, 10), 10);
+	put16(f + 12, 0x0806);
+	assert_int_equal(rec_srtp_frame(rx, f, sizeof(f)), sizeof(f));
+	rec_srtp_free(rx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sha1_80),
+		cmocka_unit_test(test_sha1_32),
+		cmocka_unit_test(test_rtcp_mux),
+		cmocka_unit_test(test_bad_tag),
+		cmocka_unit_test(test_same_keys_kept),
+		cmocka_unit_test(test_not_udp),
+	};
+
+	assert_int_equal(rec_srtp_lib_init(), 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
