@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ./test.sh — install what is missing, build (build/, build-asan/, build-fuzz/), and run:
 # unit tests (both builds), integration tests (pytest, both binaries), fuzz targets
-# (FUZZ_SECONDS each, default 10). Ends with the line "N passed, N failed".
+# (FUZZ_SECONDS each, default 10), bench scripts in --quick mode. Ends with the line "N passed, N failed".
 # Env: FUZZ_SECONDS, SKIP_ASAN=1, SKIP_FUZZ=1, PYTEST_ARGS (extra pytest args).
 set -euo pipefail
 
@@ -93,6 +93,23 @@ fuzz_target() {
 	fi
 }
 
+# bench_quick NAME CMD...: a bench script's --quick mode: it must complete with
+# consistent counts (its exit status), never a speed.
+bench_quick() {
+	local name=$1 rc=0
+	shift
+	echo "=== $name: $*"
+	timeout -k 10 300 "$@" >"$LOGDIR/$name.log" 2>&1 || rc=$?
+	tail -n 3 "$LOGDIR/$name.log"
+	if ((rc == 0)); then
+		PASSED=$((PASSED + 1))
+		note "$name" "ok"
+	else
+		FAILED=$((FAILED + 1))
+		note "$name" "FAILED (exit $rc, log $LOGDIR/$name.log)"
+	fi
+}
+
 rtprec_deps
 rtprec_hugepages "${RTPREC_HUGEPAGES:-1024}"
 
@@ -112,6 +129,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 if build_or_fail build rtprec_build build; then
 	meson_suite unit build
 	pytest_suite integration build/app/rtprec
+	bench_quick bench-record bench/record.sh --quick
 fi
 
 if [[ ${SKIP_ASAN:-0} != 1 ]]; then

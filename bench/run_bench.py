@@ -115,16 +115,21 @@ def rtprec_config(a, workdir):
     return "\n".join(y) + "\n"
 
 
-def bench_rtprec(a, workdir):
-    cfg = workdir / "rtprec-bench.yaml"
-    cfg.write_text(rtprec_config(a, workdir))
+def start_rtprec(a, workdir, name, text):
+    """Write the config, have rtprec --check it, start rtprec: (Proc, stderr path)."""
+    cfg = workdir / name
+    cfg.write_text(text)
     chk = subprocess.run([a.rtprec, "--check", "--config", str(cfg)], capture_output=True, text=True,
                          timeout=120)
     if chk.returncode != 0:
         raise RuntimeError(f"config rejected:\n{chk.stderr}")
     errp = workdir / "rtprec.stderr"
     log(f"rtprec: {a.rtprec} --config {cfg}")
-    p = Proc([a.rtprec, "--config", str(cfg)], errp, str(workdir))
+    return Proc([a.rtprec, "--config", str(cfg)], errp, str(workdir)), errp
+
+
+def bench_rtprec(a, workdir):
+    p, errp = start_rtprec(a, workdir, "rtprec-bench.yaml", rtprec_config(a, workdir))
     try:
         t0 = time.monotonic()
         if p.wait(lambda e: e.get("event") == "ready", 0, a.ready_timeout) is None:

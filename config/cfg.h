@@ -136,6 +136,7 @@ struct cfg_dataplane {
 	unsigned burst;            /* rx burst, 1..64, default 32 */
 	unsigned mbuf_size;        /* mbuf data room incl. 128 B headroom, default 2176 */
 	unsigned idle_sleep_us;    /* sleep after 64 empty polls, default 0 (busy poll), 0..10000 */
+	unsigned rx_pace_pps;      /* bench: read at most this many packets/s per worker, 0 = off */
 };
 
 struct cfg_nat {

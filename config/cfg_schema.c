@@ -90,6 +90,7 @@ static const cyaml_schema_field_t dataplane_fields[] = {
 	CYAML_FIELD_UINT("burst", OPT, struct cfg_dataplane, burst),
 	CYAML_FIELD_UINT("mbuf_size", OPT, struct cfg_dataplane, mbuf_size),
 	CYAML_FIELD_UINT("idle_sleep_us", OPT, struct cfg_dataplane, idle_sleep_us),
+	CYAML_FIELD_UINT("rx_pace_pps", OPT, struct cfg_dataplane, rx_pace_pps),
 	CYAML_FIELD_END,
 };
 

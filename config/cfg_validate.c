@@ -130,6 +130,7 @@ static void validate_dataplane(struct cfg_ctx *x, struct cfg *c)
 	cfg_check_uint(x, "dataplane.burst", &d->burst, 32, 1, 64);
 	cfg_check_uint(x, "dataplane.mbuf_size", &d->mbuf_size, 2176, 384, 65535);
 	cfg_check_uint(x, "dataplane.idle_sleep_us", &d->idle_sleep_us, 0, 0, 10000);
+	cfg_check_uint(x, "dataplane.rx_pace_pps", &d->rx_pace_pps, 0, 0, 1000000000);
 }
 
 int cfg_pick(struct cfg_ctx *x, const char *path, const char *s, const char *const *names,

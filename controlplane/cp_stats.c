@@ -183,9 +183,9 @@ static void cp_print_workers(struct cp_ctx *cp, FILE *out)
 		fprintf(out,
 			"{\"event\":\"stats\",\"type\":\"worker\",\"worker\":%u,\"lcore\":%u,"
 			"\"rx_packets\":%" PRIu64 ",\"tx_packets\":%" PRIu64 ",\"cycles\":%" PRIu64
-			",\"busy_cycles\":%" PRIu64 ",",
+			",\"busy_cycles\":%" PRIu64 ",\"punted\":%" PRIu64 ",\"txreq\":%" PRIu64 ",",
 			w, dp_worker_lcore(cp->dp, w), c->rx_packets, c->tx_packets, c->cycles,
-			c->busy_cycles);
+			c->busy_cycles, c->punted, c->txreq);
 		cp_print_drops(out, drops);
 		fputs("}\n", out);
 	}

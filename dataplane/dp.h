@@ -17,6 +17,8 @@ struct dp_worker_counters {
 	uint64_t tx_packets;
 	uint64_t cycles;      /* TSC cycles in the loop since launch */
 	uint64_t busy_cycles; /* cycles spent on bursts that had packets */
+	uint64_t punted;      /* frames handed to the control plane (punt ring) */
+	uint64_t txreq;       /* frames the control plane asked this worker to send */
 	uint64_t port_rx[CFG_MAX_PORTS];
 	uint64_t port_tx[CFG_MAX_PORTS];
 	uint64_t drops[CFG_MAX_PORTS][DP_DROP_MAX]; /* by receiving port */
@@ -60,6 +62,11 @@ struct rte_ring *dp_cmd_ring(struct dp_ctx *dp, unsigned worker);
 struct rte_ring *dp_event_ring(struct dp_ctx *dp, unsigned worker);
 /* Worker's record ring for recorder thread t (recording.threads rings each). */
 struct rte_ring *dp_record_ring(struct dp_ctx *dp, unsigned worker, unsigned t);
+/* Worker's punt ring (frames for the control plane) and TX-request ring (frames the
+ * control plane sends), see dp_contract.h; the pool for TX requests. */
+struct rte_ring *dp_punt_ring(struct dp_ctx *dp, unsigned worker);
+struct rte_ring *dp_txreq_ring(struct dp_ctx *dp, unsigned worker);
+struct rte_mempool *dp_txreq_pool(struct dp_ctx *dp);
 const struct dp_worker_counters *dp_counters(const struct dp_ctx *dp, unsigned worker);
 unsigned dp_worker_lcore(const struct dp_ctx *dp, unsigned worker);
 

@@ -171,6 +171,31 @@ struct dp_rec_item {
 #define DP_REC_ITEM_SIZE ((unsigned)sizeof(struct dp_rec_item))
 _Static_assert(sizeof(struct dp_rec_item) % 4 == 0, "ring element size must be a multiple of 4");
 
+/* Punt ring (worker -> control plane, one per worker, SP/SC, mbuf pointers): frames
+ * for the slow path, today STUN (RFC 8489: first two bits 0, magic cookie) sent to one
+ * of the dataplane's own addresses, whatever the port: binding responses for discovery
+ * and, later, connectivity checks. m->port is the dataplane port index the frame came in
+ * on (not the DPDK port id); the control plane frees the mbuf.
+ *
+ * TX-request ring (control plane -> worker, one per worker, SP/SC, mbuf pointers):
+ * frames the control plane sends from a media address through the dataplane, so that
+ * NAT mappings it discovers are the media's (STUN requests, keepalives). The mbuf holds
+ * an IPv4/UDP packet (checksums set) after DP_TXREQ_L2 bytes the worker fills in with
+ * the MACs of the next hop (the destination on the port's subnet, else the port's
+ * gateway; ARP as for forwarded frames); m->port is the dataplane port index to send on.
+ * The worker frees what it cannot send and counts it (txreq_bad). Mbufs come from
+ * dp_txreq_pool(). */
+#define DP_PUNT_RING 1024
+#define DP_TXREQ_RING 1024
+#define DP_TXREQ_L2 14
+
+/* Does this UDP payload look like a STUN message (RFC 8489 section 5)? */
+static inline int dp_is_stun(const uint8_t *u, uint32_t len)
+{
+	return len >= 20 && (u[0] & 0xC0) == 0 && u[4] == 0x21 && u[5] == 0x12 &&
+	       u[6] == 0xA4 && u[7] == 0x42;
+}
+
 /* The recorder thread (and so the record ring) of stream rec_id. */
 static inline unsigned dp_rec_thread(uint32_t rec_id, unsigned threads)
 {

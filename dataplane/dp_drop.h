@@ -28,7 +28,10 @@
 	X(TX_FULL, "tx_full") \
 	X(RECORD_RING_FULL, "record_ring_full") \
 	X(RECORD_NO_MBUF, "record_no_mbuf") \
-	X(EVENT_RING_FULL, "event_ring_full")
+	X(EVENT_RING_FULL, "event_ring_full") \
+	X(PACE_MISSED, "pace_missed") \
+	X(PUNT_RING_FULL, "punt_ring_full") \
+	X(TXREQ_BAD, "txreq_bad")
 
 enum dp_drop {
 #define DP_DROP_ENUM(sym, name) DP_DROP_##sym,

@@ -174,6 +174,10 @@ static int dp_worker_create(struct dp_ctx *dp, unsigned idx, unsigned lcore)
 	w->queue = (uint16_t)idx;
 	w->burst = dc->burst > DP_MAX_BURST ? DP_MAX_BURST : dc->burst;
 	w->idle_sleep_us = dc->idle_sleep_us;
+	if (dc->rx_pace_pps != 0) {
+		w->pace_q32 = ((uint64_t)dc->rx_pace_pps << 32) / rte_get_tsc_hz();
+		w->pace_ring = dp->n_ports ? dp->ports[0].cfg->rx_desc : 1024;
+	}
 	w->dp = dp;
 	w->tsc_hz = rte_get_tsc_hz();
 	w->drain_tsc = (w->tsc_hz + US_PER_S - 1) / US_PER_S * DP_DRAIN_US;
@@ -194,11 +198,16 @@ static int dp_worker_create(struct dp_ctx *dp, unsigned idx, unsigned lcore)
 		if (w->rec[t] == NULL)
 			w->n_rec = 0; /* reported below */
 	}
+	snprintf(name, sizeof(name), "punt_w%u", idx);
+	w->punt = rte_ring_create(name, DP_PUNT_RING, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "txreq_w%u", idx);
+	w->txreq = rte_ring_create(name, DP_TXREQ_RING, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "reccp_w%u", idx);
 	w->rec_pool = dp_make_pool(dp, name, socket, dc->record_ring_size + 2 * DP_POOL_CACHE);
 	w->max_held = dc->neigh_hold;
 	w->held = rte_zmalloc_socket("dp_held", sizeof(*w->held) * (w->max_held + 1), 0, socket);
 	if (w->ft == NULL || w->cmd == NULL || w->ev == NULL || w->n_rec == 0 ||
+	    w->punt == NULL || w->txreq == NULL ||
 	    w->rec_pool == NULL || w->held == NULL || w->pool == NULL) {
 		LOG_ERR("worker %u: cannot allocate its table, rings or pools: %s "
 			"(flow_table_size %u, record_ring_size %u)",
@@ -226,6 +235,8 @@ static void dp_worker_free(struct dp_worker *w)
 	dp_ft_free(w->ft);
 	rte_ring_free(w->cmd);
 	rte_ring_free(w->ev);
+	rte_ring_free(w->punt);
+	rte_ring_free(w->txreq);
 	for (unsigned t = 0; t < CFG_MAX_REC_THREADS; t++)
 		rte_ring_free(w->rec[t]);
 	rte_mempool_free(w->rec_pool);
@@ -251,6 +262,14 @@ int dp_create(const struct cfg *cfg, struct dp_ctx **out)
 		return -EINVAL;
 	}
 	rc = dp_ports_setup(dp);
+	if (rc == 0) {
+		/* whole STUN/TURN messages in one segment, whatever mbuf_size is */
+		dp->txreq_pool = rte_pktmbuf_pool_create("txreq", DP_TXREQ_POOL, DP_POOL_CACHE, 0,
+							 RTE_MBUF_DEFAULT_BUF_SIZE,
+							 (int)rte_socket_id());
+		if (dp->txreq_pool == NULL)
+			rc = -ENOMEM;
+	}
 	RTE_LCORE_FOREACH_WORKER(lcore)
 	{
 		if (rc != 0 || idx >= dp->n_workers)
@@ -290,6 +309,7 @@ void dp_destroy(struct dp_ctx *dp)
 		dp_worker_free(dp->workers[i]);
 	for (unsigned s = 0; s < RTE_MAX_NUMA_NODES; s++)
 		rte_mempool_free(dp->pools[s]);
+	rte_mempool_free(dp->txreq_pool);
 	rte_free(dp);
 }
 
@@ -297,6 +317,9 @@ unsigned dp_worker_count(const struct dp_ctx *dp) { return dp->n_workers; }
 unsigned dp_port_count(const struct dp_ctx *dp) { return dp->n_ports; }
 const struct dp_port_info *dp_port(const struct dp_ctx *dp, unsigned idx) { return &dp->ports[idx]; }
 struct rte_ring *dp_cmd_ring(struct dp_ctx *dp, unsigned w) { return dp->workers[w]->cmd; }
+struct rte_ring *dp_punt_ring(struct dp_ctx *dp, unsigned w) { return dp->workers[w]->punt; }
+struct rte_ring *dp_txreq_ring(struct dp_ctx *dp, unsigned w) { return dp->workers[w]->txreq; }
+struct rte_mempool *dp_txreq_pool(struct dp_ctx *dp) { return dp->txreq_pool; }
 struct rte_ring *dp_event_ring(struct dp_ctx *dp, unsigned w) { return dp->workers[w]->ev; }
 struct rte_ring *dp_record_ring(struct dp_ctx *dp, unsigned w, unsigned t) { return dp->workers[w]->rec[t]; }
 const struct dp_worker_counters *dp_counters(const struct dp_ctx *dp, unsigned w) { return &dp->workers[w]->c; }

@@ -17,6 +17,7 @@
 #define DP_EVENT_RING 16384
 #define DP_DRAIN_US 100
 #define DP_IDLE_POLLS 64 /* empty passes before dataplane.idle_sleep_us */
+#define DP_TXREQ_POOL 4095 /* mbufs for the control plane's frames */
 #define DP_ARP_RETRY_MS 1000
 #define DP_ARP_GIVEUP_MS 3000 /* held frames are dropped after this */
 
@@ -49,6 +50,8 @@ struct dp_worker {
 	struct dp_flowtable *ft;
 	struct rte_ring *cmd;
 	struct rte_ring *ev;
+	struct rte_ring *punt;  /* frames for the control plane */
+	struct rte_ring *txreq; /* frames from the control plane */
 	struct rte_ring *rec[CFG_MAX_REC_THREADS]; /* one per recorder thread */
 	unsigned n_rec;
 	struct rte_mempool *pool;     /* for ARP requests */
@@ -74,6 +77,12 @@ struct dp_worker {
 	uint32_t idle_cursor;
 	unsigned idle_sleep_us; /* dataplane.idle_sleep_us */
 	unsigned empty_polls;   /* passes in a row without a packet */
+	/* dataplane.rx_pace_pps: packets the "wire" has brought since pace_start */
+	uint64_t pace_q32;      /* packets per TSC cycle, 32.32 fixed point; 0 = no pacing */
+	uint64_t pace_start;    /* TSC when RX started */
+	uint64_t pace_taken;    /* packets read or counted missed since then */
+	uint64_t pace_last;     /* TSC of the last read that got packets */
+	unsigned pace_ring;     /* what a NIC ring holds: more owed than that was lost */
 	uint32_t ev_seq;
 } __rte_cache_aligned;
 
@@ -85,6 +94,7 @@ struct dp_ctx {
 	struct dp_worker *workers[CFG_MAX_WORKERS];
 	struct rte_mempool *pools[RTE_MAX_NUMA_NODES];
 	struct rte_mempool *rec_pools[RTE_MAX_NUMA_NODES];
+	struct rte_mempool *txreq_pool; /* control plane's frames (TX requests) */
 	bool ports_started[CFG_MAX_PORTS];
 };
 
@@ -110,6 +120,11 @@ void dp_neigh_free_held(struct dp_worker *w);
 /* On the drain tick: retry ARP for next hops with held frames, drop frames
  * held longer than DP_ARP_GIVEUP_MS. */
 void dp_neigh_tick(struct dp_worker *w, uint64_t now);
+
+/* dp_txreq.c: hand a frame to the control plane (takes ownership); send what the
+ * control plane queued (on the drain tick). */
+void dp_punt(struct dp_worker *w, struct rte_mbuf *m, unsigned in_port);
+void dp_txreq_drain(struct dp_worker *w);
 
 /* dp_local.c: frames for the dataplane's own addresses. Takes ownership. */
 void dp_local_arp(struct dp_worker *w, struct rte_mbuf *m, const struct dp_parsed *p,

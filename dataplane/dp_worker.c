@@ -204,6 +204,7 @@ static void dp_tick(struct dp_worker *w, uint64_t now)
 	}
 	for (unsigned i = 0; i < DP_CMDS_PER_TICK && !w->stopping && dp_msg_recv(w->cmd, &m); i++)
 		dp_cmd_handle(w, &m);
+	dp_txreq_drain(w);
 	if (w->n_held != 0)
 		dp_neigh_tick(w, now);
 	if (w->dumping)
@@ -352,6 +353,13 @@ static void dp_burst(struct dp_worker *w, unsigned in_port, struct rte_mbuf **pk
 		kind = dp_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
 				&parsed[n_udp], &why);
 		if (likely(kind == DP_PKT_UDP4)) {
+			const struct dp_parsed *pp = &parsed[n_udp];
+			const uint8_t *u = rte_pktmbuf_mtod_offset(m, const uint8_t *, pp->l4_off + 8);
+			if (unlikely(dp_is_stun(u, pp->l4_len - 8u)) &&
+			    dp_port_owns(&w->dp->ports[in_port], pp->dst_ip)) {
+				dp_punt(w, m, in_port);
+				continue;
+			}
 			struct dp_flow_key *k = &keys[n_udp];
 			k->src_ip = parsed[n_udp].src_ip;
 			k->dst_ip = parsed[n_udp].dst_ip;
@@ -389,6 +397,33 @@ static void dp_burst(struct dp_worker *w, unsigned in_port, struct rte_mbuf **pk
 	dp_record_flush(w, in_port, items, owners, n_items);
 }
 
+/* dataplane.rx_pace_pps: how many packets the worker may read now. The wire has
+ * brought (now - pace_start) x rate packets; more owed than a NIC ring holds means
+ * the worker was late and a NIC would have lost the rest: counted, then forgotten. */
+static unsigned dp_pace_budget(struct dp_worker *w, uint64_t now)
+{
+	uint64_t due, owed;
+
+	if (w->pace_start == 0)
+		w->pace_start = now;
+	due = (uint64_t)(((unsigned __int128)(now - w->pace_start) * w->pace_q32) >> 32);
+	if (due <= w->pace_taken)
+		return 0;
+	owed = due - w->pace_taken;
+	if (owed > w->pace_ring) {
+		w->c.drops[0][DP_DROP_PACE_MISSED] += owed - w->pace_ring;
+		w->pace_taken += owed - w->pace_ring;
+		owed = w->pace_ring;
+	}
+	if (owed >= w->burst)
+		return w->burst;
+	/* a part burst only once its first packet has waited a while: bursts of one
+	 * would cost the worker more than the wire's rate leaves it */
+	if (now - w->pace_last < w->drain_tsc / 8)
+		return 0;
+	return (unsigned)owed;
+}
+
 int dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
@@ -397,15 +432,24 @@ int dp_worker_main(void *arg)
 	uint64_t start = rte_rdtsc(), last_tick = start;
 
 	while (!w->stopped) {
+		unsigned burst = w->burst;
 		bool got = false;
 
-		for (unsigned p = 0; p < n_ports && w->rx_enabled; p++) {
+		if (w->pace_q32 != 0 && w->rx_enabled)
+			burst = dp_pace_budget(w, rte_rdtsc());
+		for (unsigned p = 0; p < n_ports && w->rx_enabled && burst != 0; p++) {
 			uint16_t n = rte_eth_rx_burst(w->dp->ports[p].port_id, w->queue, pkts,
-						      (uint16_t)w->burst);
+						      (uint16_t)burst);
 			if (n == 0)
 				continue;
 			got = true;
 			uint64_t t0 = rte_rdtsc();
+			if (w->pace_q32 != 0) {
+				/* the budget is the worker's, over all its ports */
+				burst -= n;
+				w->pace_taken += n;
+				w->pace_last = t0;
+			}
 			w->c.rx_packets += n;
 			w->c.port_rx[p] += n;
 			dp_burst(w, p, pkts, n, t0);

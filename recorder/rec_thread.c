@@ -19,6 +19,7 @@
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_prefetch.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
@@ -29,6 +30,7 @@
 #define REC_BURST 256
 #define REC_PASS_MAX (4 * REC_BURST) /* per ring and loop, so commands are not starved */
 #define REC_IDLE_US 100
+#define REC_PREFETCH_AHEAD 4
 #define REC_SPACE_MAX (64ull << 20)
 
 enum rec_cmd_type { REC_CMD_OPEN = 1, REC_CMD_CLOSE, REC_CMD_SRTP };
@@ -279,6 +281,15 @@ static void rec_write_item(struct rec_thread *t, const struct dp_rec_item *it)
 	rec_file_commit(f, len);
 }
 
+/* The first 256 bytes of a frame: a whole G.711 packet. */
+static inline void rec_prefetch_frame(const struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	for (unsigned off = 0; off < 256; off += RTE_CACHE_LINE_SIZE)
+		rte_prefetch0(p + off);
+}
+
 /* Up to max items from one ring; returns how many. */
 static unsigned rec_take(struct rec_thread *t, struct rte_ring *ring, unsigned max)
 {
@@ -290,7 +301,15 @@ static unsigned rec_take(struct rec_thread *t, struct rte_ring *ring, unsigned m
 		unsigned want = RTE_MIN(max - total, (unsigned)REC_BURST);
 		unsigned n = rte_ring_sc_dequeue_burst_elem(ring, items, DP_REC_ITEM_SIZE, want,
 							    NULL);
+		/* the frames were last touched on the worker's core: fetch the mbuf
+		 * headers of the burst, then each frame a few items ahead of its copy */
+		for (unsigned k = 0; k < n; k++)
+			rte_prefetch0(items[k].m);
+		for (unsigned k = 0; k < n && k < REC_PREFETCH_AHEAD; k++)
+			rec_prefetch_frame(items[k].m);
 		for (unsigned k = 0; k < n; k++) {
+			if (k + REC_PREFETCH_AHEAD < n)
+				rec_prefetch_frame(items[k + REC_PREFETCH_AHEAD].m);
 			rec_write_item(t, &items[k]);
 			mbufs[k] = items[k].m;
 		}

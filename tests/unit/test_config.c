@@ -236,6 +236,8 @@ static const struct ecase ecases[] = {
 	/* dataplane */
 	{ "idle sleep", P "dataplane: {idle_sleep_us: 20000}\n", 1,
 	  "t.yaml:5:28: dataplane.idle_sleep_us: 20000 is out of range (0..10000)\n" },
+	{ "pace", P "dataplane: {rx_pace_pps: 2000000000}\n", 1,
+	  "t.yaml:5:26: dataplane.rx_pace_pps: 2000000000 is out of range (0..1000000000)\n" },
 	{ "dataplane", P "dataplane:\n  flow_table_size: 32\n  mbufs: 1000\n"
 	  "  record_ring_size: 3000\n  neigh_hold: 5000\n  burst: 0\n", 5,
 	  "t.yaml:6:20: dataplane.flow_table_size: 32 is out of range (64..16777216)\n"
@@ -353,6 +355,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->dataplane.burst, 32);
 	assert_int_equal(c->dataplane.mbuf_size, 2176);
 	assert_int_equal(c->dataplane.idle_sleep_us, 0);
+	assert_int_equal(c->dataplane.rx_pace_pps, 0);
 	assert_int_equal(c->sip.n_listeners, 1);
 	assert_int_equal(c->sip.listeners[0].transport, CFG_SIP_UDP);
 	assert_int_equal(c->sip.listeners[0].addr.ip, 0x7f000001);
