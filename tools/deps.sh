@@ -9,6 +9,7 @@ RTPREC_DEBS=(
 	dpdk dpdk-dev libdpdk-dev
 	libcyaml-dev libyaml-dev libpcap-dev libcmocka-dev
 	libosip2-dev libssl-dev libxml2-dev libspandsp-dev libjansson-dev libsrtp2-dev
+	libcurl4-openssl-dev
 	tshark python3-pytest python3-scapy sip-tester openssl sox
 	iproute2 iputils-ping lua5.3
 )
