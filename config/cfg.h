@@ -139,12 +139,43 @@ struct cfg_dataplane {
 	unsigned rx_pace_pps;      /* bench: read at most this many packets/s per worker, 0 = off */
 };
 
+/* Where the external address comes from, tried in the configured order. */
+enum cfg_nat_source { CFG_NAT_SRC_STATIC = 0, CFG_NAT_SRC_STUN, CFG_NAT_SRC_CLOUD, CFG_NAT_SRC_NONE };
+#define CFG_NAT_MAX_SOURCES 4
+enum cfg_cloud { CFG_CLOUD_GCP = 0, CFG_CLOUD_AWS, CFG_CLOUD_AZURE };
+#define CFG_CLOUD_MAX 3
+
+struct cfg_nat_cloud {
+	char **providers;  /* gcp | aws | azure, in order; default all three */
+	unsigned providers_count;
+	char *gcp_url;     /* base URLs, default http://169.254.169.254 (tests: a local fake) */
+	char *aws_url;
+	char *azure_url;
+	unsigned timeout_ms; /* per request, default 1000, 50..30000 */
+	/* derived */
+	enum cfg_cloud order[CFG_CLOUD_MAX];
+	unsigned n_order;
+};
+
 struct cfg_nat {
 	char *behind_nat;  /* no | yes | auto (also true/false); env BEHIND_NAT */
 	char *external_ip; /* env EXTERNAL_IP */
 	char *internal_ip; /* env INTERNAL_IP; default: ports[0].ipv4 address */
+	char **sources;    /* static | stun | cloud | none; default [static, stun] */
+	unsigned sources_count;
+	char *stun_server; /* "a.b.c.d:port": STUN server for the media path (RFC 5780 if it can) */
+	unsigned stun_port;   /* local media port discovery uses, default media.port_max */
+	unsigned stun_rto_ms; /* first retransmission timeout, default 500, 50..5000 */
+	char *behaviour;      /* yes | no: RFC 5780 mapping/filtering tests, default yes */
+	unsigned recheck_s;   /* re-run discovery, default 300, 0 = never, else 5..86400 */
+	struct cfg_nat_cloud cloud;
 	/* derived */
 	enum cfg_behind_nat behind;
+	enum cfg_nat_source source_order[CFG_NAT_MAX_SOURCES];
+	unsigned n_sources;
+	bool has_stun;
+	struct cfg_addr stun; /* host order */
+	bool behaviour_on;
 	bool has_external_ip;
 	uint32_t external_ip_addr;
 	uint32_t internal_ip_addr;

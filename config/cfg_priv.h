@@ -115,6 +115,8 @@ void cfg_validate(struct cfg_ctx *x, struct cfg *c);
 void cfg_validate_flows(struct cfg_ctx *x, struct cfg *c);
 void cfg_validate_sip(struct cfg_ctx *x, struct cfg *c);
 void cfg_validate_recording(struct cfg_ctx *x, struct cfg *c);
+/* After the ports and media: nat.* (cfg_nat.c). */
+void cfg_validate_nat(struct cfg_ctx *x, struct cfg *c);
 /* Default an absent unsigned key, or check a present one against lo..hi. */
 void cfg_check_uint(struct cfg_ctx *x, const char *path, unsigned *v, unsigned def, unsigned lo,
 		    unsigned hi);

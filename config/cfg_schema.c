@@ -94,10 +94,28 @@ static const cyaml_schema_field_t dataplane_fields[] = {
 	CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t nat_cloud_fields[] = {
+	CYAML_FIELD_SEQUENCE("providers", CYAML_FLAG_POINTER | OPT, struct cfg_nat_cloud,
+			     providers, &string_entry, 0, CYAML_UNLIMITED),
+	STR("gcp_url", OPT, struct cfg_nat_cloud, gcp_url),
+	STR("aws_url", OPT, struct cfg_nat_cloud, aws_url),
+	STR("azure_url", OPT, struct cfg_nat_cloud, azure_url),
+	CYAML_FIELD_UINT("timeout_ms", OPT, struct cfg_nat_cloud, timeout_ms),
+	CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t nat_fields[] = {
 	STR("behind_nat", OPT, struct cfg_nat, behind_nat),
 	STR("external_ip", OPT, struct cfg_nat, external_ip),
 	STR("internal_ip", OPT, struct cfg_nat, internal_ip),
+	CYAML_FIELD_SEQUENCE("sources", CYAML_FLAG_POINTER | OPT, struct cfg_nat, sources,
+			     &string_entry, 0, CYAML_UNLIMITED),
+	STR("stun_server", OPT, struct cfg_nat, stun_server),
+	CYAML_FIELD_UINT("stun_port", OPT, struct cfg_nat, stun_port),
+	CYAML_FIELD_UINT("stun_rto_ms", OPT, struct cfg_nat, stun_rto_ms),
+	STR("behaviour", OPT, struct cfg_nat, behaviour),
+	CYAML_FIELD_UINT("recheck_s", OPT, struct cfg_nat, recheck_s),
+	CYAML_FIELD_MAPPING("cloud", OPT, struct cfg_nat, cloud, nat_cloud_fields),
 	CYAML_FIELD_END,
 };
 

@@ -161,9 +161,6 @@ static void validate_media_addrs(struct cfg_ctx *x, struct cfg *c)
 			}
 		path[base] = '\0';
 	}
-	if (m->n_addr > 1 && c->nat.behind != CFG_BEHIND_NAT_NO && c->nat.has_external_ip)
-		cfg_errp(x, "media.addresses", "one address only behind a static NAT "
-			 "(nat.external_ip maps one internal address)");
 }
 
 void cfg_validate_sip(struct cfg_ctx *x, struct cfg *c)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Step 5: defaults and semantic checks (ports, workers, recording,
- * dataplane, nat, log; flows are in cfg_flows.c). Every error is reported at
+ * dataplane, log; flows in cfg_flows.c, nat in cfg_nat.c). Every error is reported at
  * the offending value, or at the parent mapping when the key is absent.
  */
 #include <string.h>
@@ -143,36 +143,6 @@ int cfg_pick(struct cfg_ctx *x, const char *path, const char *s, const char *con
 	return -1;
 }
 
-static void validate_nat(struct cfg_ctx *x, struct cfg *c)
-{
-	static const char *const names[] = { "no", "yes", "auto", "false", "true" };
-	static const enum cfg_behind_nat vals[] = { CFG_BEHIND_NAT_NO, CFG_BEHIND_NAT_YES,
-						    CFG_BEHIND_NAT_AUTO, CFG_BEHIND_NAT_NO,
-						    CFG_BEHIND_NAT_YES };
-	struct cfg_nat *n = &c->nat;
-
-	cfg_default_str(x, "nat.behind_nat", &n->behind_nat, "no");
-	int i = cfg_pick(x, "nat.behind_nat", n->behind_nat, names, 5, "no, yes, auto, true, false");
-	n->behind = i < 0 ? CFG_BEHIND_NAT_NO : vals[i];
-
-	if (n->external_ip) {
-		n->has_external_ip = cfg_parse_ipv4(n->external_ip, &n->external_ip_addr);
-		if (!n->has_external_ip)
-			cfg_errp(x, "nat.external_ip", "'%.100s' is not an IPv4 address (a.b.c.d)",
-				 n->external_ip);
-	}
-	if (n->internal_ip) {
-		if (!cfg_parse_ipv4(n->internal_ip, &n->internal_ip_addr))
-			cfg_errp(x, "nat.internal_ip", "'%.100s' is not an IPv4 address (a.b.c.d)",
-				 n->internal_ip);
-	} else if (c->ports_count && c->ports[0].prefix_len) {
-		char buf[16];
-		n->internal_ip_addr = c->ports[0].ip;
-		if (cfg_set_str(&n->internal_ip, cfg_ip_str(n->internal_ip_addr, buf)) < 0)
-			cfg_errp(x, "nat.internal_ip", "out of memory");
-	}
-}
-
 static void validate_log(struct cfg_ctx *x, struct cfg *c)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };
@@ -188,7 +158,7 @@ void cfg_validate(struct cfg_ctx *x, struct cfg *c)
 	cfg_validate_recording(x, c);
 	cfg_validate_flows(x, c);
 	validate_dataplane(x, c);
-	validate_nat(x, c);
 	validate_log(x, c);
 	cfg_validate_sip(x, c);
+	cfg_validate_nat(x, c); /* after media: stun_port defaults to media.port_max */
 }

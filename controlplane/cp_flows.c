@@ -42,7 +42,8 @@ struct cp_ctx *cp_create(const struct cfg *cfg, struct dp_ctx *dp, struct rec_ct
 	cp->n_flow_ids = n;
 	cp->flow_cfg = calloc(n ? n : 1, sizeof(*cp->flow_cfg));
 	cp->agg = calloc(cfg->flows_count ? cfg->flows_count : 1, sizeof(*cp->agg));
-	if (cp->flow_cfg == NULL || cp->agg == NULL) {
+	cp->nat = cp_nat_create(cp);
+	if (cp->flow_cfg == NULL || cp->agg == NULL || cp->nat == NULL) {
 		cp_free(cp);
 		return NULL;
 	}
@@ -57,6 +58,7 @@ void cp_free(struct cp_ctx *cp)
 {
 	if (cp == NULL)
 		return;
+	cp_nat_free(cp->nat);
 	free(cp->flow_cfg);
 	free(cp->agg);
 	free(cp);
@@ -204,5 +206,6 @@ int cp_start_rx(struct cp_ctx *cp)
 	for (unsigned w = 0; w < dp_worker_count(cp->dp); w++)
 		if (cp_send(cp, w, &m) != 0)
 			return -ETIMEDOUT;
+	cp_nat_start(cp->nat, cp_now_ms());
 	return 0;
 }

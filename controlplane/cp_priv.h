@@ -3,6 +3,7 @@
 #define RTPREC_CP_PRIV_H
 
 #include "cp.h"
+#include "cp_nat.h"
 #include "dataplane/dp.h"
 #include "recorder/rec.h"
 
@@ -35,6 +36,7 @@ struct cp_ctx {
 	uint64_t idle_events;
 	uint64_t neigh_learned;
 	struct cp_sessions *sess; /* SIPREC sessions, NULL until created */
+	struct cp_nat *nat;       /* external address discovery */
 };
 
 void cp_handle_event(struct cp_ctx *cp, const struct dp_msg *m);

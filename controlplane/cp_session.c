@@ -536,6 +536,11 @@ unsigned cp_sessions_active(const struct cp_ctx *cp)
 	return cp->sess ? cp->sess->active : 0;
 }
 
+void cp_sess_set_external(struct cp_ctx *cp, uint32_t ip)
+{
+	cp->sess->external_ip = ip;
+}
+
 /* No RTP on any stream that is not paused for media.timeout_s: BYE. */
 static bool cp_sess_timed_out(const struct cp_ctx *cp, const struct cp_session *s, uint64_t now)
 {

@@ -99,6 +99,7 @@ void cp_poll(struct cp_ctx *cp)
 {
 	struct dp_msg m;
 
+	cp_nat_poll(cp->nat, cp_now_ms());
 	for (unsigned w = 0; w < dp_worker_count(cp->dp); w++) {
 		struct rte_ring *r = dp_event_ring(cp->dp, w);
 		for (unsigned i = 0; i < 4096 && dp_msg_recv(r, &m); i++)
@@ -258,6 +259,7 @@ void cp_print_stats(struct cp_ctx *cp, FILE *out, const char *reason)
 	cp_print_flows(cp, out);
 	cp_print_recorder(cp, out);
 	cp_sessions_print(cp, out);
+	cp_nat_print(cp->nat, out, "{\"event\":\"stats\",\"type\":\"nat\"");
 	fprintf(out, "{\"event\":\"stats_end\",\"reason\":\"%s\"}\n", reason);
 	fflush(out);
 }

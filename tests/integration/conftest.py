@@ -356,6 +356,9 @@ class Stats:
         self.workers = {l["worker"]: l for l in self.lines if l.get("type") == "worker"}
         self.flows = {l["flow"]: l for l in self.lines if l.get("type") == "flow"}
 
+    def by_type(self, t):
+        return [l for l in self.lines if l.get("type") == t]
+
     def worker_sum(self, key):
         return sum(int(w.get(key, 0)) for w in self.workers.values())
 

@@ -233,6 +233,20 @@ static const struct ecase ecases[] = {
 	  "media: {addresses: [192.0.2.10, 192.0.2.11]}\n", 1,
 	  "t.yaml:6:20: media.addresses: one address only behind a static NAT (nat.external_ip "
 	  "maps one internal address)\n" },
+	{ "nat sources", P "nat:\n  sources: [stun, dns, static, stun]\n  stun_server: 1.2.3.4\n"
+	  "  recheck_s: 2\n  behaviour: maybe\n"
+	  "  cloud: {providers: [aws, ibm], gcp_url: \"ftp://x\", timeout_ms: 10}\n", 10,
+	  "t.yaml:6:12: nat.sources: 'stun' needs nat.stun_server\n"
+	  "t.yaml:6:12: nat.sources: 'static' needs nat.external_ip (env EXTERNAL_IP)\n"
+	  "t.yaml:6:19: nat.sources[1]: 'dns' is not one of static, stun, cloud, none\n"
+	  "t.yaml:6:32: nat.sources[3]: 'stun' is listed twice\n"
+	  "t.yaml:7:16: nat.stun_server: '1.2.3.4' is not an IPv4 address and port "
+	  "(a.b.c.d:port)\n"
+	  "t.yaml:8:14: nat.recheck_s: 2 is out of range (0 = never, or 5..86400)\n"
+	  "t.yaml:9:14: nat.behaviour: 'maybe' is not one of yes, no\n"
+	  "t.yaml:10:28: nat.cloud.providers[1]: 'ibm' is not one of gcp, aws, azure\n"
+	  "t.yaml:10:43: nat.cloud.gcp_url: 'ftp://x' is not an http:// URL\n"
+	  "t.yaml:10:66: nat.cloud.timeout_ms: 10 is out of range (50..30000)\n" },
 	/* dataplane */
 	{ "idle sleep", P "dataplane: {idle_sleep_us: 20000}\n", 1,
 	  "t.yaml:5:28: dataplane.idle_sleep_us: 20000 is out of range (0..10000)\n" },
@@ -370,6 +384,13 @@ static void test_defaults(void **state)
 	assert_string_equal(c->nat.behind_nat, "no");
 	assert_int_equal(c->nat.behind, CFG_BEHIND_NAT_NO);
 	assert_false(c->nat.has_external_ip);
+	assert_int_equal(c->nat.n_sources, 0);
+	assert_false(c->nat.has_stun);
+	assert_true(c->nat.behaviour_on);
+	assert_int_equal(c->nat.stun_port, c->media.port_max);
+	assert_int_equal(c->nat.recheck_s, 300);
+	assert_int_equal(c->nat.cloud.n_order, 3);
+	assert_int_equal(c->nat.cloud.order[2], CFG_CLOUD_AZURE);
 	assert_string_equal(c->nat.internal_ip, "192.0.2.10");
 	assert_int_equal(c->nat.internal_ip_addr, 0xc000020a);
 	assert_string_equal(c->log.level, "info");

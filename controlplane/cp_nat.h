@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * cp_nat: the external address of the media path. Tries nat.sources in order
+ * (static address, STUN through the dataplane with RFC 5780 behaviour tests, cloud
+ * instance metadata, none), again every nat.recheck_s, and tells the session layer
+ * which address its SDP answers carry. STUN leaves through a worker's TX-request ring
+ * from the media address and nat.stun_port; answers come back on the punt rings. */
+#ifndef RTPREC_CP_NAT_H
+#define RTPREC_CP_NAT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct cp_ctx;
+struct cp_nat;
+
+/* NULL only without memory (or when the cloud client cannot be made). */
+struct cp_nat *cp_nat_create(struct cp_ctx *cp);
+void cp_nat_free(struct cp_nat *n);
+/* First discovery (call once the workers run). */
+void cp_nat_start(struct cp_nat *n, uint64_t now_ms);
+/* Punted frames, retransmissions, lookups, the recheck timer. Never blocks. */
+void cp_nat_poll(struct cp_nat *n, uint64_t now_ms);
+/* Is a discovery running (no result yet)? */
+bool cp_nat_busy(const struct cp_nat *n);
+/* One JSON line: head (e.g. {"event":"stats","type":"nat"), then the fields. Also
+ * printed on stdout as {"event":"nat",...} whenever a discovery ends. */
+void cp_nat_print(const struct cp_nat *n, FILE *out, const char *head);
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * cp_nat internals shared by the discovery logic and its frame I/O. */
+#ifndef RTPREC_CP_NAT_PRIV_H
+#define RTPREC_CP_NAT_PRIV_H
+
+#include "cp_nat.h"
+#include "cp_priv.h"
+#include "nat/nat_behav.h"
+#include "nat/nat_bind.h"
+
+enum cp_nat_phase { CP_NAT_IDLE = 0, CP_NAT_STUN, CP_NAT_CLOUD };
+
+struct cp_nat {
+	struct cp_ctx *cp;
+	const struct cfg_nat *cfg;
+	enum cp_nat_phase phase;
+	unsigned src_idx;            /* source being tried, index in cfg->source_order */
+	uint64_t next_check_ms;      /* recheck; UINT64_MAX: never */
+	uint64_t now_ms;             /* of the current poll */
+	struct nat_behav behav;      /* STUN with nat.behaviour yes */
+	struct nat_bind bind;        /* STUN with nat.behaviour no */
+	struct nat_cloud *cloud;     /* NULL unless "cloud" is a source */
+	uint32_t local_ip;           /* host order: the media address STUN leaves from */
+	/* what is known */
+	bool ext_known;
+	bool published;              /* this run gave an address already */
+	uint32_t ext_ip;             /* host order */
+	uint16_t ext_port;           /* STUN: the mapping of local_ip:stun_port, else 0 */
+	enum cfg_nat_source ext_source;
+	enum nat_mapping mapping;
+	enum nat_filtering filtering;
+	/* counters */
+	uint64_t checks, changes, failures;
+	uint64_t stun_in, stun_unmatched, tx_dropped;
+};
+
+/* cp_nat_io.c: STUN frames through the dataplane. */
+void cp_nat_send(void *arg, uint32_t dst_ip, uint16_t dst_port, const uint8_t *msg, size_t len);
+/* Take the workers' punted frames and hand STUN to the running discovery. */
+void cp_nat_drain(struct cp_nat *n);
+
+#endif

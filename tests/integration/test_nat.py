@@ -1,0 +1,140 @@
+"""NAT discovery through the media path (nat.*): rtprec behind real Linux NAT
+(nftables in a router namespace) asks coturn, through its DPDK port, for its mapping
+(RFC 8489) and the NAT's behaviour (RFC 5780); the external address falls back
+from one source to the next; cloud metadata comes from a local fake server; a
+change of the NAT's public address is seen by the recheck."""
+import http.server
+import os
+import shutil
+import threading
+
+import pytest
+
+from conftest import DP_ADDR, config_yaml, eal_args
+from nat_lab import INSIDE_DP, INSIDE_GW, STUN_IP, STUN_PORT, NatLab
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("turnserver") or not shutil.which("nft"),
+    reason="needs root, coturn and nftables")
+
+STUN_LOCAL_PORT = 39999
+
+
+def lab_config(tmp_path, lab, nat):
+    nat_yaml = "nat:\n" + "".join(f"  {k}: {v}\n" for k, v in nat.items())
+    return config_yaml(
+        eal=eal_args(f"net_af_packet0,iface={lab.host_if}"),
+        ports=[dict(name="media0", device="net_af_packet0", ipv4=f"{INSIDE_DP}/24",
+                    gateway=INSIDE_GW)],
+        recording_dir=str(tmp_path / "rec"), flows=[],
+        extra=f"media:\n  port_min: 30000\n  port_max: {STUN_LOCAL_PORT}\n" + nat_yaml)
+
+
+def nat_event(r, start=0, timeout=30.0, complete=True):
+    """The next {"event":"nat"} line; complete: only one that ends a discovery."""
+    return r.wait_event(lambda e: e.get("event") == "nat" and (e["complete"] or not complete),
+                        start=start, timeout=timeout)
+
+
+# 50 ms RTO: a filtering test that the NAT blocks times out after 7 sends (~7 s)
+STUN_NAT = {"behind_nat": "auto", "stun_server": f"{STUN_IP}:{STUN_PORT}", "stun_rto_ms": 50,
+            "recheck_s": 0}
+
+
+@pytest.mark.parametrize("kind,mapping,filtering", [
+    ("port-restricted", "endpoint-independent", "address-and-port-dependent"),
+    ("symmetric", "address-and-port-dependent", "address-and-port-dependent"),
+    ("one-to-one", "endpoint-independent", "endpoint-independent"),
+])
+def test_discovery_behind_nat(start_rtprec, tmp_path, kind, mapping, filtering):
+    with NatLab(kind) as lab:
+        lab.start_coturn()
+        r = start_rtprec(lab_config(tmp_path, lab, STUN_NAT))
+        r.wait_ready()
+        # the address is used as soon as the first binding answers, before the RFC 5780 tests
+        _, first = nat_event(r, timeout=5, complete=False)
+        assert first["external_ip"] == "203.0.113.1", r.diag()
+        _, ev = nat_event(r)
+        assert ev["external_ip"] == "203.0.113.1", r.diag()
+        assert ev["source"] == "stun"
+        assert (ev["mapping"], ev["filtering"]) == (mapping, filtering), ev
+        if kind != "symmetric":  # these NATs keep the port when they can
+            assert ev["mapped_port"] == STUN_LOCAL_PORT, ev
+        st = r.stats()
+        # test I and a mapping test came back through the punt ring, sent through txreq
+        assert st.worker_sum("punted") >= 2 and st.worker_sum("txreq") >= 3
+        nat = st.by_type("nat")[0]
+        assert nat["stun_unmatched"] == 0 and nat["tx_dropped"] == 0, nat
+
+
+def test_address_change_seen_by_recheck(start_rtprec, tmp_path):
+    with NatLab("port-restricted") as lab:
+        lab.start_coturn()
+        cfg = dict(STUN_NAT, recheck_s=5, behaviour="no")
+        r = start_rtprec(lab_config(tmp_path, lab, cfg))
+        r.wait_ready()
+        i, ev = nat_event(r)
+        assert ev["external_ip"] == "203.0.113.1" and ev["changes"] == 0, r.diag()
+        lab.change_outside("203.0.113.2")
+        _, ev = nat_event(r, start=i + 1, timeout=15)
+        assert ev["external_ip"] == "203.0.113.2" and ev["changes"] == 1, ev
+        assert "external address changed from 203.0.113.1 to 203.0.113.2" in r.stderr_text()
+
+
+def test_stun_unreachable_falls_back_to_static(start_rtprec, tmp_path):
+    with NatLab("port-restricted") as lab:  # no coturn: nothing answers
+        cfg = dict(STUN_NAT, stun_rto_ms=50, sources="[stun, static]", external_ip="198.51.100.9")
+        r = start_rtprec(lab_config(tmp_path, lab, cfg))
+        r.wait_ready()
+        _, ev = nat_event(r, timeout=30)
+        assert ev["external_ip"] == "198.51.100.9" and ev["source"] == "static", ev
+        assert "nat: source stun failed: no-server" in r.stderr_text()
+
+
+class FakeMetadata(http.server.BaseHTTPRequestHandler):
+    """GCP answers 404 (not on GCP); AWS IMDSv2 gives a token, then the address."""
+    TOKEN = "tok-123"
+
+    def do_PUT(self):
+        ok = self.path == "/latest/api/token" and self.headers.get(
+            "X-aws-ec2-metadata-token-ttl-seconds")
+        self._answer(200 if ok else 400, self.TOKEN if ok else "")
+
+    def do_GET(self):
+        if self.path == "/latest/meta-data/public-ipv4":
+            ok = self.headers.get("X-aws-ec2-metadata-token") == self.TOKEN
+            self._answer(200 if ok else 401, "198.51.100.77" if ok else "")
+        else:
+            self._answer(404, "")
+
+    def _answer(self, code, body):
+        data = body.encode()
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *a):
+        pass
+
+
+def test_cloud_metadata_source(start_rtprec, tmp_path, veth_ns):
+    srv = http.server.HTTPServer(("127.0.0.1", 0), FakeMetadata)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        base = f"http://127.0.0.1:{srv.server_address[1]}"
+        cfg = config_yaml(
+            eal=eal_args(f"net_af_packet0,iface={veth_ns['host_if']}"),
+            ports=[dict(name="media0", device="net_af_packet0", ipv4=f"{DP_ADDR}/24")],
+            recording_dir=str(tmp_path / "rec"), flows=[],
+            extra=("nat:\n  behind_nat: auto\n  sources: [cloud]\n  cloud:\n"
+                   f"    providers: [gcp, aws]\n    gcp_url: {base}\n    aws_url: {base}\n"))
+        r = start_rtprec(cfg)
+        r.wait_ready()
+        _, ev = nat_event(r, timeout=15)
+        assert ev["external_ip"] == "198.51.100.77" and ev["source"] == "cloud", ev
+        assert "HTTP 404" in r.stderr_text()  # gcp's refusal is logged before aws answers
+    finally:
+        srv.shutdown()
+        srv.server_close()
