@@ -143,6 +143,9 @@ struct cfg_dataplane {
 enum cfg_nat_source { CFG_NAT_SRC_STATIC = 0, CFG_NAT_SRC_STUN, CFG_NAT_SRC_CLOUD, CFG_NAT_SRC_NONE };
 #define CFG_NAT_MAX_SOURCES 4
 enum cfg_cloud { CFG_CLOUD_GCP = 0, CFG_CLOUD_AWS, CFG_CLOUD_AZURE };
+/* Keepalives from each media port toward the SRC's SDP address (behind NAT only):
+ * an empty RTP packet (RFC 6263) or a STUN Binding Indication. */
+enum cfg_keepalive { CFG_KEEPALIVE_OFF = 0, CFG_KEEPALIVE_RTP, CFG_KEEPALIVE_STUN };
 #define CFG_CLOUD_MAX 3
 
 struct cfg_nat_cloud {
@@ -168,6 +171,8 @@ struct cfg_nat {
 	unsigned stun_rto_ms; /* first retransmission timeout, default 500, 50..5000 */
 	char *behaviour;      /* yes | no: RFC 5780 mapping/filtering tests, default yes */
 	unsigned recheck_s;   /* re-run discovery, default 300, 0 = never, else 5..86400 */
+	char *keepalive;      /* off | rtp | stun: hole punching toward the SRC, default rtp */
+	unsigned keepalive_s; /* repeat while the call lives, default 20, 1..3600 */
 	struct cfg_nat_cloud cloud;
 	/* derived */
 	enum cfg_behind_nat behind;
@@ -176,6 +181,7 @@ struct cfg_nat {
 	bool has_stun;
 	struct cfg_addr stun; /* host order */
 	bool behaviour_on;
+	enum cfg_keepalive keepalive_kind;
 	bool has_external_ip;
 	uint32_t external_ip_addr;
 	uint32_t internal_ip_addr;

@@ -135,6 +135,11 @@ void cfg_validate_nat(struct cfg_ctx *x, struct cfg *c)
 	if (c->media.n_addr > 1 && n->behind != CFG_BEHIND_NAT_NO && n->has_external_ip)
 		cfg_errp(x, "media.addresses", "one address only behind a static NAT "
 			 "(nat.external_ip maps one internal address)");
+	cfg_default_str(x, "nat.keepalive", &n->keepalive, "rtp");
+	i = cfg_pick(x, "nat.keepalive", n->keepalive, (const char *const[]){ "off", "rtp", "stun" },
+		     3, "off, rtp, stun");
+	n->keepalive_kind = i < 0 ? CFG_KEEPALIVE_OFF : (enum cfg_keepalive)i;
+	cfg_check_uint(x, "nat.keepalive_s", &n->keepalive_s, 20, 1, 3600);
 	cfg_default_str(x, "nat.behaviour", &n->behaviour, "yes");
 	i = cfg_pick(x, "nat.behaviour", n->behaviour, yesno, 4, "yes, no");
 	n->behaviour_on = i == 1 || i == 3;

@@ -2,6 +2,7 @@
  * cp_nat frame I/O: STUN requests built as IPv4/UDP frames from the media address and
  * nat.stun_port, sent by worker 0 (TX-request ring); punted frames parsed and handed
  * to the discovery that runs. */
+#include <errno.h>
 #include <string.h>
 
 #include <rte_ip.h>
@@ -16,10 +17,9 @@
 
 #define CP_NAT_PUNT_BURST 32
 
-void cp_nat_send(void *arg, uint32_t dst_ip, uint16_t dst_port, const uint8_t *msg, size_t len)
+int cp_udp_send(struct cp_ctx *cp, const struct cp_udp_addr *a, const uint8_t *msg, size_t len)
 {
-	struct cp_nat *n = arg;
-	struct dp_ctx *dp = n->cp->dp;
+	struct dp_ctx *dp = cp->dp;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(dp_txreq_pool(dp));
 	struct rte_ipv4_hdr *ip;
 	struct rte_udp_hdr *udp;
@@ -38,21 +38,30 @@ void cp_nat_send(void *arg, uint32_t dst_ip, uint16_t dst_port, const uint8_t *m
 	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) + len));
 	ip->time_to_live = 64;
 	ip->next_proto_id = IPPROTO_UDP;
-	ip->src_addr = rte_cpu_to_be_32(n->local_ip);
-	ip->dst_addr = rte_cpu_to_be_32(dst_ip);
+	ip->src_addr = rte_cpu_to_be_32(a->src_ip);
+	ip->dst_addr = rte_cpu_to_be_32(a->dst_ip);
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	udp->src_port = rte_cpu_to_be_16((uint16_t)n->cfg->stun_port);
-	udp->dst_port = rte_cpu_to_be_16(dst_port);
+	udp->src_port = rte_cpu_to_be_16(a->src_port);
+	udp->dst_port = rte_cpu_to_be_16(a->dst_port);
 	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + len));
 	udp->dgram_cksum = 0;
 	memcpy(udp + 1, msg, len);
 	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
-	m->port = 0; /* the first dataplane port carries the media address */
+	m->port = (uint16_t)cp->cfg->media.port_index;
 	if (rte_ring_sp_enqueue(dp_txreq_ring(dp, 0), m) == 0)
-		return;
+		return 0;
 drop:
 	rte_pktmbuf_free(m);
-	n->tx_dropped++;
+	return -ENOBUFS;
+}
+
+void cp_nat_send(void *arg, uint32_t dst_ip, uint16_t dst_port, const uint8_t *msg, size_t len)
+{
+	struct cp_nat *n = arg;
+	struct cp_udp_addr a = { n->local_ip, dst_ip, (uint16_t)n->cfg->stun_port, dst_port };
+
+	if (cp_udp_send(n->cp, &a, msg, len) != 0)
+		n->tx_dropped++;
 }
 
 /* One STUN datagram from src to our dst_port. */

@@ -40,6 +40,13 @@ struct cp_ctx {
 };
 
 void cp_handle_event(struct cp_ctx *cp, const struct dp_msg *m);
+/* Send one UDP datagram from a media address through worker 0 (TX-request ring) on the
+ * media port; addresses in host order. 0, or -ENOBUFS (no mbuf, ring full). */
+struct cp_udp_addr {
+	uint32_t src_ip, dst_ip;
+	uint16_t src_port, dst_port;
+};
+int cp_udp_send(struct cp_ctx *cp, const struct cp_udp_addr *a, const uint8_t *msg, size_t len);
 /* Send to one worker, taking events while its ring is full (bounded). */
 int cp_send(struct cp_ctx *cp, unsigned worker, const struct dp_msg *m);
 /* s as a JSON string, quotes included. */

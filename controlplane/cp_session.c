@@ -90,6 +90,7 @@ static void cp_sess_answer_sdp(struct cp_ctx *cp, struct cp_session *s)
 	}
 	s->pending = NULL;
 	s->state = CP_SESS_ACTIVE;
+	cp_sess_keepalive(cp, s, cp_now_ms());
 }
 
 static void cp_sess_free(struct cp_ctx *cp, struct cp_session *s)
@@ -567,11 +568,15 @@ void cp_sessions_tick(struct cp_ctx *cp)
 	struct cp_sessions *ss = cp->sess;
 	uint64_t now = cp_now_ms();
 
-	if (ss == NULL || cp->cfg->media.timeout_s == 0)
+	if (ss == NULL)
 		return;
 	for (uint32_t i = 0; i < ss->max && ss->active; i++) {
 		struct cp_session *s = ss->slots[i];
-		if (s == NULL || s->state != CP_SESS_ACTIVE || !cp_sess_timed_out(cp, s, now))
+		if (s == NULL || s->state != CP_SESS_ACTIVE)
+			continue;
+		if (s->next_ka_ms != 0 && now >= s->next_ka_ms)
+			cp_sess_keepalive(cp, s, now);
+		if (cp->cfg->media.timeout_s == 0 || !cp_sess_timed_out(cp, s, now))
 			continue;
 		LOG_INFO("session %s: no media for %u s", s->id, cp->cfg->media.timeout_s);
 		if (s->dialog != NULL)
@@ -613,8 +618,9 @@ void cp_sessions_print(const struct cp_ctx *cp, FILE *out)
 		free_ports += ss->ports[a].n_free;
 	fprintf(out,
 		"{\"event\":\"stats\",\"type\":\"sessions\",\"active\":%u,\"total\":%llu,"
-		"\"free_media_ports\":%u,\"refused\":{",
-		ss->active, (unsigned long long)ss->total, free_ports);
+		"\"free_media_ports\":%u,\"keepalives\":%llu,\"refused\":{",
+		ss->active, (unsigned long long)ss->total, free_ports,
+		(unsigned long long)ss->keepalives);
 	for (unsigned code = 0; code < sizeof(ss->refused) / sizeof(ss->refused[0]); code++) {
 		if (ss->refused[code] == 0)
 			continue;

@@ -79,6 +79,9 @@ struct cp_session {
 	uint64_t start_ns;
 	uint64_t end_ns;
 	uint64_t last_activity_ms;
+	uint64_t next_ka_ms;  /* next keepalive (nat.keepalive), 0 before the answer */
+	uint32_t ka_ssrc;     /* of the empty RTP keepalives */
+	uint16_t ka_seq;
 	char end_reason[64];
 };
 
@@ -102,6 +105,7 @@ struct cp_sessions {
 	uint64_t tsc_hz;
 	uint64_t counter;
 	uint64_t total;
+	uint64_t keepalives;       /* keepalive datagrams sent */
 	uint64_t refused[600];     /* by status code */
 };
 
@@ -120,6 +124,9 @@ void cp_sess_keep_metadata(struct cp_session *s, const char *xml, size_t len);
 /* Refuse new calls (503)? recording.refuse_when_full and storage failing. */
 bool cp_sess_recording_refused(const struct cp_ctx *cp);
 
+/* cp_sess_keepalive.c: keepalives of s's media ports now (behind NAT, nat.keepalive on);
+ * sets s->next_ka_ms. */
+void cp_sess_keepalive(struct cp_ctx *cp, struct cp_session *s, uint64_t now_ms);
 /* cp_session.c */
 void cp_sess_end(struct cp_ctx *cp, struct cp_session *s, const char *reason);
 void cp_sess_flows_settled(struct cp_ctx *cp, struct cp_session *s);

@@ -138,6 +138,14 @@ void dp_neigh_free_held(struct dp_worker *w)
 	w->n_held = 0;
 }
 
+/* Has the first request for n been unanswered longer than the give-up time? now may
+ * be a little older than a request made in the same tick (TX requests): not yet. */
+static bool dp_neigh_gave_up(const struct dp_worker *w, const struct dp_neigh *n, uint64_t now)
+{
+	return n->first_req_tsc != 0 && now > n->first_req_tsc &&
+	       now - n->first_req_tsc > w->arp_giveup_tsc;
+}
+
 void dp_neigh_tick(struct dp_worker *w, uint64_t now)
 {
 	unsigned keep = 0;
@@ -145,7 +153,7 @@ void dp_neigh_tick(struct dp_worker *w, uint64_t now)
 	for (unsigned i = 0; i < w->n_held; i++) {
 		struct dp_held *h = &w->held[i];
 		struct dp_neigh *n = &w->neigh[h->neigh_idx];
-		if (n->first_req_tsc != 0 && now - n->first_req_tsc > w->arp_giveup_tsc) {
+		if (dp_neigh_gave_up(w, n, now)) {
 			dp_drop_pkt(w, h->in_port, DP_DROP_NEIGH_TIMEOUT, h->m);
 			continue;
 		}
@@ -155,7 +163,6 @@ void dp_neigh_tick(struct dp_worker *w, uint64_t now)
 	w->n_held = keep;
 	/* next hops that gave up start over with the next frame */
 	for (unsigned i = 0; i < w->n_neigh; i++)
-		if (w->neigh[i].state != DP_NEIGH_VALID && w->neigh[i].first_req_tsc != 0 &&
-		    now - w->neigh[i].first_req_tsc > w->arp_giveup_tsc)
+		if (w->neigh[i].state != DP_NEIGH_VALID && dp_neigh_gave_up(w, &w->neigh[i], now))
 			w->neigh[i].first_req_tsc = 0;
 }

@@ -4,14 +4,21 @@
 from one source to the next; cloud metadata comes from a local fake server; a
 change of the NAT's public address is seen by the recheck."""
 import http.server
+import json
 import os
+import re
 import shutil
+import socket
 import threading
+import time
+import uuid
 
 import pytest
 
-from conftest import DP_ADDR, config_yaml, eal_args
-from nat_lab import INSIDE_DP, INSIDE_GW, STUN_IP, STUN_PORT, NatLab
+from conftest import DP_ADDR, config_yaml, eal_args, free_port
+from nat_lab import INSIDE_DP, INSIDE_GW, SRC_IP, STUN_IP, STUN_PORT, NatLab
+
+PY = "/usr/bin/python3"
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("turnserver") or not shutil.which("nft"),
@@ -20,14 +27,15 @@ pytestmark = pytest.mark.skipif(
 STUN_LOCAL_PORT = 39999
 
 
-def lab_config(tmp_path, lab, nat):
+def lab_config(tmp_path, lab, nat, sip_port=None):
     nat_yaml = "nat:\n" + "".join(f"  {k}: {v}\n" for k, v in nat.items())
+    sip = f'sip:\n  listen: ["udp:127.0.0.1:{sip_port}"]\n' if sip_port else ""
     return config_yaml(
         eal=eal_args(f"net_af_packet0,iface={lab.host_if}"),
         ports=[dict(name="media0", device="net_af_packet0", ipv4=f"{INSIDE_DP}/24",
                     gateway=INSIDE_GW)],
         recording_dir=str(tmp_path / "rec"), flows=[],
-        extra=f"media:\n  port_min: 30000\n  port_max: {STUN_LOCAL_PORT}\n" + nat_yaml)
+        extra=f"{sip}media:\n  port_min: 30000\n  port_max: {STUN_LOCAL_PORT}\n" + nat_yaml)
 
 
 def nat_event(r, start=0, timeout=30.0, complete=True):
@@ -138,3 +146,73 @@ def test_cloud_metadata_source(start_rtprec, tmp_path, veth_ns):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+# ---------------------------------------------------------------- hole punching
+SRC_MEDIA_PORT = 40000
+SIPREC_SDP = (f"v=0\no=SRC 1 1 IN IP4 {SRC_IP}\ns=-\nc=IN IP4 {SRC_IP}\nt=0 0\n"
+              f"m=audio {SRC_MEDIA_PORT} RTP/AVP 0\na=label:1\na=sendonly\na=rtcp-mux\n")
+
+
+def sip_call(port):
+    """INVITE with SIPREC_SDP over UDP, ACK the 200: (answer SDP, socket, dialog headers)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(5)
+    lport = s.getsockname()[1]
+    cid, tag = uuid.uuid4().hex, uuid.uuid4().hex[:8]
+    body = SIPREC_SDP.replace("\n", "\r\n")
+    head = (f"Via: SIP/2.0/UDP 127.0.0.1:{lport};branch=z9hG4bK{uuid.uuid4().hex[:10]};rport\r\n"
+            f"From: <sip:src@127.0.0.1>;tag={tag}\r\nCall-ID: {cid}\r\nMax-Forwards: 70\r\n")
+    s.sendto((f"INVITE sip:srs@127.0.0.1 SIP/2.0\r\n{head}To: <sip:srs@127.0.0.1>\r\n"
+              f"CSeq: 1 INVITE\r\nContact: <sip:src@127.0.0.1:{lport}>;+sip.src\r\n"
+              f"Require: siprec\r\nContent-Type: application/sdp\r\n"
+              f"Content-Length: {len(body)}\r\n\r\n{body}").encode(), ("127.0.0.1", port))
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        resp = s.recv(65535).decode(errors="replace")
+        if not resp.startswith("SIP/2.0 1"):
+            break
+    assert resp.startswith("SIP/2.0 200"), resp
+    to = re.search(r"^To: (.*)$", resp, re.M | re.I).group(1).strip()
+    s.sendto((f"ACK sip:srs@127.0.0.1 SIP/2.0\r\n{head}To: {to}\r\nCSeq: 1 ACK\r\n"
+              f"Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", port))
+    return resp.split("\r\n\r\n", 1)[1], s
+
+
+def send_rtp_from_outside(lab, dst, port, count):
+    """count G.711 packets from SRC_IP:SRC_MEDIA_PORT (the SDP's address) in the outside ns."""
+    code = ("import socket,struct,time\n"
+            "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+            f"s.bind(('{SRC_IP}',{SRC_MEDIA_PORT}))\n"
+            f"for i in range({count}):\n"
+            f"  s.sendto(struct.pack('!BBHII',0x80,0,i+1,(i+1)*160,0x5151)+b'\\xd5'*160,('{dst}',{port}))\n"
+            "  time.sleep(0.004)\n")
+    lab.nsx(lab.out, PY, "-c", code, timeout=30)
+
+
+@pytest.mark.parametrize("keepalive", ["rtp", "stun", "off"])
+def test_keepalive_opens_port_restricted_nat(start_rtprec, tmp_path, keepalive):
+    """An SRC outside sends RTP to the address and port of rtprec's answer. A
+    port-restricted NAT lets it in only after rtprec's port has sent to that SRC
+    address and port: with keepalives every packet is recorded, without them none."""
+    with NatLab("port-restricted") as lab:
+        sip_port = free_port()
+        cfg = {"behind_nat": "yes", "external_ip": "203.0.113.1", "keepalive": keepalive}
+        r = start_rtprec(lab_config(tmp_path, lab, cfg, sip_port))
+        r.wait_ready()
+        answer, sock = sip_call(sip_port)
+        assert "c=IN IP4 203.0.113.1" in answer, answer
+        port = int(re.search(r"^m=audio (\d+) ", answer, re.M).group(1))
+        time.sleep(0.3)  # the keepalive leaves right after the answer
+        send_rtp_from_outside(lab, "203.0.113.1", port, 50)
+        time.sleep(0.5)
+        r.stop()
+        sess = json.load(open(next((tmp_path / "rec").glob("*/*/*/*/session.json"))))
+        st = sess["streams"][0]
+        if keepalive == "off":
+            assert st["packets"] == 0, st  # the NAT dropped the SRC's media
+        else:
+            assert st["packets"] == 50 and st["lost"] == 0, st
+            assert st["latched"]["ip"] == SRC_IP and st["latched"]["port"] == SRC_MEDIA_PORT
+        sock.close()
