@@ -130,6 +130,7 @@ if build_or_fail build rtprec_build build; then
 	meson_suite unit build
 	pytest_suite integration build/app/rtprec
 	bench_quick bench-record bench/record.sh --quick
+	bench_quick bench-gen bench/gen/selftest.sh build
 fi
 
 if [[ ${SKIP_ASAN:-0} != 1 ]]; then
