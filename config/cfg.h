@@ -227,6 +227,9 @@ struct cfg_media {
 	unsigned port_max;       /* default 39999, > port_min */
 	char *port;              /* dataplane port that receives media, default ports[0].name */
 	unsigned timeout_s;      /* no RTP on every stream for this long: BYE, default 30, 0 = never */
+	bool strict_source;      /* accept media only from the SDP address and port, default false */
+	unsigned relatch_packets; /* a new source replaces the latched one after this many packets
+				    in a row, default 5, 0 = never, 0..1000 */
 	/* derived */
 	unsigned port_index;
 	uint32_t addr_ip[CFG_MAX_MEDIA_ADDRS]; /* host order; [0] .. [n_addr - 1] */

@@ -146,6 +146,8 @@ static const cyaml_schema_field_t media_fields[] = {
 	CYAML_FIELD_UINT("port_max", OPT, struct cfg_media, port_max),
 	STR("port", OPT, struct cfg_media, port),
 	CYAML_FIELD_UINT("timeout_s", OPT, struct cfg_media, timeout_s),
+	CYAML_FIELD_BOOL("strict_source", OPT, struct cfg_media, strict_source),
+	CYAML_FIELD_UINT("relatch_packets", OPT, struct cfg_media, relatch_packets),
 	CYAML_FIELD_END,
 };
 

@@ -104,6 +104,7 @@ static void validate_media(struct cfg_ctx *x, struct cfg *c)
 		cfg_errp(x, "media.port_max", "%u is not above media.port_min (%u)", m->port_max,
 			 m->port_min);
 	cfg_check_uint(x, "media.timeout_s", &m->timeout_s, 30, 0, 86400);
+	cfg_check_uint(x, "media.relatch_packets", &m->relatch_packets, 5, 0, 1000);
 	if (c->ports_count == 0)
 		return;
 	if (m->port == NULL) {

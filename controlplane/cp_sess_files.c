@@ -252,6 +252,7 @@ static void cp_write_stream(FILE *f, const struct cp_ctx *cp, const struct cp_se
 	cp_json_ip(f, "negotiated", st->offer_ip, st->offer_port);
 	fputc(',', f);
 	cp_json_ip(f, "latched", st->latched_ip, st->latched_port);
+	fprintf(f, ",\"relatches\":%u", st->relatches);
 	fprintf(f,
 		",\"packets\":%llu,\"bytes\":%llu,\"rtp_expected\":%llu,\"lost\":%lld,"
 		"\"jitter\":%u,\"record_drops\":%llu,",

@@ -20,6 +20,10 @@ static void cp_sess_key(const struct cp_ctx *cp, const struct cp_session *s,
 	memset(k, 0, sizeof(*k));
 	k->dst_ip = rte_cpu_to_be_32(cp_sess_local_ip(cp->sess, s));
 	k->dst_port = rte_cpu_to_be_16((uint16_t)(st->port + (rtcp ? 1 : 0)));
+	if (st->strict_ip != 0) { /* media.strict_source: the SDP's address only */
+		k->src_ip = rte_cpu_to_be_32(st->strict_ip);
+		k->src_port = rte_cpu_to_be_16((uint16_t)(st->strict_port + (rtcp ? 1 : 0)));
+	}
 }
 
 /* Send one message to every worker; each answers once. */
@@ -43,6 +47,10 @@ static int cp_sess_flow_set(struct cp_ctx *cp, struct cp_session *s, unsigned i,
 
 	memset(&m, 0, sizeof(m));
 	m.type = type;
+	if (type == DP_CMD_FLOW_ADD && !rtcp && cp->cfg->media.strict_source) {
+		s->streams[i].strict_ip = st->offer_ip;
+		s->streams[i].strict_port = st->offer_port;
+	}
 	cp_sess_key(cp, s, st, rtcp, &m.u.spec.key);
 	m.u.spec.flow_id = cp_sess_flow_id(s, i, rtcp);
 	m.u.spec.rec_id = cp->sess->rec_base + s->slot;
@@ -50,6 +58,7 @@ static int cp_sess_flow_set(struct cp_ctx *cp, struct cp_session *s, unsigned i,
 	m.u.spec.clock_rate = 8000;
 	if (!rtcp) {
 		m.u.spec.flags = DP_FLOW_F_LATCH;
+		m.u.spec.relatch_pkts = (uint16_t)cp->cfg->media.relatch_packets;
 		m.u.spec.idle_s = (uint16_t)cp->cfg->media.timeout_s;
 	}
 	return cp_sess_broadcast(cp, s, &m);
@@ -62,6 +71,28 @@ static int cp_sess_stream_flows(struct cp_ctx *cp, struct cp_session *s, unsigne
 	if (!s->streams[i].rtcp_mux && cp_sess_flow_set(cp, s, i, 1, type) != 0)
 		return -1;
 	return 0;
+}
+
+/* The first source of a stream, or a new one that replaced it (media.relatch_packets). */
+static void cp_sess_latched(const struct cp_session *s, struct cp_stream *st, const struct dp_msg *m)
+{
+	uint32_t ip = rte_be_to_cpu_32(m->u.latch.src_ip);
+	uint16_t port = rte_be_to_cpu_16(m->u.latch.src_port);
+
+	st->idle = false;
+	if (st->latched_ip == ip && st->latched_port == port)
+		return; /* another worker saw the same */
+	if (st->latched_ip == 0)
+		st->first_ns = cp_sess_now_ns();
+	else if (m->u.latch.relatched)
+		st->relatches++;
+	else
+		return; /* a second worker's first packet from another source */
+	LOG_INFO("session %s stream %s: media %sfrom %u.%u.%u.%u:%u", s->id, st->label,
+		 st->latched_ip ? "now " : "", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
+		 ip & 255, port);
+	st->latched_ip = ip;
+	st->latched_port = port;
 }
 
 int cp_sess_flows_program(struct cp_ctx *cp, struct cp_session *s, unsigned first_stream)
@@ -158,15 +189,7 @@ bool cp_sessions_event(struct cp_ctx *cp, const struct dp_msg *m)
 			st->st.record_drops += m->u.stats.record_drops;
 		break;
 	case DP_EV_FLOW_LATCHED:
-		if (st->latched_ip == 0) {
-			st->latched_ip = rte_be_to_cpu_32(m->u.latch.src_ip);
-			st->latched_port = rte_be_to_cpu_16(m->u.latch.src_port);
-			st->first_ns = cp_sess_now_ns();
-			LOG_DEBUG("session %s stream %s: media from %u.%u.%u.%u:%u", s->id,
-				  st->label, st->latched_ip >> 24, (st->latched_ip >> 16) & 255,
-				  (st->latched_ip >> 8) & 255, st->latched_ip & 255, st->latched_port);
-		}
-		st->idle = false;
+		cp_sess_latched(s, st, m);
 		break;
 	case DP_EV_FLOW_IDLE:
 		if (!(k & 1))

@@ -77,12 +77,14 @@ void cp_sess_keepalive(struct cp_ctx *cp, struct cp_session *s, uint64_t now_ms)
 		s->ka_ssrc = (uint32_t)rand();
 	for (unsigned i = 0; i < s->n_streams; i++) {
 		const struct cp_stream *st = &s->streams[i];
-		if (!st->in_use || st->port == 0 || st->offer_ip == 0 || st->offer_port == 0)
+		/* where the media comes from once latched (an SRC behind NAT), else the SDP's */
+		uint32_t ip = st->latched_ip ? st->latched_ip : st->offer_ip;
+		uint16_t port = st->latched_ip ? st->latched_port : st->offer_port;
+		if (!st->in_use || st->port == 0 || ip == 0 || port == 0)
 			continue;
-		cp_ka_send(cp, s, st->port, st->offer_ip, st->offer_port, st);
+		cp_ka_send(cp, s, st->port, ip, port, st);
 		if (!st->rtcp_mux) /* the SRC's RTCP port by RFC 3550's convention */
-			cp_ka_send(cp, s, (uint16_t)(st->port + 1), st->offer_ip,
-				   (uint16_t)(st->offer_port + 1), st);
+			cp_ka_send(cp, s, (uint16_t)(st->port + 1), ip, (uint16_t)(port + 1), st);
 	}
 	s->next_ka_ms = now_ms + nc->keepalive_s * 1000ull;
 }

@@ -378,13 +378,17 @@ static void cp_sess_update(struct cp_ctx *cp, struct cp_session *s, struct cp_si
 			const struct cp_sdp_stream *o = &s->offer.streams[i];
 			struct cp_stream *st = &s->streams[i];
 			bool paused = o->dir == CP_SDP_INACTIVE;
+			/* the SRC moved its media: the flows latch again on the next packet */
+			bool moved = o->ip != st->offer_ip || o->port != st->offer_port;
 			if (!st->in_use)
 				continue;
 			if (o->port == 0) {
 				cp_sess_flows_delete(cp, s, i);
 				st->in_use = false;
-			} else if (paused != st->paused) {
+			} else if (paused != st->paused || moved) {
 				st->paused = paused;
+				st->offer_ip = o->ip;
+				st->offer_port = o->port;
 				cp_sess_flows_update(cp, s, i);
 			}
 		}

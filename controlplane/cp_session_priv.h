@@ -48,6 +48,9 @@ struct cp_stream {
 	uint16_t offer_port;
 	uint32_t latched_ip; /* host order, 0 until the first packet */
 	uint16_t latched_port;
+	uint32_t relatches;  /* times another source replaced the latched one */
+	uint32_t strict_ip;  /* media.strict_source: the source the flows take (host order) */
+	uint16_t strict_port;
 	uint64_t first_ns;  /* wall clock of the first packet */
 	struct cp_stream_stats st;
 };

@@ -31,7 +31,12 @@ struct dp_flow_key {
 #define DP_REC_NONE UINT32_MAX
 
 /* dp_flow_spec.flags */
-#define DP_FLOW_F_LATCH (1u << 0) /* report the source of the first packet (DP_EV_FLOW_LATCHED) */
+/* Latch: report the source of the first plausible RTP packet (version 2) in
+ * DP_EV_FLOW_LATCHED; from then on packets from another source are dropped
+ * (latch_other) until one source has sent relatch_pkts packets in a row, which is
+ * then latched instead (DP_EV_FLOW_LATCHED with relatched = 1). relatch_pkts 0: the
+ * first source stays. */
+#define DP_FLOW_F_LATCH (1u << 0)
 
 /* What a flow does; carried by FLOW_ADD and FLOW_UPDATE. */
 struct dp_flow_spec {
@@ -50,6 +55,8 @@ struct dp_flow_spec {
 	uint8_t nexthop_mac[6];
 	uint16_t idle_s;      /* DP_EV_FLOW_IDLE after this long without packets; 0 = never */
 	uint32_t clock_rate;  /* RTP clock rate for jitter */
+	uint16_t relatch_pkts; /* DP_FLOW_F_LATCH: see above */
+	uint16_t pad2;
 };
 
 /* One flow's counters as a worker saw them. */
@@ -119,6 +126,7 @@ struct dp_msg {
 			uint32_t flow_id;
 			uint32_t src_ip;  /* network order */
 			uint16_t src_port;
+			uint16_t relatched; /* 1: a new source replaced the latched one */
 		} latch;
 		struct dp_flow_stats stats;
 	} u;

@@ -31,7 +31,8 @@
 	X(EVENT_RING_FULL, "event_ring_full") \
 	X(PACE_MISSED, "pace_missed") \
 	X(PUNT_RING_FULL, "punt_ring_full") \
-	X(TXREQ_BAD, "txreq_bad")
+	X(TXREQ_BAD, "txreq_bad") \
+	X(LATCH_OTHER, "latch_other")
 
 enum dp_drop {
 #define DP_DROP_ENUM(sym, name) DP_DROP_##sym,

@@ -11,6 +11,8 @@
 
 #define DP_FLOWX_LATCH (1u << 0)   /* report the first packet's source */
 #define DP_FLOWX_IDLE (1u << 1)    /* reported idle: report the next packet */
+/* Internal action bit (beside DP_ACT_*): only the latched source gets in. */
+#define DP_ACTX_SRC (1u << 7)
 
 /* Laid out for the per-packet path: line 0 is what forwarding reads and the
  * counters it bumps, line 1 the RTP state; the rest is cold. */
@@ -29,10 +31,15 @@ struct dp_flow {
 	uint64_t packets;
 	uint64_t bytes;
 	uint64_t last_tsc;
-	uint64_t record_drops;
+	uint32_t latched_ip;   /* network order: the source DP_ACTX_SRC lets in */
+	uint16_t latched_port;
+	uint16_t cand_count;   /* packets in a row from cand_ip:cand_port */
 	/* line 1 */
 	struct dp_rtp_stats rtp;
 	/* cold */
+	uint64_t record_drops;
+	uint32_t cand_ip;      /* another source, candidate for a re-latch */
+	uint16_t cand_port;
 	struct dp_flow_spec spec; /* as programmed (network order) */
 	uint64_t idle_reported_tsc;
 	uint64_t idle_tsc;  /* 0: no idle reports */

@@ -89,7 +89,9 @@ static void dp_cmd_flow_add(struct dp_worker *w, const struct dp_flow_spec *spec
 	f->rec_id = spec->rec_id;
 	f->neigh_idx = (uint32_t)nidx;
 	f->idle_tsc = w->tsc_hz * spec->idle_s;
-	if ((spec->flags & DP_FLOW_F_LATCH) && f->packets == 0)
+	/* latch on the next RTP packet: a new flow, or an update (a new offer may move the
+	 * SRC's media, so the lock is lifted until the next packet) */
+	if (spec->flags & DP_FLOW_F_LATCH)
 		f->flags |= DP_FLOWX_LATCH;
 	f->clock_mult = dp_rtp_clock_mult(spec->clock_rate ? spec->clock_rate : 8000, w->tsc_hz);
 	dp_reply(w, DP_EV_FLOW_ADDED, spec->flow_id, 0);
@@ -276,24 +278,67 @@ static void dp_record_flush(struct dp_worker *w, unsigned in_port, struct dp_rec
 	}
 }
 
-/* Rare per-flow work: the first packet's source, or packets after idle. */
-static void __attribute__((noinline)) dp_flow_note(struct dp_worker *w, struct dp_flow *f,
-						   const struct dp_parsed *p)
+/* Lock the flow onto the packet's source and say so. */
+static int dp_flow_latch(struct dp_worker *w, struct dp_flow *f, const struct dp_parsed *p,
+			 uint16_t relatched)
 {
 	struct dp_msg ev;
 
+	f->latched_ip = p->src_ip;
+	f->latched_port = p->src_port;
+	f->cand_count = 0;
+	f->actions |= DP_ACTX_SRC;
 	memset(&ev, 0, sizeof(ev));
-	if (f->flags & DP_FLOWX_LATCH) {
-		ev.type = DP_EV_FLOW_LATCHED;
-		ev.u.latch.flow_id = f->spec.flow_id;
-		ev.u.latch.src_ip = p->src_ip;
-		ev.u.latch.src_port = p->src_port;
+	ev.type = DP_EV_FLOW_LATCHED;
+	ev.u.latch.flow_id = f->spec.flow_id;
+	ev.u.latch.src_ip = p->src_ip;
+	ev.u.latch.src_port = p->src_port;
+	ev.u.latch.relatched = relatched;
+	return dp_worker_event(w, &ev);
+}
+
+/* A packet from another source than the latched one: true when that source has now
+ * sent relatch_pkts in a row and is latched instead, false to drop the packet. */
+static bool __attribute__((noinline)) dp_flow_other_src(struct dp_worker *w, struct dp_flow *f,
+							const struct dp_parsed *p)
+{
+	if (f->cand_ip == p->src_ip && f->cand_port == p->src_port) {
+		f->cand_count++;
 	} else {
-		ev.type = DP_EV_FLOW_ACTIVE;
-		ev.u.result.flow_id = f->spec.flow_id;
+		f->cand_ip = p->src_ip;
+		f->cand_port = p->src_port;
+		f->cand_count = 1;
 	}
+	if (f->spec.relatch_pkts == 0 || f->cand_count < f->spec.relatch_pkts)
+		return false;
+	dp_flow_latch(w, f, p, 1);
+	return true;
+}
+
+/* RTP version 2 and not RTCP (payload types 72..76 with the marker bit): worth latching. */
+static bool dp_rtp_plausible(const uint8_t *u, uint32_t len)
+{
+	return len >= 12 && (u[0] & 0xC0) == 0x80 && (u[1] < 200 || u[1] > 204);
+}
+
+/* Rare per-flow work: the first packet's source, or packets after idle. */
+static void __attribute__((noinline)) dp_flow_note(struct dp_worker *w, struct dp_flow *f,
+						   const struct dp_parsed *p, const uint8_t *frame)
+{
+	struct dp_msg ev;
+
+	if (f->flags & DP_FLOWX_LATCH) {
+		/* not RTP yet (a keepalive, garbage): let it through, latch on a later one */
+		if (dp_rtp_plausible(frame + p->l4_off + 8, p->l4_len - 8u) &&
+		    dp_flow_latch(w, f, p, f->latched_ip != 0) == 0)
+			f->flags &= (uint16_t)~DP_FLOWX_LATCH;
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.type = DP_EV_FLOW_ACTIVE;
+	ev.u.result.flow_id = f->spec.flow_id;
 	if (dp_worker_event(w, &ev) == 0)
-		f->flags &= (uint16_t)~(f->flags & DP_FLOWX_LATCH ? DP_FLOWX_LATCH : DP_FLOWX_IDLE);
+		f->flags &= (uint16_t)~DP_FLOWX_IDLE;
 }
 
 static inline void dp_flow_packet(struct dp_worker *w, struct dp_flow *f, struct rte_mbuf *m,
@@ -303,8 +348,16 @@ static inline void dp_flow_packet(struct dp_worker *w, struct dp_flow *f, struct
 {
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 
+	if (unlikely(f->actions & DP_ACTX_SRC)) {
+		if (p->src_ip == f->latched_ip && p->src_port == f->latched_port) {
+			f->cand_count = 0; /* a re-latch needs packets in a row */
+		} else if (!dp_flow_other_src(w, f, p)) {
+			dp_drop_pkt(w, in_port, DP_DROP_LATCH_OTHER, m);
+			return;
+		}
+	}
 	if (unlikely(f->flags != 0))
-		dp_flow_note(w, f, p);
+		dp_flow_note(w, f, p, frame);
 	f->packets++;
 	f->bytes += rte_pktmbuf_pkt_len(m);
 	f->last_tsc = now;
