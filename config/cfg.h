@@ -171,6 +171,8 @@ struct cfg_nat {
 	unsigned stun_rto_ms; /* first retransmission timeout, default 500, 50..5000 */
 	char *behaviour;      /* yes | no: RFC 5780 mapping/filtering tests, default yes */
 	unsigned recheck_s;   /* re-run discovery, default 300, 0 = never, else 5..86400 */
+	unsigned external_port_min; /* 1:1 port forwarding: the public port media.port_min is
+				       forwarded from (the range keeps its offsets); 0 = same ports */
 	char *keepalive;      /* off | rtp | stun: hole punching toward the SRC, default rtp */
 	unsigned keepalive_s; /* repeat while the call lives, default 20, 1..3600 */
 	struct cfg_nat_cloud cloud;

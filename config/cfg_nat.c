@@ -135,6 +135,13 @@ void cfg_validate_nat(struct cfg_ctx *x, struct cfg *c)
 	if (c->media.n_addr > 1 && n->behind != CFG_BEHIND_NAT_NO && n->has_external_ip)
 		cfg_errp(x, "media.addresses", "one address only behind a static NAT "
 			 "(nat.external_ip maps one internal address)");
+	cfg_check_uint(x, "nat.external_port_min", &n->external_port_min, 0, 0, 65535);
+	if (n->external_port_min != 0 &&
+	    (n->external_port_min < 1024 ||
+	     n->external_port_min + (c->media.port_max - c->media.port_min) > 65535))
+		cfg_errp(x, "nat.external_port_min", "%u: the forwarded range (%u ports) must lie "
+			 "in 1024..65535", n->external_port_min,
+			 c->media.port_max - c->media.port_min + 1);
 	cfg_default_str(x, "nat.keepalive", &n->keepalive, "rtp");
 	i = cfg_pick(x, "nat.keepalive", n->keepalive, (const char *const[]){ "off", "rtp", "stun" },
 		     3, "off, rtp, stun");

@@ -52,6 +52,17 @@ static void cp_sess_answer(struct cp_ctx *cp, struct cp_sip_pending *p, int stat
 	cp_sip_answer(p, &r, NULL);
 }
 
+/* The port the SDP answer gives for our port: behind a 1:1 port-forwarding NAT
+ * (nat.external_port_min) the public one. */
+static uint16_t cp_sess_answer_port(const struct cp_ctx *cp, uint16_t port)
+{
+	unsigned ext = cp->cfg->nat.external_port_min;
+
+	if (ext == 0 || cp->sess->external_ip == 0)
+		return port;
+	return (uint16_t)(port - cp->cfg->media.port_min + ext);
+}
+
 /* 200 with the SDP answer for the session's current streams. */
 static void cp_sess_answer_sdp(struct cp_ctx *cp, struct cp_session *s)
 {
@@ -63,7 +74,7 @@ static void cp_sess_answer_sdp(struct cp_ctx *cp, struct cp_session *s)
 
 	for (unsigned i = 0; i < s->offer.n_streams; i++) {
 		const struct cp_stream *st = &s->streams[i];
-		ports[i] = st->in_use ? st->port : 0;
+		ports[i] = st->in_use ? cp_sess_answer_port(cp, st->port) : 0;
 		dirs[i] = st->paused ? CP_SDP_INACTIVE : CP_SDP_RECVONLY;
 	}
 	cp_sess_files_srtp(cp, s);

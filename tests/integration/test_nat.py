@@ -216,3 +216,21 @@ def test_keepalive_opens_port_restricted_nat(start_rtprec, tmp_path, keepalive):
             assert st["packets"] == 50 and st["lost"] == 0, st
             assert st["latched"]["ip"] == SRC_IP and st["latched"]["port"] == SRC_MEDIA_PORT
         sock.close()
+
+
+def test_port_forwarding_offset(start_rtprec, tmp_path):
+    """nat.external_port_min: behind a 1:1 port-forwarding NAT the answer carries the
+    public ports, at the same offsets in the range."""
+    with NatLab("one-to-one") as lab:
+        sip_port = free_port()
+        cfg = {"behind_nat": "yes", "external_ip": "203.0.113.1", "external_port_min": 50000,
+               "keepalive": "off"}
+        r = start_rtprec(lab_config(tmp_path, lab, cfg, sip_port))
+        r.wait_ready()
+        answer, sock = sip_call(sip_port)
+        port = int(re.search(r"^m=audio (\d+) ", answer, re.M).group(1))
+        assert "c=IN IP4 203.0.113.1" in answer and 50000 <= port < 50000 + 10000, answer
+        r.stop()
+        st = json.load(open(next((tmp_path / "rec").glob("*/*/*/*/session.json"))))["streams"][0]
+        assert st["local_port"] == port - 50000 + 30000, st
+        sock.close()

@@ -247,6 +247,10 @@ static const struct ecase ecases[] = {
 	  "t.yaml:10:28: nat.cloud.providers[1]: 'ibm' is not one of gcp, aws, azure\n"
 	  "t.yaml:10:43: nat.cloud.gcp_url: 'ftp://x' is not an http:// URL\n"
 	  "t.yaml:10:66: nat.cloud.timeout_ms: 10 is out of range (50..30000)\n" },
+	{ "nat port forward", P "nat: {external_port_min: 60000, keepalive: often}\n", 2,
+	  "t.yaml:5:26: nat.external_port_min: 60000: the forwarded range (10000 ports) must lie "
+	  "in 1024..65535\n"
+	  "t.yaml:5:44: nat.keepalive: 'often' is not one of off, rtp, stun\n" },
 	/* dataplane */
 	{ "idle sleep", P "dataplane: {idle_sleep_us: 20000}\n", 1,
 	  "t.yaml:5:28: dataplane.idle_sleep_us: 20000 is out of range (0..10000)\n" },
