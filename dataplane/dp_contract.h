@@ -27,6 +27,12 @@ struct dp_flow_key {
 #define DP_ACT_RECORD  (1u << 0)
 #define DP_ACT_FORWARD (1u << 1)
 #define DP_ACT_DROP    (1u << 2)
+/* A TURN relay's traffic to one of our ports (key: exact relay address -> ours):
+ * ChannelData on a channel given by DP_CMD_TURN_CHANNEL is unwrapped into the peer's
+ * datagram, which then goes through the flow table as if the peer had sent it (the
+ * TURN flow counts the relayed packets and bytes); STUN from the relay is punted
+ * like all STUN; anything else is dropped (turn_bad). */
+#define DP_ACT_TURN    (1u << 3)
 
 #define DP_REC_NONE UINT32_MAX
 
@@ -84,6 +90,7 @@ enum dp_cmd_type {
 	DP_CMD_STATS_DUMP,   /* u.dump; one DP_EV_FLOW_STATS per flow, then DP_EV_DUMP_DONE */
 	DP_CMD_STOP,         /* like STATS_DUMP, then flush and leave the loop: DP_EV_STOPPED */
 	DP_CMD_RX_START,     /* start polling the ports (sent once the static flows are in) */
+	DP_CMD_TURN_CHANNEL, /* u.chan: bind (peer_ip != 0) or free a channel of a TURN flow */
 };
 
 enum dp_ev_type {
@@ -122,6 +129,12 @@ struct dp_msg {
 		struct {
 			uint32_t req_id;
 		} dump;
+		struct {
+			struct dp_flow_key key; /* the TURN flow */
+			uint32_t peer_ip;       /* network order; 0 frees the channel */
+			uint16_t peer_port;     /* network order */
+			uint16_t channel;       /* host order, 0x4000..0x4FFF */
+		} chan;
 		struct {
 			uint32_t flow_id;
 			uint32_t src_ip;  /* network order */

@@ -32,7 +32,8 @@
 	X(PACE_MISSED, "pace_missed") \
 	X(PUNT_RING_FULL, "punt_ring_full") \
 	X(TXREQ_BAD, "txreq_bad") \
-	X(LATCH_OTHER, "latch_other")
+	X(LATCH_OTHER, "latch_other") \
+	X(TURN_BAD, "turn_bad")
 
 enum dp_drop {
 #define DP_DROP_ENUM(sym, name) DP_DROP_##sym,

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "dp_contract.h"
 #include "dp_rtp.h"
+#include "dp_turn.h"
 
 #define DP_FLOWX_LATCH (1u << 0)   /* report the first packet's source */
 #define DP_FLOWX_IDLE (1u << 1)    /* reported idle: report the next packet */
@@ -40,6 +41,7 @@ struct dp_flow {
 	uint64_t record_drops;
 	uint32_t cand_ip;      /* another source, candidate for a re-latch */
 	uint16_t cand_port;
+	struct dp_turn_chan chans[DP_TURN_CHANNELS]; /* DP_ACT_TURN: bound channels */
 	struct dp_flow_spec spec; /* as programmed (network order) */
 	uint64_t idle_reported_tsc;
 	uint64_t idle_tsc;  /* 0: no idle reports */

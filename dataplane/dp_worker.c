@@ -111,6 +111,33 @@ static void dp_cmd_flow_del(struct dp_worker *w, const struct dp_flow_key *key, 
 	dp_reply(w, DP_EV_FLOW_DELETED, flow_id, dp_ft_del(w->ft, key));
 }
 
+/* Bind or free one channel of a TURN flow; answered like a flow update. */
+static void dp_cmd_turn_channel(struct dp_worker *w, const struct dp_msg *m)
+{
+	struct dp_flow *f = dp_ft_find(w->ft, &m->u.chan.key);
+	struct dp_turn_chan *slot = NULL;
+
+	if (f == NULL || !(f->actions & DP_ACT_TURN) || m->u.chan.channel < 0x4000 ||
+	    m->u.chan.channel > 0x4FFF) {
+		dp_reply(w, DP_EV_FLOW_ADD_FAILED, f ? f->spec.flow_id : 0, -EINVAL);
+		return;
+	}
+	for (unsigned i = 0; i < DP_TURN_CHANNELS && slot == NULL; i++)
+		if (f->chans[i].channel == m->u.chan.channel)
+			slot = &f->chans[i];
+	for (unsigned i = 0; i < DP_TURN_CHANNELS && slot == NULL; i++)
+		if (f->chans[i].channel == 0)
+			slot = &f->chans[i];
+	if (slot == NULL) {
+		dp_reply(w, DP_EV_FLOW_ADD_FAILED, f->spec.flow_id, -ENOSPC);
+		return;
+	}
+	slot->channel = m->u.chan.peer_ip ? m->u.chan.channel : 0;
+	slot->peer_ip = m->u.chan.peer_ip;
+	slot->peer_port = m->u.chan.peer_port;
+	dp_reply(w, DP_EV_FLOW_ADDED, f->spec.flow_id, 0);
+}
+
 static void dp_cmd_handle(struct dp_worker *w, const struct dp_msg *m)
 {
 	switch (m->type) {
@@ -123,6 +150,9 @@ static void dp_cmd_handle(struct dp_worker *w, const struct dp_msg *m)
 		break;
 	case DP_CMD_RX_START:
 		w->rx_enabled = true;
+		break;
+	case DP_CMD_TURN_CHANNEL:
+		dp_cmd_turn_channel(w, m);
 		break;
 	case DP_CMD_NEIGH_SET:
 		dp_neigh_set(w, m->u.neigh.port, m->u.neigh.ip, m->u.neigh.mac, true);
@@ -341,6 +371,10 @@ static void __attribute__((noinline)) dp_flow_note(struct dp_worker *w, struct d
 		f->flags &= (uint16_t)~DP_FLOWX_IDLE;
 }
 
+static void dp_turn_packet(struct dp_worker *w, struct dp_flow *f, struct rte_mbuf *m,
+			   const struct dp_parsed *p, unsigned in_port, uint64_t now,
+			   struct dp_rec_item *items, struct dp_flow **owners, unsigned *n_items);
+
 static inline void dp_flow_packet(struct dp_worker *w, struct dp_flow *f, struct rte_mbuf *m,
 				  const struct dp_parsed *p, unsigned in_port, uint64_t now,
 				  struct dp_rec_item *items, struct dp_flow **owners,
@@ -348,6 +382,10 @@ static inline void dp_flow_packet(struct dp_worker *w, struct dp_flow *f, struct
 {
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 
+	if (unlikely(f->actions & DP_ACT_TURN)) {
+		dp_turn_packet(w, f, m, p, in_port, now, items, owners, n_items);
+		return;
+	}
 	if (unlikely(f->actions & DP_ACTX_SRC)) {
 		if (p->src_ip == f->latched_ip && p->src_port == f->latched_port) {
 			f->cand_count = 0; /* a re-latch needs packets in a row */
@@ -381,6 +419,40 @@ static inline void dp_flow_packet(struct dp_worker *w, struct dp_flow *f, struct
 		return;
 	}
 	rte_pktmbuf_free(m);
+}
+
+/* ChannelData from a TURN relay: the peer's datagram goes on through the flow table. */
+static void __attribute__((noinline))
+dp_turn_packet(struct dp_worker *w, struct dp_flow *f, struct rte_mbuf *m, const struct dp_parsed *p,
+	       unsigned in_port, uint64_t now, struct dp_rec_item *items, struct dp_flow **owners,
+	       unsigned *n_items)
+{
+	uint32_t n = rte_pktmbuf_is_contiguous(m)
+		? dp_turn_unwrap(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m), p, f->chans,
+				 DP_TURN_CHANNELS) : 0;
+	struct dp_parsed inner;
+	struct dp_flow_key key;
+	struct dp_flow *g = NULL;
+	enum dp_drop why = DP_DROP_TURN_BAD;
+
+	f->packets++;
+	f->bytes += rte_pktmbuf_pkt_len(m);
+	f->last_tsc = now;
+	if (n == 0)
+		goto drop;
+	rte_pktmbuf_adj(m, DP_TURN_HDR);
+	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - n));
+	if (dp_parse(rte_pktmbuf_mtod(m, const uint8_t *), n, &inner, &why) != DP_PKT_UDP4)
+		goto drop;
+	key = (struct dp_flow_key){ inner.src_ip, inner.dst_ip, inner.src_port, inner.dst_port, 0 };
+	dp_ft_lookup_burst(w->ft, &key, 1, &g);
+	why = DP_DROP_NO_FLOW;
+	if (g == NULL || (g->actions & DP_ACT_TURN))
+		goto drop;
+	dp_flow_packet(w, g, m, &inner, in_port, now, items, owners, n_items);
+	return;
+drop:
+	dp_drop_pkt(w, in_port, why, m);
 }
 
 static void dp_burst(struct dp_worker *w, unsigned in_port, struct rte_mbuf **pkts, unsigned n,

@@ -9,8 +9,29 @@
 #include "dataplane/dp_parse.h"
 #include "dataplane/dp_rewrite.h"
 #include "dataplane/dp_rtp.h"
+#include "dataplane/dp_turn.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The same datagram as ChannelData from a relay, whatever its channel (every slot is
+ * taken by one input-chosen channel): the unwrapped frame must parse as UDP from the peer. */
+static void fuzz_turn(uint8_t *frame, uint32_t len, const struct dp_parsed *p)
+{
+	const uint8_t *u = frame + p->l4_off + 8;
+	struct dp_turn_chan c[DP_TURN_CHANNELS] = { 0 };
+	struct dp_parsed in;
+	enum dp_drop why;
+
+	c[0].channel = p->l4_len >= 10 ? (uint16_t)(u[0] << 8 | u[1]) : 0x4000;
+	c[0].peer_ip = 0x14710bcbu;
+	c[0].peer_port = 0x409c;
+	uint32_t n = dp_turn_unwrap(frame, len, p, c, DP_TURN_CHANNELS);
+	if (n == 0)
+		return;
+	if (n > len - DP_TURN_HDR || dp_parse(frame + DP_TURN_HDR, n, &in, &why) != DP_PKT_UDP4 ||
+	    in.src_ip != c[0].peer_ip || in.src_port != c[0].peer_port)
+		abort();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -58,6 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t zero_now = buf[p.l4_off + 6] == 0 && buf[p.l4_off + 7] == 0;
 		if (zero_now != udp_csum_was_zero)
 			abort(); /* 0 stays 0, non-zero never becomes 0 */
+		fuzz_turn(buf, len, &q);
 		break;
 	}
 	case DP_PKT_ARP:

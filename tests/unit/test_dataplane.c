@@ -161,10 +161,108 @@ static void test_churn_while_traffic(void **state)
 	cfg_free(cfg);
 }
 
+#define RELAY_IP 0xcb007163 /* 203.0.113.99 */
+#define RELAY_PORT 3478
+
+/* From the relay to 192.0.2.10:30000: ChannelData(channel) around an RTP packet with
+ * sequence seq (first byte 0x80 without the header: not ChannelData at all). */
+static struct rte_mbuf *make_channel_data(uint16_t channel, uint16_t seq)
+{
+	struct rte_mbuf *inner = ut_udp(0x01020304, 0xc000020a, 1, 30000, seq);
+	struct rte_mbuf *m = rte_pktmbuf_alloc(ut_pool);
+	const uint16_t plen = (uint16_t)(rte_pktmbuf_data_len(inner) - 42);
+	const uint16_t hdr = channel ? 4 : 0;
+	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(42 + hdr + plen));
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + 14);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	memcpy(p, rte_pktmbuf_mtod(inner, uint8_t *), 42);
+	memcpy(p + 42 + hdr, rte_pktmbuf_mtod(inner, uint8_t *) + 42, plen);
+	rte_pktmbuf_free(inner);
+	if (hdr) {
+		p[42] = (uint8_t)(channel >> 8), p[43] = (uint8_t)channel;
+		p[44] = (uint8_t)(plen >> 8), p[45] = (uint8_t)plen;
+	}
+	ip->src_addr = rte_cpu_to_be_32(RELAY_IP);
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(28 + hdr + plen));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = rte_cpu_to_be_16(RELAY_PORT);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(8 + hdr + plen));
+	return m;
+}
+
+/* A TURN flow (the relay's address -> ours) with a bound channel: the peer's datagrams
+ * come out of the ChannelData and go through the media flow; others are turn_bad. */
+static void test_turn_channel_data(void **state)
+{
+	char yaml[4096];
+	size_t len;
+	struct cfg *cfg = NULL;
+	struct dp_ctx *dp = NULL;
+	struct cp_ctx *cp;
+	uint64_t got[N_STABLE] = {0}, other = 0;
+	struct dp_msg m;
+
+	(void)state;
+	/* fresh ring ports: the previous test's context closed its own */
+	assert_int_equal(ut_port_create(&in, "ut_tin", 1), 0);
+	assert_int_equal(ut_port_create(&out, "ut_tout", 1), 0);
+	len = (size_t)snprintf(yaml, sizeof(yaml), cfg_fmt, in.name, out.name);
+	len += (size_t)snprintf(yaml + len, sizeof(yaml) - len,
+				"  - { name: media, match: { dst: \"192.0.2.10:30000\" }, actions: "
+				"[forward], forward: { to: \"198.18.0.7:40000\", port: out } }\n");
+	assert_int_equal(cfg_load_string("turn", yaml, len, &cfg, stderr), 0);
+	assert_int_equal(dp_create(cfg, &dp), 0);
+	cp = cp_create(cfg, dp, NULL);
+	assert_non_null(cp);
+	assert_int_equal(dp_launch(dp), 0);
+	assert_int_equal(cp_program_static_flows(cp), 0);
+	assert_int_equal(cp_start_rx(cp), 0);
+
+	memset(&m, 0, sizeof(m));
+	m.type = DP_CMD_FLOW_ADD;
+	m.u.spec.key = (struct dp_flow_key){ rte_cpu_to_be_32(RELAY_IP), rte_cpu_to_be_32(0xc000020a),
+					     rte_cpu_to_be_16(RELAY_PORT), rte_cpu_to_be_16(30000), 0 };
+	m.u.spec.flow_id = 777;
+	m.u.spec.rec_id = DP_REC_NONE;
+	m.u.spec.actions = DP_ACT_TURN;
+	assert_int_equal(cp_send(cp, 0, &m), 0);
+	struct dp_flow_key key = m.u.spec.key;
+	memset(&m, 0, sizeof(m));
+	m.type = DP_CMD_TURN_CHANNEL;
+	m.u.chan.key = key;
+	m.u.chan.channel = 0x4001;
+	m.u.chan.peer_ip = rte_cpu_to_be_32(0xc6336407);
+	m.u.chan.peer_port = rte_cpu_to_be_16(5004);
+	assert_int_equal(cp_send(cp, 0, &m), 0);
+
+	for (uint16_t s = 1; s <= 10; s++)
+		inject(cp, make_channel_data(0x4001, s));
+	inject(cp, make_channel_data(0x4002, 11)); /* no such channel */
+	inject(cp, make_channel_data(0, 12));      /* RTP straight from the relay */
+	for (int i = 0; i < 2000 && dp_counters(dp, 0)->rx_packets < 12; i++)
+		usleep(1000);
+	assert_int_equal(cp_collect_stats(cp, 1), 0);
+	dp_wait(dp);
+	drain_out(got, &other);
+
+	const struct dp_worker_counters *c = dp_counters(dp, 0);
+	assert_int_equal(got[0], 10);
+	assert_int_equal(cp->agg[0].packets, 10);
+	assert_int_equal(cp->agg[0].rtp_lost, 0);
+	assert_int_equal(c->drops[0][DP_DROP_TURN_BAD], 2);
+	assert_int_equal(cp->add_failed, 0);
+	cp_free(cp);
+	dp_destroy(dp);
+	cfg_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_churn_while_traffic),
+		cmocka_unit_test(test_turn_channel_data),
 	};
 	if (ut_eal_init("ut_dp", "0@0,1@1") != 0 || ut_port_create(&in, "ut_in", 1) != 0 ||
 	    ut_port_create(&out, "ut_out", 1) != 0) {
