@@ -214,9 +214,12 @@ struct cfg_sip {
 	unsigned max_sessions;   /* concurrent recording sessions, default 1000, 1..1000000 */
 	unsigned max_message;    /* bytes in one SIP message, default 65535, 1024..1048576 */
 	unsigned max_connections;/* TCP/TLS connections at once, default 1024, 1..65536 */
+	char *external_address;  /* "a.b.c.d[:port]": Contact and Via behind NAT; default none */
 	/* derived */
 	struct cfg_sip_listener listeners[CFG_MAX_SIP_LISTEN];
 	unsigned n_listeners;
+	bool has_external;
+	struct cfg_addr external; /* host order; port 0: the listener's */
 	uint32_t allow_ip[CFG_MAX_SIP_ALLOW];   /* host order */
 	uint8_t allow_prefix[CFG_MAX_SIP_ALLOW];
 };

@@ -137,6 +137,7 @@ static const cyaml_schema_field_t sip_fields[] = {
 	CYAML_FIELD_UINT("max_sessions", OPT, struct cfg_sip, max_sessions),
 	CYAML_FIELD_UINT("max_message", OPT, struct cfg_sip, max_message),
 	CYAML_FIELD_UINT("max_connections", OPT, struct cfg_sip, max_connections),
+	STR("external_address", OPT, struct cfg_sip, external_address),
 	CYAML_FIELD_END,
 };
 

@@ -173,6 +173,14 @@ void cfg_validate_sip(struct cfg_ctx *x, struct cfg *c)
 	cfg_check_uint(x, "sip.max_sessions", &sp->max_sessions, 1000, 1, 1000000);
 	cfg_check_uint(x, "sip.max_message", &sp->max_message, 65535, 1024, 1048576);
 	cfg_check_uint(x, "sip.max_connections", &sp->max_connections, 1024, 1, 65536);
+	if (sp->external_address) {
+		const char *s = sp->external_address;
+		sp->has_external = strchr(s, ':') ? cfg_parse_addr(s, &sp->external)
+						  : cfg_parse_ipv4(s, &sp->external.ip);
+		if (!sp->has_external)
+			cfg_errp(x, "sip.external_address", "'%.100s' is not an IPv4 address "
+				 "(a.b.c.d or a.b.c.d:port)", s);
+	}
 	validate_media(x, c);
 	validate_media_addrs(x, c);
 }

@@ -53,32 +53,47 @@ void cp_sip_run(struct cp_sip *s)
 
 /* ---- receive path ---- */
 
-static const char *validate(osip_message_t *m, unsigned flags)
+/* 0 when the message may go on, else the status a request is refused with
+ * (responses that fail are dropped) and *why. */
+static int validate(osip_message_t *m, unsigned flags, const char **why)
 {
-	if (!m->from)
-		return "Missing or bad From";
-	if (!m->to)
-		return "Missing or bad To";
-	if (!m->call_id || !m->call_id->number)
-		return "Missing or bad Call-ID";
-	if (!m->cseq || !m->cseq->number || !m->cseq->method)
-		return "Missing or bad CSeq";
-	for (const char *c = m->cseq->number; *c; c++)
-		if (*c < '0' || *c > '9')
-			return "Bad CSeq number";
-	if (strlen(m->cseq->number) > 10 || strtoull(m->cseq->number, NULL, 10) > 0x7fffffffu)
-		return "Bad CSeq number";
-	if (MSG_IS_REQUEST(m)) {
-		if (!m->req_uri || !m->req_uri->scheme)
-			return "Bad Request-URI";
-		if (strcmp(m->sip_method, m->cseq->method) != 0)
-			return "CSeq method does not match";
-		if (!cp_sip_msg_tag(m->from))
-			return "Missing From tag";
-		if (flags & CP_SIP_RX_NOCL)
-			return "Missing Content-Length";
+	*why = NULL;
+	if (strcasecmp(m->sip_version, "SIP/2.0") != 0) {
+		*why = "Version Not Supported"; /* RFC 3261 8.2.2.1 */
+		return 505;
 	}
-	return NULL;
+	if (!m->from)
+		*why = "Missing or bad From";
+	else if (!m->to)
+		*why = "Missing or bad To";
+	else if (!m->call_id || !m->call_id->number)
+		*why = "Missing or bad Call-ID";
+	else if (!m->cseq || !m->cseq->number || !m->cseq->method)
+		*why = "Missing or bad CSeq";
+	else if (strspn(m->cseq->number, "0123456789") != strlen(m->cseq->number) ||
+		 strlen(m->cseq->number) > 10 || strtoull(m->cseq->number, NULL, 10) > 0x7fffffffu)
+		*why = "Bad CSeq number";
+	else if (m->content_length && (!m->content_length->value || !*m->content_length->value ||
+				       strspn(m->content_length->value, "0123456789") !=
+					       strlen(m->content_length->value)))
+		*why = "Bad Content-Length"; /* RFC 4475 3.1.2.3: -999 is no length */
+	if (*why || !MSG_IS_REQUEST(m))
+		return *why ? 400 : 0;
+	if (!m->req_uri || !m->req_uri->scheme)
+		*why = "Bad Request-URI";
+	else if (strcmp(m->sip_method, m->cseq->method) != 0)
+		*why = "CSeq method does not match";
+	else if (!cp_sip_msg_tag(m->from))
+		*why = "Missing From tag";
+	else if (flags & CP_SIP_RX_NOCL)
+		*why = "Missing Content-Length";
+	if (*why)
+		return 400;
+	if (!cp_sip_msg_scheme_ok(m->req_uri->scheme, strlen(m->req_uri->scheme))) {
+		*why = "Unsupported URI Scheme";
+		return 416;
+	}
+	return 0;
 }
 
 static bool blank(const char *b, size_t n)
@@ -127,7 +142,8 @@ static char *headers_only(const char *buf, size_t len, size_t *out_len)
 }
 
 /* libosip2 refuses the whole message when its body does not parse (say a
- * multipart type without a boundary): answer 400 from the headers alone. */
+ * multipart type without a boundary): answer 400 from the headers alone;
+ * when those do not parse either, from the raw text (cp_sip_raw.c). */
 static void reply_bad_body(struct cp_sip *s, const char *buf, size_t len,
 			   const struct cp_sip_peer *from)
 {
@@ -142,7 +158,7 @@ static void reply_bad_body(struct cp_sip *s, const char *buf, size_t len,
 	    osip_list_size(&m->vias) >= 1) {
 		cp_sip_msg_fix_via(m, from);
 		cp_sip_msg_reply_stateless(s, m, 400, "Malformed body", from);
-	} else {
+	} else if (m || !cp_sip_raw_reply(s, buf, len, from)) {
 		s->drops++;
 	}
 	if (ev)
@@ -188,15 +204,13 @@ void cp_sip_receive(struct cp_sip *s, const char *buf, size_t len, unsigned flag
 	}
 	if (MSG_IS_REQUEST(m))
 		s->ctr.requests_in++;
-	why = validate(m, flags);
-	if (why || truncated) {
-		s->ctr.parse_errors += why != NULL;
+	int status = validate(m, flags, &why);
+
+	if (status || truncated) {
+		s->ctr.parse_errors += status != 0;
 		if (MSG_IS_REQUEST(m) && strcmp(m->sip_method, "ACK") != 0) {
 			cp_sip_msg_fix_via(m, from);
-			if (why)
-				cp_sip_msg_reply_stateless(s, m, 400, why, from);
-			else
-				cp_sip_msg_reply_stateless(s, m, 513, NULL, from);
+			cp_sip_msg_reply_stateless(s, m, status ? status : 513, why, from);
 		} else {
 			s->drops++;
 		}

@@ -385,7 +385,7 @@ int cp_sip_answer(struct cp_sip_pending *p, const struct cp_sip_response *r,
 		osip_list_clone(&tr->orig_request->record_routes, &resp->record_routes,
 				(int (*)(void *, void **))osip_record_route_clone);
 	if (ok) {
-		cp_sip_msg_contact(&t->peer, r->contact_params, buf, sizeof(buf));
+		cp_sip_msg_contact(s, &t->peer, r->contact_params, buf, sizeof(buf));
 		osip_message_set_contact(resp, buf);
 		cp_sip_msg_add_caps(resp);
 	} else {
@@ -481,11 +481,11 @@ int cp_sip_send_bye(struct cp_sip_dialog *d, const char *reason)
 		peer.ip = ntohl(a.s_addr);
 		peer.port = hop->port ? (uint16_t)atoi(hop->port) : 5060;
 	}
-	a.s_addr = htonl(peer.local_ip);
-	inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	uint16_t via_port;
+	cp_sip_msg_self(s, &peer, ip, &via_port);
 	cp_sip_msg_random_token(s, br, sizeof(br));
 	snprintf(buf, sizeof(buf), "SIP/2.0/%s %s:%u;branch=z9hG4bK%s;rport",
-		 cp_sip_transport_name(peer.transport), ip, peer.local_port, br);
+		 cp_sip_transport_name(peer.transport), ip, via_port, br);
 	if (osip_message_set_via(m, buf) != 0 || osip_message_set_from(m, d->local_hdr) != 0 ||
 	    osip_message_set_to(m, d->remote_hdr) != 0 ||
 	    osip_message_set_call_id(m, d->call_id) != 0)

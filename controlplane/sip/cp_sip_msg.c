@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cp_sip_priv.h"
 
@@ -82,20 +83,95 @@ char *cp_sip_msg_join(const osip_message_t *m, const char *hname)
 	return out;
 }
 
-void cp_sip_msg_contact(const struct cp_sip_peer *p, const char *params, char *buf, size_t n)
+void cp_sip_msg_self(const struct cp_sip *s, const struct cp_sip_peer *p, char ip[16],
+		     uint16_t *port)
+{
+	const struct cfg_sip *c = &s->cfg->sip;
+
+	ip_str(c->has_external ? c->external.ip : p->local_ip, ip);
+	*port = c->has_external && c->external.port ? c->external.port : p->local_port;
+}
+
+void cp_sip_msg_contact(const struct cp_sip *s, const struct cp_sip_peer *p, const char *params,
+			char *buf, size_t n)
 {
 	char ip[16];
+	uint16_t port;
 	const char *tp = p->transport == CFG_SIP_TCP ? "tcp" : p->transport == CFG_SIP_TLS ? "tls" : "udp";
 
-	ip_str(p->local_ip, ip);
-	snprintf(buf, n, "<sip:rtprec@%s:%u;transport=%s>%s", ip, p->local_port, tp,
-		 params ? params : "");
+	cp_sip_msg_self(s, p, ip, &port);
+	snprintf(buf, n, "<sip:rtprec@%s:%u;transport=%s>%s", ip, port, tp, params ? params : "");
 }
 
 void cp_sip_msg_add_caps(osip_message_t *m)
 {
 	osip_message_set_header(m, "Allow", CP_SIP_ALLOW);
 	osip_message_set_header(m, "Supported", "siprec");
+}
+
+/* RFC 3261 8.2.1: a method rtprec knows (refused with 405 when it does not
+ * serve it) or not (501). Methods are case-sensitive. */
+bool cp_sip_msg_method_known(const char *m, size_t n)
+{
+	static const char *const known[] = { "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "UPDATE",
+					     "REGISTER", "PRACK", "SUBSCRIBE", "NOTIFY", "PUBLISH",
+					     "INFO", "REFER", "MESSAGE" };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strlen(known[i]) == n && memcmp(known[i], m, n) == 0)
+			return true;
+	return false;
+}
+
+/* RFC 3261 8.2.2.1: Request-URI schemes rtprec takes; others get 416. */
+bool cp_sip_msg_scheme_ok(const char *scheme, size_t n)
+{
+	return (n == 3 && (strncasecmp(scheme, "sip", 3) == 0 || strncasecmp(scheme, "tel", 3) == 0)) ||
+	       (n == 4 && strncasecmp(scheme, "sips", 4) == 0);
+}
+
+/* RFC 3261 8.2.2.3: the Require option tags rtprec does not support (any
+ * but siprec), joined by ", "; malloc'd, or NULL when there is none. */
+char *cp_sip_msg_unsupported(const osip_message_t *m)
+{
+	char *req = cp_sip_msg_join(m, "require");
+	char *out = req ? malloc(2 * strlen(req) + 1) : NULL;
+	size_t o = 0;
+
+	for (const char *p = req; out && *p;) {
+		size_t tl;
+
+		p += strspn(p, ", \t");
+		tl = strcspn(p, ", \t");
+		if (tl && !(tl == 6 && strncasecmp(p, "siprec", 6) == 0)) {
+			if (o) {
+				memcpy(out + o, ", ", 2);
+				o += 2;
+			}
+			memcpy(out + o, p, tl);
+			o += tl;
+		}
+		p += tl;
+	}
+	free(req);
+	if (out && o == 0) {
+		free(out);
+		out = NULL;
+	}
+	if (out)
+		out[o] = 0;
+	return out;
+}
+
+/* A To tag on a final response that has none (RFC 3261 8.2.6.2). */
+void cp_sip_msg_add_tag(struct cp_sip *s, osip_message_t *r, int status)
+{
+	char tag[20];
+
+	if (status <= 100 || !r->to || cp_sip_msg_tag(r->to))
+		return;
+	cp_sip_msg_random_token(s, tag, sizeof(tag));
+	osip_to_set_tag(r->to, osip_strdup(tag));
 }
 
 /* A response to req with Via/From/To/Call-ID/CSeq copied. */
@@ -180,28 +256,32 @@ void cp_sip_msg_response_peer(const osip_message_t *req, const struct cp_sip_pee
 		out->ip = ntohl(a.s_addr);
 }
 
-void cp_sip_msg_reply_stateless(struct cp_sip *s, osip_message_t *req, int status,
-				const char *reason, const struct cp_sip_peer *p)
+/* Send a response made outside any transaction and free it: a Warning on
+ * refusals, to where its top Via (the request's, received/rport set) says. */
+void cp_sip_msg_send_stateless(struct cp_sip *s, osip_message_t *r, int status,
+			       const char *reason, const struct cp_sip_peer *p)
 {
-	osip_message_t *r = NULL;
 	struct cp_sip_peer to;
 
-	if (cp_sip_msg_response(s, req, status, reason, &r) != 0)
-		return;
-	if (status > 100 && r->to && !cp_sip_msg_tag(r->to)) {
-		char tag[20];
-
-		cp_sip_msg_random_token(s, tag, sizeof(tag));
-		osip_to_set_tag(r->to, osip_strdup(tag));
-	}
-	if (status == 405 || status == 200)
+	if (status == 405 || status == 501 || status == 200)
 		cp_sip_msg_add_caps(r);
 	if (status >= 400 && reason != NULL) {
 		char warn[256];
 		snprintf(warn, sizeof(warn), "399 rtprec \"%s\"", reason);
 		osip_message_set_header(r, "Warning", warn);
 	}
-	cp_sip_msg_response_peer(req, p, &to);
+	cp_sip_msg_response_peer(r, p, &to);
 	cp_sip_msg_send(s, r, &to);
 	osip_message_free(r);
+}
+
+void cp_sip_msg_reply_stateless(struct cp_sip *s, osip_message_t *req, int status,
+				const char *reason, const struct cp_sip_peer *p)
+{
+	osip_message_t *r = NULL;
+
+	if (cp_sip_msg_response(s, req, status, reason, &r) != 0)
+		return;
+	cp_sip_msg_add_tag(s, r, status);
+	cp_sip_msg_send_stateless(s, r, status, reason, p);
 }

@@ -19,6 +19,9 @@
 #define CP_SIP_T2_MS 4000u
 #define CP_SIP_TLS_HANDSHAKE_MS 5000u
 #define CP_SIP_IDLE_MS 60000u      /* TCP/TLS idle close (no dialog on it) */
+#define CP_SIP_MSG_MS 20000u       /* TCP/TLS: a message started must end within
+                                    * this (or idle_ms if less), however slowly
+                                    * its bytes come (Kamailio's default too) */
 #define CP_SIP_WBUF_FACTOR 4u      /* output backlog bound: 4 * max_message */
 #define CP_SIP_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
 #define CP_SIP_ACCEPT "application/sdp, application/rs-metadata+xml, multipart/mixed"
@@ -50,12 +53,15 @@ struct cp_sip_conn {
 	bool handshaking;
 	bool want_write;       /* TLS needs POLLOUT to progress */
 	bool dead;             /* close at the next transport pass */
+	bool closing;          /* EOF or framing lost: read no more, close once
+				* the answers to what was read are out */
 	char *rbuf;
 	size_t rlen, rcap;
 	size_t skip;           /* body bytes still to discard (refused message) */
 	char *wbuf;
 	size_t wlen, wcap;
 	uint64_t created_ms, last_ms;
+	uint64_t msg_ms;       /* first byte of the message being read, 0 = none */
 	unsigned refs;         /* dialogs using this connection */
 };
 
@@ -223,12 +229,28 @@ int cp_sip_msg_send(struct cp_sip *s, const osip_message_t *m, const struct cp_s
 /* A response sent outside any transaction (ACK-less errors, 513, ...). */
 void cp_sip_msg_reply_stateless(struct cp_sip *s, osip_message_t *req, int status,
 				const char *reason, const struct cp_sip_peer *p);
+void cp_sip_msg_send_stateless(struct cp_sip *s, osip_message_t *r, int status,
+			       const char *reason, const struct cp_sip_peer *p);
+void cp_sip_msg_add_tag(struct cp_sip *s, osip_message_t *r, int status);
+bool cp_sip_msg_method_known(const char *m, size_t n);
+bool cp_sip_msg_scheme_ok(const char *scheme, size_t n);
+char *cp_sip_msg_unsupported(const osip_message_t *m);
+
+/* cp_sip_raw.c: a stateless refusal built from the raw text of a request
+ * libosip2 cannot parse; false: nothing could be answered. */
+bool cp_sip_raw_reply(struct cp_sip *s, const char *buf, size_t len,
+		      const struct cp_sip_peer *from);
 void cp_sip_msg_response_peer(const osip_message_t *req, const struct cp_sip_peer *in,
 			      struct cp_sip_peer *out);
 void cp_sip_msg_fix_via(osip_message_t *req, const struct cp_sip_peer *p);
 char *cp_sip_msg_join(const osip_message_t *m, const char *hname);
 const char *cp_sip_msg_tag(osip_from_t *h);
-void cp_sip_msg_contact(const struct cp_sip_peer *p, const char *params, char *buf, size_t n);
+/* Our address and port as the peer should see them: sip.external_address if set, else
+ * the local address it talked to. */
+void cp_sip_msg_self(const struct cp_sip *s, const struct cp_sip_peer *p, char ip[16],
+		     uint16_t *port);
+void cp_sip_msg_contact(const struct cp_sip *s, const struct cp_sip_peer *p, const char *params,
+			char *buf, size_t n);
 void cp_sip_msg_random_token(struct cp_sip *s, char *buf, size_t n);
 
 /* cp_sip_dialog.c */

@@ -180,6 +180,7 @@ static bool conn_frame(struct cp_sip *s, struct cp_sip_conn *c)
 			c->rlen -= k;
 			if (c->skip)
 				return true;
+			c->msg_ms = cp_sip_now_ms(); /* the refused message is over */
 		}
 		/* CRLF keepalives (RFC 5626): "\r\n\r\n" ping gets a "\r\n" pong. */
 		while (off + 1 < c->rlen && c->rbuf[off] == '\r' && c->rbuf[off + 1] == '\n') {
@@ -224,6 +225,7 @@ static bool conn_frame(struct cp_sip *s, struct cp_sip_conn *c)
 			return false;
 		memmove(c->rbuf, c->rbuf + ml, c->rlen - ml);
 		c->rlen -= ml;
+		c->msg_ms = cp_sip_now_ms(); /* what follows is a new message */
 	}
 }
 
@@ -315,8 +317,12 @@ static bool conn_read(struct cp_sip *s, struct cp_sip_conn *c)
 		}
 		c->rlen += (size_t)n;
 		c->last_ms = cp_sip_now_ms();
+		if (!c->msg_ms)
+			c->msg_ms = c->last_ms;
 		if (!conn_frame(s, c))
 			return false;
+		if (!c->rlen && !c->skip)
+			c->msg_ms = 0;
 	}
 	return true;
 }
@@ -353,7 +359,10 @@ int cp_sip_conn_send(struct cp_sip *s, const struct cp_sip_peer *p, const char *
 	return 0;
 }
 
-/* Readiness on a connection. false: close it. */
+/* Readiness on a connection. false: close it now. A read that ends the
+ * stream (EOF, framing lost) only marks it closing: the transactions of the
+ * messages read before still answer on it, the transport timers close it
+ * after this pass (RFC 4475 3.1.1.8 over TCP: the REGISTER is answered). */
 bool cp_sip_conn_io(struct cp_sip *s, struct cp_sip_conn *c, short revents)
 {
 	bool ok = true;
@@ -365,8 +374,8 @@ bool cp_sip_conn_io(struct cp_sip *s, struct cp_sip_conn *c, short revents)
 	} else {
 		if (revents & POLLOUT)
 			ok = conn_flush(c);
-		if (ok && (revents & (POLLIN | POLLHUP | POLLERR)))
-			ok = conn_read(s, c);
+		if (ok && !c->closing && (revents & (POLLIN | POLLHUP | POLLERR)))
+			c->closing = !conn_read(s, c);
 	}
 	return ok && !c->dead;
 }

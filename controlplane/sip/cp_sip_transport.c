@@ -119,7 +119,7 @@ unsigned cp_sip_transport_pollfds(struct cp_sip *s, struct pollfd *pfd, unsigned
 			continue;
 		s->pfd_slot[n] = i;
 		pfd[n].fd = c->fd;
-		pfd[n].events = POLLIN;
+		pfd[n].events = c->closing ? 0 : POLLIN;
 		if (c->wlen || c->want_write)
 			pfd[n].events |= POLLOUT;
 		pfd[n].revents = 0;
@@ -203,21 +203,27 @@ void cp_sip_transport_events(struct cp_sip *s, struct pollfd *pfd, unsigned n)
 	}
 }
 
+/* Connections close when dead, when a TLS handshake or a message (however
+ * slowly trickled: slow-loris) takes too long, when idle without dialogs. */
 void cp_sip_transport_timers(struct cp_sip *s, uint64_t now, uint64_t *next)
 {
+	uint64_t msg_limit = s->idle_ms < CP_SIP_MSG_MS ? s->idle_ms : CP_SIP_MSG_MS;
+
 	for (unsigned i = 0; i < s->max_conns; i++) {
 		struct cp_sip_conn *c = s->conns[i];
 		uint64_t due;
 
 		if (!c)
 			continue;
-		if (c->dead)
+		if (c->dead || c->closing)
 			due = now;
 		else if (c->handshaking)
 			due = c->created_ms + CP_SIP_TLS_HANDSHAKE_MS;
-		else if (c->refs == 0)
-			due = c->last_ms + s->idle_ms;
 		else
+			due = c->refs == 0 ? c->last_ms + s->idle_ms : UINT64_MAX;
+		if (c->msg_ms && c->msg_ms + msg_limit < due)
+			due = c->msg_ms + msg_limit;
+		if (due == UINT64_MAX)
 			continue;
 		if (now >= due)
 			cp_sip_conn_close(s, c);

@@ -35,24 +35,29 @@ static int cb_send(osip_transaction_t *tr, osip_message_t *m, char *host, int po
 	return cp_sip_msg_send(s, m, &p) == 0 ? 0 : -1;
 }
 
-static void respond(struct cp_sip *s, osip_transaction_t *tr, int status, const char *reason,
-		    bool caps)
+/* A response in the transaction; caps: Allow, Supported, Accept; hname:
+ * one more header (or NULL). */
+static void respond_hdr(struct cp_sip *s, osip_transaction_t *tr, int status, const char *reason,
+			bool caps, const char *hname, const char *hvalue)
 {
 	osip_message_t *r = NULL;
 
 	if (cp_sip_msg_response(s, tr->orig_request, status, reason, &r) != 0)
 		return;
-	if (status > 100 && r->to && !cp_sip_msg_tag(r->to)) {
-		char tag[20];
-
-		cp_sip_msg_random_token(s, tag, sizeof(tag));
-		osip_to_set_tag(r->to, osip_strdup(tag));
-	}
+	cp_sip_msg_add_tag(s, r, status);
 	if (caps) {
 		cp_sip_msg_add_caps(r);
 		osip_message_set_header(r, "Accept", CP_SIP_ACCEPT);
 	}
+	if (hname)
+		osip_message_set_header(r, hname, hvalue);
 	cp_sip_tx_event(s, tr, osip_new_outgoing_sipmessage(r));
+}
+
+static void respond(struct cp_sip *s, osip_transaction_t *tr, int status, const char *reason,
+		    bool caps)
+{
+	respond_hdr(s, tr, status, reason, caps, NULL, NULL);
 }
 
 size_t cp_sip_raw_body(const char *buf, size_t len, const osip_message_t *m, const char **body)
@@ -227,6 +232,16 @@ static void cb_nist(int type, osip_transaction_t *tr, osip_message_t *m)
 
 	if (type == OSIP_NIST_REQUEST_RECEIVED_AGAIN || !method)
 		return;
+	if (strcmp(method, "CANCEL") != 0) {
+		/* RFC 3261 8.2.2.3 (INVITEs: the application decides) */
+		char *unsupported = cp_sip_msg_unsupported(m);
+
+		if (unsupported) {
+			respond_hdr(s, tr, 420, NULL, false, "Unsupported", unsupported);
+			free(unsupported);
+			return;
+		}
+	}
 	if (strcmp(method, "OPTIONS") == 0) {
 		respond(s, tr, 200, NULL, true);
 	} else if (strcmp(method, "CANCEL") == 0) {
@@ -262,7 +277,7 @@ static void cb_nist(int type, osip_transaction_t *tr, osip_message_t *m)
 	} else if (cp_sip_msg_tag(m->to) && !in_dialog(s, tr)) {
 		respond(s, tr, 481, NULL, false);
 	} else {
-		respond(s, tr, 405, NULL, true);
+		respond(s, tr, cp_sip_msg_method_known(method, strlen(method)) ? 405 : 501, NULL, true);
 	}
 }
 

@@ -234,3 +234,15 @@ def test_port_forwarding_offset(start_rtprec, tmp_path):
         st = json.load(open(next((tmp_path / "rec").glob("*/*/*/*/session.json"))))["streams"][0]
         assert st["local_port"] == port - 50000 + 30000, st
         sock.close()
+
+
+def test_sip_external_address(start_rtprec, tmp_path, veth_ns):
+    """sip.external_address: the Contact of rtprec's answers (and the Via of its own
+    requests) carry the address the SRC must reach, not the listener's."""
+    from test_siprec import SDP as PLAIN_SDP, invite, sip_request, start_srs
+    r, port = start_srs(start_rtprec, tmp_path, veth_ns,
+                        sip_extra="  external_address: 198.51.100.50:5099\n")
+    code, resp = sip_request(port, invite(PLAIN_SDP))
+    assert code == 200, resp
+    assert re.search(r"^Contact: <sip:rtprec@198\.51\.100\.50:5099;transport=udp>", resp,
+                     re.M | re.I), resp

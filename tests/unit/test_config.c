@@ -247,6 +247,9 @@ static const struct ecase ecases[] = {
 	  "t.yaml:10:28: nat.cloud.providers[1]: 'ibm' is not one of gcp, aws, azure\n"
 	  "t.yaml:10:43: nat.cloud.gcp_url: 'ftp://x' is not an http:// URL\n"
 	  "t.yaml:10:66: nat.cloud.timeout_ms: 10 is out of range (50..30000)\n" },
+	{ "sip external", P "sip: {external_address: 198.51.100.50:99999}\n", 1,
+	  "t.yaml:5:25: sip.external_address: '198.51.100.50:99999' is not an IPv4 address "
+	  "(a.b.c.d or a.b.c.d:port)\n" },
 	{ "nat port forward", P "nat: {external_port_min: 60000, keepalive: often}\n", 2,
 	  "t.yaml:5:26: nat.external_port_min: 60000: the forwarded range (10000 ports) must lie "
 	  "in 1024..65535\n"

@@ -392,6 +392,86 @@ static void test_route_set(void **state)
 	assert_true(r1 < r2);
 }
 
+/* Send a request from the test's UDP port: start line, then a Via with a
+ * fresh branch and rport, then hdrs (CRLF-ended lines, blank line
+ * included); expect status (0: nothing) into r. */
+static void raw_expect(struct fx *f, char *r, size_t rn, const char *line, const char *hdrs,
+		       int status)
+{
+	static unsigned seq;
+	char m[4096];
+
+	snprintf(m, sizeof(m), "%s\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKraw%u;rport\r\n%s",
+		 line, f->lport, ++seq, hdrs);
+	udp_send(f, m);
+	if (status)
+		assert_true(udp_expect(f, r, rn, status, 1000));
+	else
+		assert_int_equal(udp_recv(f, r, rn, 300), 0);
+}
+
+#define RAW_HDRS(cseq) "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: " cseq "@raw\r\n" \
+		       "CSeq: 1 " cseq "\r\nContent-Length: 0\r\n\r\n"
+
+/* RFC 4475 expectations the SIP layer answers itself: 501 for an unknown
+ * method, 505 for another SIP version, 416 for a Request-URI scheme other
+ * than sip/sips/tel, 420 for an unknown Require on a non-INVITE, 400 for a
+ * Content-Length that is no number (not a call). */
+static void test_rfc4475_codes(void **state)
+{
+	struct fx *f = *state;
+	char r[4096];
+
+	raw_expect(f, r, sizeof(r), "FOO sip:x@127.0.0.1 SIP/2.0", RAW_HDRS("FOO"), 501);
+	assert_non_null(strstr(hdr(r, "Allow"), "INVITE"));
+	raw_expect(f, r, sizeof(r), "OPTIONS sip:x@127.0.0.1 SIP/7.0", RAW_HDRS("OPTIONS"), 505);
+	raw_expect(f, r, sizeof(r), "OPTIONS nobody:opaque SIP/2.0", RAW_HDRS("OPTIONS"), 416);
+	raw_expect(f, r, sizeof(r), "OPTIONS sip:x@127.0.0.1 SIP/2.0",
+		   "Require: siprec, foo,bar\r\n" RAW_HDRS("OPTIONS"), 420);
+	assert_string_equal(hdr(r, "Unsupported"), "foo, bar");
+	raw_expect(f, r, sizeof(r), "OPTIONS sip:x@127.0.0.1 SIP/2.0",
+		   "Require: siprec\r\n" RAW_HDRS("OPTIONS"), 200);
+	raw_expect(f, r, sizeof(r), "INVITE sip:x@127.0.0.1 SIP/2.0",
+		   "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: ncl@raw\r\nCSeq: 1 INVITE\r\n"
+		   "Content-Type: application/sdp\r\nContent-Length: -999\r\n\r\nv=0\r\n", 400);
+	assert_non_null(strstr(r, "Bad Content-Length"));
+	assert_int_equal(A.invites, 0);
+}
+
+/* Requests libosip2 cannot parse are still answered from their raw text
+ * when they have a Via (RFC 4475 3.1.2); ACKs and Via-less ones are not. */
+static void test_unparsable(void **state)
+{
+	struct fx *f = *state;
+	char m[4096], r[4096];
+
+	raw_expect(f, r, sizeof(r), "INVITE sip:x@127.0.0.1 SIP/2.0",
+		   "To: \"Mr. J. User <sip:c@d>\r\nFrom: <sip:a@b>;tag=1\r\nCall-ID: quot@raw\r\n"
+		   "CSeq: 8 INVITE\r\nContent-Length: 0\r\n\r\n", 400);
+	assert_non_null(strstr(hdr(r, "To"), ";tag="));
+	assert_string_equal(hdr(r, "Call-ID"), "quot@raw");
+	assert_string_equal(hdr(r, "CSeq"), "8 INVITE");
+	assert_non_null(strstr(hdr(r, "Via"), "received=127.0.0.1"));
+	assert_non_null(strstr(hdr(r, "Warning"), "Malformed message"));
+	/* an unknown method: 501 (RFC 3261 8.2.1 before 8.2.2) */
+	raw_expect(f, r, sizeof(r), "NEWTHING sip:x@127.0.0.1 SIP/2.0",
+		   "From:    Bell, Alexander <sip:a@b>;tag=43\r\nTo: <sip:c@d>\r\nCall-ID: dn@raw\r\n"
+		   "CSeq: 1 NEWTHING\r\nl: 0\r\n\r\n", 501);
+	/* Request-Lines libosip2 refuses: a bracketed URI, an odd scheme, folded Via */
+	raw_expect(f, r, sizeof(r), "INVITE <sip:x@127.0.0.1> SIP/2.0", RAW_HDRS("INVITE"), 400);
+	raw_expect(f, r, sizeof(r), "OPTIONS soap.beep://192.0.2.103:3002 SIP/2.0",
+		   RAW_HDRS("OPTIONS"), 416);
+	snprintf(m, sizeof(m), "OPTIONS  sip:x@127.0.0.1  SIP/2.0\r\nv: SIP/2.0/UDP\r\n  127.0.0.1:%u"
+		 ";branch=z9hG4bKfold;rport\r\n" RAW_HDRS("OPTIONS"), f->lport);
+	udp_send(f, m);
+	assert_true(udp_expect(f, r, sizeof(r), 400, 1000));
+	/* nothing to answer: an ACK, a request without Via */
+	raw_expect(f, r, sizeof(r), "ACK <sip:x@127.0.0.1> SIP/2.0", RAW_HDRS("ACK"), 0);
+	udp_send(f, "INVITE <sip:x@127.0.0.1> SIP/2.0\r\n" RAW_HDRS("INVITE"));
+	assert_int_equal(udp_recv(f, r, sizeof(r), 300), 0);
+	assert_int_equal(A.invites, 0);
+}
+
 /* ---- TCP ---- */
 
 static void test_feed(void **state)
@@ -450,6 +530,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_answer_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rfc4475_codes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unparsable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_large, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_send_bye, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_feed, setup, teardown),

@@ -110,6 +110,52 @@ static void test_tcp_limits(void **state)
 		close(fd[i]);
 }
 
+/* Slow-loris: bytes trickled faster than the idle timeout, never the end
+ * of the headers; the connection is closed once the message has taken
+ * min(idle, CP_SIP_MSG_MS) (300 ms here), however often bytes come. */
+static void test_tcp_slow_loris(void **state)
+{
+	struct fx *f = *state;
+	const char *head = "OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nX-Slow: ";
+	int fd = tcp_connect(f->port[1]);
+	uint64_t start = now_ms(), end = start + 3000;
+	ssize_t r = -1;
+	char c;
+
+	cp_sip_set_timers(f->s, 0, 0, 300);
+	assert_true(send(fd, head, strlen(head), 0) > 0);
+	while (now_ms() < end && r != 0) {
+		send(fd, "x", 1, MSG_NOSIGNAL);
+		pump(f, 50);
+		r = recv(fd, &c, 1, 0);
+	}
+	assert_int_equal(r, 0);
+	assert_true(now_ms() - start >= 250);
+	close(fd);
+}
+
+/* A message framed, then the framing lost (no Content-Length) in the same
+ * read: the first is still answered before the connection is closed. */
+static void test_tcp_answer_before_close(void **state)
+{
+	struct fx *f = *state;
+	char m[4096], r[8192] = "";
+	int fd = tcp_connect(f->port[1]);
+	uint64_t end;
+	ssize_t n = -1;
+
+	req(m, sizeof(m), "OPTIONS", "TCP", f->lport, "abc1", "abc1@test", NULL, 1, NULL, NULL);
+	strcat(m, "JUNK\r\n\r\n");
+	assert_true(send(fd, m, strlen(m), 0) > 0);
+	assert_int_equal(stream_wait(f, fd, NULL, r, sizeof(r), "SIP/2.0 200", 1, 2000), 1);
+	for (end = now_ms() + 2000; now_ms() < end && n != 0;) {
+		pump(f, 10);
+		n = recv(fd, r, sizeof(r), 0);
+	}
+	assert_int_equal(n, 0);
+	close(fd);
+}
+
 static void test_tls(void **state)
 {
 	struct fx *f = *state;
@@ -168,6 +214,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_framing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_too_large, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_slow_loris, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_answer_before_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_handshake_timeout, setup, teardown),
 	};
