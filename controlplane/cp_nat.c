@@ -146,7 +146,7 @@ static void cp_nat_start_stun(struct cp_nat *n)
 static void cp_nat_run_source(struct cp_nat *n)
 {
 	if (n->src_idx >= n->cfg->n_sources) {
-		n->failures++;
+		n->failures += n->cfg->n_sources != 0;
 		if (n->cfg->n_sources != 0)
 			LOG_ERR("nat: no source gave an external address%s",
 				n->ext_known ? ": keeping the last one" : "");
