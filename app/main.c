@@ -3,6 +3,7 @@
  * program the static flows, then run the control plane until a signal. */
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,8 @@ static void app_on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		app_dump = 1;
-	else
-		app_quit = 1;
+	else if (app_quit < 2)
+		app_quit++; /* a second stop signal ends a drain */
 }
 
 static void app_signals(void)
@@ -44,13 +45,30 @@ static void app_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* After the first stop signal, with shutdown.drain_s: refuse new calls and go on while
+ * calls are active, until the drain time is over or a second signal comes. */
+static bool app_draining(struct cp_ctx *cp, unsigned drain_s, uint64_t *end)
+{
+	if (drain_s == 0 || app_quit >= 2 || cp_sessions_active(cp) == 0)
+		return false;
+	if (*end == 0) {
+		*end = cp_now_ms() + drain_s * 1000ull;
+		cp_sessions_drain(cp);
+		LOG_INFO("draining: %u calls active, new calls refused; waiting up to %u s",
+			 cp_sessions_active(cp), drain_s);
+	}
+	return cp_now_ms() < *end;
+}
+
 /* Control loop: SIP and dataplane events, session timers once a second,
  * stats on SIGUSR1, until a stop signal. */
-static void app_run(struct cp_ctx *cp, struct cp_sip *sip)
+static void app_run(struct cp_ctx *cp, struct cp_sip *sip, unsigned drain_s)
 {
 	uint64_t next_tick = cp_now_ms() + 1000;
 
-	while (!app_quit) {
+	uint64_t drain_end = 0;
+
+	while (!app_quit || app_draining(cp, drain_s, &drain_end)) {
 		cp_poll(cp);
 		cp_sip_poll(sip, 1);
 		if (cp_now_ms() >= next_tick) {
@@ -110,7 +128,7 @@ static int app_serve(const struct cfg *cfg)
 			 dp_port_count(dp), dp_worker_count(dp), cfg->flows_count,
 			 cfg->recording.dir);
 	}
-	app_run(cp, sip);
+	app_run(cp, sip, cfg->shutdown.drain_s);
 	LOG_INFO("stopping");
 	cp_sessions_shutdown(cp, 5000);
 	cp_sip_poll(sip, 0);

@@ -246,6 +246,11 @@ struct cfg_log {
 	enum cfg_log_level level_value;
 };
 
+struct cfg_shutdown {
+	unsigned drain_s; /* on SIGTERM/SIGINT: refuse new calls (503), let active ones end for
+			     this long, then BYE the rest; default 0 = BYE at once, 0..86400 */
+};
+
 struct cfg {
 	struct cfg_dpdk dpdk;
 	struct cfg_port *ports;
@@ -259,6 +264,7 @@ struct cfg {
 	struct cfg_log log;
 	struct cfg_sip sip;
 	struct cfg_media media;
+	struct cfg_shutdown shutdown;
 };
 
 /*

@@ -153,6 +153,11 @@ static const cyaml_schema_field_t media_fields[] = {
 	CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t shutdown_fields[] = {
+	CYAML_FIELD_UINT("drain_s", OPT, struct cfg_shutdown, drain_s),
+	CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t top_fields[] = {
 	CYAML_FIELD_MAPPING("dpdk", OPT, struct cfg, dpdk, dpdk_fields),
 	CYAML_FIELD_SEQUENCE("ports", CYAML_FLAG_POINTER, struct cfg, ports, &port_entry, 0,
@@ -166,6 +171,7 @@ static const cyaml_schema_field_t top_fields[] = {
 	CYAML_FIELD_MAPPING("log", OPT, struct cfg, log, log_fields),
 	CYAML_FIELD_MAPPING("sip", OPT, struct cfg, sip, sip_fields),
 	CYAML_FIELD_MAPPING("media", OPT, struct cfg, media, media_fields),
+	CYAML_FIELD_MAPPING("shutdown", OPT, struct cfg, shutdown, shutdown_fields),
 	CYAML_FIELD_END,
 };
 

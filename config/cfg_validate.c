@@ -161,4 +161,5 @@ void cfg_validate(struct cfg_ctx *x, struct cfg *c)
 	validate_log(x, c);
 	cfg_validate_sip(x, c);
 	cfg_validate_nat(x, c); /* after media: stun_port defaults to media.port_max */
+	cfg_check_uint(x, "shutdown.drain_s", &c->shutdown.drain_s, 0, 0, 86400);
 }

@@ -313,6 +313,8 @@ static void cp_sess_new(struct cp_ctx *cp, const struct cp_sip_request *req,
 		cp_sip_answer(p, &r, NULL);
 		return;
 	}
+	if (ss->draining)
+		return cp_sess_answer(cp, p, 503, "Shutting Down", "draining for shutdown");
 	if (ss->active >= ss->max)
 		return cp_sess_answer(cp, p, 503, "Session Limit Reached", "session limit reached");
 	if (cp_sess_recording_refused(cp)) /* recording.refuse_when_full */
@@ -550,6 +552,12 @@ const struct cp_sip_app *cp_sessions_app(struct cp_ctx *cp)
 unsigned cp_sessions_active(const struct cp_ctx *cp)
 {
 	return cp->sess ? cp->sess->active : 0;
+}
+
+void cp_sessions_drain(struct cp_ctx *cp)
+{
+	if (cp->sess != NULL)
+		cp->sess->draining = true;
 }
 
 void cp_sess_set_external(struct cp_ctx *cp, uint32_t ip)

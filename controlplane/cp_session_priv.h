@@ -109,6 +109,7 @@ struct cp_sessions {
 	uint64_t counter;
 	uint64_t total;
 	uint64_t keepalives;       /* keepalive datagrams sent */
+	bool draining;             /* shutdown.drain_s: new calls refused */
 	uint64_t refused[600];     /* by status code */
 };
 

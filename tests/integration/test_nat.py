@@ -8,15 +8,14 @@ import json
 import os
 import re
 import shutil
-import socket
 import threading
 import time
-import uuid
 
 import pytest
 
 from conftest import DP_ADDR, config_yaml, eal_args, free_port
 from nat_lab import INSIDE_DP, INSIDE_GW, SRC_IP, STUN_IP, STUN_PORT, NatLab
+from sip_uac import Uac, answer_media
 
 PY = "/usr/bin/python3"
 
@@ -154,32 +153,6 @@ SIPREC_SDP = (f"v=0\no=SRC 1 1 IN IP4 {SRC_IP}\ns=-\nc=IN IP4 {SRC_IP}\nt=0 0\n"
               f"m=audio {SRC_MEDIA_PORT} RTP/AVP 0\na=label:1\na=sendonly\na=rtcp-mux\n")
 
 
-def sip_call(port):
-    """INVITE with SIPREC_SDP over UDP, ACK the 200: (answer SDP, socket, dialog headers)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    s.settimeout(5)
-    lport = s.getsockname()[1]
-    cid, tag = uuid.uuid4().hex, uuid.uuid4().hex[:8]
-    body = SIPREC_SDP.replace("\n", "\r\n")
-    head = (f"Via: SIP/2.0/UDP 127.0.0.1:{lport};branch=z9hG4bK{uuid.uuid4().hex[:10]};rport\r\n"
-            f"From: <sip:src@127.0.0.1>;tag={tag}\r\nCall-ID: {cid}\r\nMax-Forwards: 70\r\n")
-    s.sendto((f"INVITE sip:srs@127.0.0.1 SIP/2.0\r\n{head}To: <sip:srs@127.0.0.1>\r\n"
-              f"CSeq: 1 INVITE\r\nContact: <sip:src@127.0.0.1:{lport}>;+sip.src\r\n"
-              f"Require: siprec\r\nContent-Type: application/sdp\r\n"
-              f"Content-Length: {len(body)}\r\n\r\n{body}").encode(), ("127.0.0.1", port))
-    end = time.monotonic() + 10
-    while time.monotonic() < end:
-        resp = s.recv(65535).decode(errors="replace")
-        if not resp.startswith("SIP/2.0 1"):
-            break
-    assert resp.startswith("SIP/2.0 200"), resp
-    to = re.search(r"^To: (.*)$", resp, re.M | re.I).group(1).strip()
-    s.sendto((f"ACK sip:srs@127.0.0.1 SIP/2.0\r\n{head}To: {to}\r\nCSeq: 1 ACK\r\n"
-              f"Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", port))
-    return resp.split("\r\n\r\n", 1)[1], s
-
-
 def send_rtp_from_outside(lab, dst, port, count):
     """count G.711 packets from SRC_IP:SRC_MEDIA_PORT (the SDP's address) in the outside ns."""
     code = ("import socket,struct,time\n"
@@ -201,9 +174,11 @@ def test_keepalive_opens_port_restricted_nat(start_rtprec, tmp_path, keepalive):
         cfg = {"behind_nat": "yes", "external_ip": "203.0.113.1", "keepalive": keepalive}
         r = start_rtprec(lab_config(tmp_path, lab, cfg, sip_port))
         r.wait_ready()
-        answer, sock = sip_call(sip_port)
-        assert "c=IN IP4 203.0.113.1" in answer, answer
-        port = int(re.search(r"^m=audio (\d+) ", answer, re.M).group(1))
+        uac = Uac(sip_port)
+        code, resp = uac.invite(SIPREC_SDP)
+        assert code == 200, resp
+        ip, port = answer_media(resp)
+        assert ip == "203.0.113.1", resp
         time.sleep(0.3)  # the keepalive leaves right after the answer
         send_rtp_from_outside(lab, "203.0.113.1", port, 50)
         time.sleep(0.5)
@@ -215,7 +190,7 @@ def test_keepalive_opens_port_restricted_nat(start_rtprec, tmp_path, keepalive):
         else:
             assert st["packets"] == 50 and st["lost"] == 0, st
             assert st["latched"]["ip"] == SRC_IP and st["latched"]["port"] == SRC_MEDIA_PORT
-        sock.close()
+        uac.close()
 
 
 def test_port_forwarding_offset(start_rtprec, tmp_path):
@@ -227,13 +202,14 @@ def test_port_forwarding_offset(start_rtprec, tmp_path):
                "keepalive": "off"}
         r = start_rtprec(lab_config(tmp_path, lab, cfg, sip_port))
         r.wait_ready()
-        answer, sock = sip_call(sip_port)
-        port = int(re.search(r"^m=audio (\d+) ", answer, re.M).group(1))
-        assert "c=IN IP4 203.0.113.1" in answer and 50000 <= port < 50000 + 10000, answer
+        uac = Uac(sip_port)
+        code, resp = uac.invite(SIPREC_SDP)
+        ip, port = answer_media(resp)
+        assert code == 200 and ip == "203.0.113.1" and 50000 <= port < 50000 + 10000, resp
         r.stop()
         st = json.load(open(next((tmp_path / "rec").glob("*/*/*/*/session.json"))))["streams"][0]
         assert st["local_port"] == port - 50000 + 30000, st
-        sock.close()
+        uac.close()
 
 
 def test_sip_external_address(start_rtprec, tmp_path, veth_ns):
