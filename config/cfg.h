@@ -173,6 +173,7 @@ struct cfg_nat {
 	unsigned recheck_s;   /* re-run discovery, default 300, 0 = never, else 5..86400 */
 	unsigned external_port_min; /* 1:1 port forwarding: the public port media.port_min is
 				       forwarded from (the range keeps its offsets); 0 = same ports */
+	bool reinvite_on_change; /* re-INVITE active calls when the external address changes */
 	char *keepalive;      /* off | rtp | stun: hole punching toward the SRC, default rtp */
 	unsigned keepalive_s; /* repeat while the call lives, default 20, 1..3600 */
 	struct cfg_nat_cloud cloud;

@@ -116,6 +116,7 @@ static const cyaml_schema_field_t nat_fields[] = {
 	STR("behaviour", OPT, struct cfg_nat, behaviour),
 	CYAML_FIELD_UINT("recheck_s", OPT, struct cfg_nat, recheck_s),
 	CYAML_FIELD_UINT("external_port_min", OPT, struct cfg_nat, external_port_min),
+	CYAML_FIELD_BOOL("reinvite_on_change", OPT, struct cfg_nat, reinvite_on_change),
 	STR("keepalive", OPT, struct cfg_nat, keepalive),
 	CYAML_FIELD_UINT("keepalive_s", OPT, struct cfg_nat, keepalive_s),
 	CYAML_FIELD_MAPPING("cloud", OPT, struct cfg_nat, cloud, nat_cloud_fields),

@@ -21,6 +21,13 @@ void cp_nat_free(struct cp_nat *n);
 void cp_nat_start(struct cp_nat *n, uint64_t now_ms);
 /* Punted frames, retransmissions, lookups, the recheck timer. Never blocks. */
 void cp_nat_poll(struct cp_nat *n, uint64_t now_ms);
+/* Per-port discovery (behind an endpoint-independent NAT that moves port numbers):
+ * does an answer need the public port of each media port? */
+bool cp_nat_ports_remapped(const struct cp_nat *n);
+/* Learn local_port's public port with a Binding from it; done(arg, local_port, public
+ * port or 0 on failure) is called once, later. 0, or -1 (none started: no slot). */
+typedef void (*cp_nat_port_fn)(void *arg, uint16_t local_port, uint16_t ext_port);
+int cp_nat_map_port(struct cp_nat *n, uint16_t local_port, cp_nat_port_fn done, void *arg);
 /* Is a discovery running (no result yet)? */
 bool cp_nat_busy(const struct cp_nat *n);
 /* One JSON line: head (e.g. {"event":"stats","type":"nat"), then the fields. Also

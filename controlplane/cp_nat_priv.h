@@ -10,6 +10,15 @@
 
 enum cp_nat_phase { CP_NAT_IDLE = 0, CP_NAT_STUN, CP_NAT_CLOUD };
 
+#define CP_NAT_PORT_TXNS 256 /* per-port discoveries at once */
+struct cp_nat_port_txn {
+	struct nat_bind b;
+	uint16_t local_port;
+	bool used;
+	cp_nat_port_fn done;
+	void *arg;
+};
+
 struct cp_nat {
 	struct cp_ctx *cp;
 	const struct cfg_nat *cfg;
@@ -32,11 +41,17 @@ struct cp_nat {
 	/* counters */
 	uint64_t checks, changes, failures;
 	uint64_t stun_in, stun_unmatched, tx_dropped;
+	uint64_t port_lookups, port_failures;
+	struct cp_nat_port_txn ports[CP_NAT_PORT_TXNS];
 };
 
 /* cp_nat_io.c: STUN frames through the dataplane. */
 void cp_nat_send(void *arg, uint32_t dst_ip, uint16_t dst_port, const uint8_t *msg, size_t len);
 /* Take the workers' punted frames and hand STUN to the running discovery. */
 void cp_nat_drain(struct cp_nat *n);
+/* cp_nat_ports.c: an answer to a per-port Binding (true if it was one); timers. */
+struct nat_stun_msg;
+bool cp_nat_ports_input(struct cp_nat *n, uint16_t dst_port, const struct nat_stun_msg *m);
+void cp_nat_ports_tick(struct cp_nat *n);
 
 #endif

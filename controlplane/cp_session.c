@@ -63,23 +63,34 @@ static uint16_t cp_sess_answer_port(const struct cp_ctx *cp, uint16_t port)
 	return (uint16_t)(port - cp->cfg->media.port_min + ext);
 }
 
-/* 200 with the SDP answer for the session's current streams. */
-static void cp_sess_answer_sdp(struct cp_ctx *cp, struct cp_session *s)
+/* Our SDP for the session's current streams (a new version): its length, or -1. */
+static int cp_sess_sdp(struct cp_ctx *cp, struct cp_session *s, char *sdp, size_t len)
 {
 	uint16_t ports[CP_SDP_MAX_STREAMS];
 	enum cp_sdp_dir dirs[CP_SDP_MAX_STREAMS];
+
+	uint16_t rtcp[CP_SDP_MAX_STREAMS];
+
+	for (unsigned i = 0; i < s->offer.n_streams; i++) {
+		const struct cp_stream *st = &s->streams[i];
+		bool ext = st->ext_port != 0 && cp->sess->external_ip != 0;
+		ports[i] = !st->in_use ? 0 : ext ? st->ext_port : cp_sess_answer_port(cp, st->port);
+		rtcp[i] = ext ? st->ext_rtcp_port : 0;
+		dirs[i] = st->paused ? CP_SDP_INACTIVE : CP_SDP_RECVONLY;
+	}
+	return cp_sdp_build_answer_nat(&s->offer, cp_sess_answer_ip(cp->sess, s), ports, rtcp, dirs,
+				       s->slot + 1000, ++s->sdp_version, sdp, len);
+}
+
+/* 200 with the SDP answer for the session's current streams. */
+static void cp_sess_answer_sdp(struct cp_ctx *cp, struct cp_session *s)
+{
 	char sdp[8192];
 	struct cp_sip_response r;
 	int n;
 
-	for (unsigned i = 0; i < s->offer.n_streams; i++) {
-		const struct cp_stream *st = &s->streams[i];
-		ports[i] = st->in_use ? cp_sess_answer_port(cp, st->port) : 0;
-		dirs[i] = st->paused ? CP_SDP_INACTIVE : CP_SDP_RECVONLY;
-	}
 	cp_sess_files_srtp(cp, s);
-	n = cp_sdp_build_answer(&s->offer, cp_sess_answer_ip(cp->sess, s), ports, dirs, s->slot + 1000,
-				++s->sdp_version, sdp, sizeof(sdp));
+	n = cp_sess_sdp(cp, s, sdp, sizeof(sdp));
 	if (n < 0) {
 		cp_sess_answer(cp, s->pending, 500, NULL, "SDP answer too large");
 		s->pending = NULL;
@@ -133,6 +144,8 @@ void cp_sess_flows_settled(struct cp_ctx *cp, struct cp_session *s)
 			cp_sess_end(cp, s, "dataplane error");
 			return;
 		}
+		if (cp_sess_map_ports(cp, s) != 0)
+			return; /* answered once every public port is known */
 		cp_sess_answer_sdp(cp, s);
 		break;
 	case CP_SESS_CLOSING:
@@ -279,6 +292,7 @@ static struct cp_session *cp_sess_alloc(struct cp_ctx *cp, const struct cp_sip_r
 			rnd[i] = (uint8_t)((ss->counter + i) * 131 + (uint64_t)time(NULL));
 	for (unsigned i = 0; i < sizeof(rnd); i++)
 		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
+	s->cp = cp;
 	s->slot = slot;
 	s->state = CP_SESS_STARTING;
 	s->call_id = cp_strdup0(req->call_id);
@@ -562,7 +576,28 @@ void cp_sessions_drain(struct cp_ctx *cp)
 
 void cp_sess_set_external(struct cp_ctx *cp, uint32_t ip)
 {
-	cp->sess->external_ip = ip;
+	struct cp_sessions *ss = cp->sess;
+	char sdp[8192];
+	unsigned n = 0;
+
+	if (ss->external_ip == ip)
+		return;
+	ss->external_ip = ip;
+	if (!cp->cfg->nat.reinvite_on_change)
+		return;
+	/* nat.reinvite_on_change: active calls get the new address in a new offer */
+	for (uint32_t i = 0; i < ss->max; i++) {
+		struct cp_session *s = ss->slots[i];
+		int len;
+		if (s == NULL || s->state != CP_SESS_ACTIVE || s->dialog == NULL)
+			continue;
+		len = cp_sess_sdp(cp, s, sdp, sizeof(sdp));
+		if (len > 0 && cp_sip_send_reinvite(s->dialog, sdp, (size_t)len) == 0)
+			n++;
+	}
+	if (n != 0)
+		LOG_INFO("nat: %u active calls re-offered with the new address", n);
+	ss->reoffers += n;
 }
 
 /* No RTP on any stream that is not paused for media.timeout_s: BYE. */
@@ -641,9 +676,9 @@ void cp_sessions_print(const struct cp_ctx *cp, FILE *out)
 		free_ports += ss->ports[a].n_free;
 	fprintf(out,
 		"{\"event\":\"stats\",\"type\":\"sessions\",\"active\":%u,\"total\":%llu,"
-		"\"free_media_ports\":%u,\"keepalives\":%llu,\"refused\":{",
+		"\"free_media_ports\":%u,\"keepalives\":%llu,\"reoffers\":%llu,\"refused\":{",
 		ss->active, (unsigned long long)ss->total, free_ports,
-		(unsigned long long)ss->keepalives);
+		(unsigned long long)ss->keepalives, (unsigned long long)ss->reoffers);
 	for (unsigned code = 0; code < sizeof(ss->refused) / sizeof(ss->refused[0]); code++) {
 		if (ss->refused[code] == 0)
 			continue;

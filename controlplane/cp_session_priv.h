@@ -49,6 +49,9 @@ struct cp_stream {
 	uint32_t latched_ip; /* host order, 0 until the first packet */
 	uint16_t latched_port;
 	uint32_t relatches;  /* times another source replaced the latched one */
+	uint16_t ext_port;   /* per-port discovery: the NAT's public port for port, 0 if none */
+	uint16_t ext_rtcp_port;
+	bool port_mapped;    /* asked already */
 	uint32_t strict_ip;  /* media.strict_source: the source the flows take (host order) */
 	uint16_t strict_port;
 	uint64_t first_ns;  /* wall clock of the first packet */
@@ -56,6 +59,7 @@ struct cp_stream {
 };
 
 struct cp_session {
+	struct cp_ctx *cp;
 	enum cp_sess_state state;
 	uint32_t slot;
 	char id[33];
@@ -109,6 +113,7 @@ struct cp_sessions {
 	uint64_t counter;
 	uint64_t total;
 	uint64_t keepalives;       /* keepalive datagrams sent */
+	uint64_t reoffers;         /* re-INVITEs sent for a new external address */
 	bool draining;             /* shutdown.drain_s: new calls refused */
 	uint64_t refused[600];     /* by status code */
 };
@@ -128,6 +133,9 @@ void cp_sess_keep_metadata(struct cp_session *s, const char *xml, size_t len);
 /* Refuse new calls (503)? recording.refuse_when_full and storage failing. */
 bool cp_sess_recording_refused(const struct cp_ctx *cp);
 
+/* cp_sess_natport.c: start the per-port discoveries the answer needs (acks_pending
+ * grows by their number, which is returned; 0: answer now). */
+unsigned cp_sess_map_ports(struct cp_ctx *cp, struct cp_session *s);
 /* cp_sess_keepalive.c: keepalives of s's media ports now (behind NAT, nat.keepalive on);
  * sets s->next_ka_ms. */
 void cp_sess_keepalive(struct cp_ctx *cp, struct cp_session *s, uint64_t now_ms);

@@ -87,6 +87,10 @@ void *cp_sip_dialog_data(const struct cp_sip_dialog *d);
 /* rtprec ends the call (media timeout, shutdown): BYE in the dialog; the
  * dialog ends (on_dialog_end) when the BYE is answered or times out. */
 int cp_sip_send_bye(struct cp_sip_dialog *d, const char *reason);
+/* rtprec re-offers (its media address changed): a re-INVITE with this SDP; the 2xx is
+ * ACKed, a failure is logged. One at a time per dialog: a newer offer waits for the
+ * running one (and replaces an older waiting one). 0 or -errno. */
+int cp_sip_send_reinvite(struct cp_sip_dialog *d, const char *sdp, size_t len);
 
 /* Counters for stats lines. */
 struct cp_sip_counters {

@@ -226,7 +226,8 @@ void cp_sip_receive(struct cp_sip *s, const char *buf, size_t len, unsigned flag
 		return;
 	}
 	if (MSG_IS_RESPONSE(m)) {
-		s->drops++; /* stray response */
+		if (!cp_sip_reinvite_stray_2xx(s, m))
+			s->drops++; /* stray response */
 		osip_event_free(ev);
 		return;
 	}

@@ -205,6 +205,9 @@ static void dialog_free(struct cp_sip *s, struct cp_sip_dialog *d)
 		c->refs--;
 	if (d->bye_txd)
 		d->bye_txd->bye_dialog = NULL;
+	if (d->reinvite_txd)
+		d->reinvite_txd->reinvite_dialog = NULL;
+	free(d->offer);
 	ok_stop(d);
 	osip_free(d->call_id);
 	free(d->local_tag);
@@ -438,34 +441,36 @@ int cp_sip_answer(struct cp_sip_pending *p, const struct cp_sip_response *r,
 	return rc;
 }
 
-/* ---- BYE from us ---- */
+/* ---- requests from us in a dialog ---- */
 
-int cp_sip_send_bye(struct cp_sip_dialog *d, const char *reason)
+/* method (BYE, INVITE, ACK) in dialog d with CSeq cseq: Request-URI the remote target,
+ * Route set, Via (a fresh branch, our external address if configured), From, To,
+ * Call-ID, CSeq, Max-Forwards, User-Agent. *peer: where it goes (the first route,
+ * or over UDP when the dialog's connection is gone). 0 or -errno. */
+int cp_sip_dialog_request(struct cp_sip_dialog *d, const char *method, uint32_t cseq,
+			  osip_message_t **out, struct cp_sip_peer *peer)
 {
 	struct cp_sip *s = d->s;
-	struct cp_sip_peer peer = d->peer;
 	osip_message_t *m = NULL;
-	osip_transaction_t *tr = NULL;
-	struct cp_sip_txd *t;
 	char buf[512], ip[16], br[20];
 	struct in_addr a;
+	uint16_t via_port;
 
-	if (d->bye_sent || d->ending)
-		return -EALREADY;
-	if (peer.transport != CFG_SIP_UDP && !cp_sip_conn_get(s, peer.conn_id)) {
-		peer.transport = CFG_SIP_UDP;
-		peer.conn_id = 0;
-		peer.listener = 0;
+	*peer = d->peer;
+	if (peer->transport != CFG_SIP_UDP && !cp_sip_conn_get(s, peer->conn_id)) {
+		peer->transport = CFG_SIP_UDP;
+		peer->conn_id = 0;
+		peer->listener = 0;
 		for (unsigned i = 0; i < s->n_lis; i++)
 			if (s->lis[i].transport == CFG_SIP_UDP) {
-				peer.listener = i;
-				peer.local_port = s->lis[i].addr.port;
+				peer->listener = i;
+				peer->local_port = s->lis[i].addr.port;
 				break;
 			}
 	}
 	if (osip_message_init(&m) != 0)
 		return -ENOMEM;
-	osip_message_set_method(m, osip_strdup("BYE"));
+	osip_message_set_method(m, osip_strdup(method));
 	osip_message_set_version(m, osip_strdup("SIP/2.0"));
 	if (osip_uri_init(&m->req_uri) != 0 || osip_uri_parse(m->req_uri, d->remote_target) != 0)
 		goto bad;
@@ -477,23 +482,62 @@ int cp_sip_send_bye(struct cp_sip_dialog *d, const char *reason)
 		osip_message_set_route(m, d->routes[i]);
 	if (osip_message_get_route(m, 0, &first) >= 0 && first && first->url)
 		hop = first->url;
-	if (peer.transport == CFG_SIP_UDP && hop->host && inet_pton(AF_INET, hop->host, &a) == 1) {
-		peer.ip = ntohl(a.s_addr);
-		peer.port = hop->port ? (uint16_t)atoi(hop->port) : 5060;
+	if (peer->transport == CFG_SIP_UDP && hop->host && inet_pton(AF_INET, hop->host, &a) == 1) {
+		peer->ip = ntohl(a.s_addr);
+		peer->port = hop->port ? (uint16_t)atoi(hop->port) : 5060;
 	}
-	uint16_t via_port;
-	cp_sip_msg_self(s, &peer, ip, &via_port);
+	cp_sip_msg_self(s, peer, ip, &via_port);
 	cp_sip_msg_random_token(s, br, sizeof(br));
 	snprintf(buf, sizeof(buf), "SIP/2.0/%s %s:%u;branch=z9hG4bK%s;rport",
-		 cp_sip_transport_name(peer.transport), ip, via_port, br);
+		 cp_sip_transport_name(peer->transport), ip, via_port, br);
 	if (osip_message_set_via(m, buf) != 0 || osip_message_set_from(m, d->local_hdr) != 0 ||
 	    osip_message_set_to(m, d->remote_hdr) != 0 ||
 	    osip_message_set_call_id(m, d->call_id) != 0)
 		goto bad;
-	snprintf(buf, sizeof(buf), "%u BYE", ++d->local_cseq);
+	snprintf(buf, sizeof(buf), "%u %s", cseq, method);
 	osip_message_set_cseq(m, buf);
 	osip_message_set_max_forwards(m, "70");
 	osip_message_set_header(m, "User-Agent", CP_SIP_AGENT);
+	*out = m;
+	return 0;
+bad:
+	osip_message_free(m);
+	return -EINVAL;
+}
+
+/* Start a client transaction (NICT or ICT) for m, owned by a new txd. 0 or -errno. */
+int cp_sip_dialog_send(struct cp_sip *s, osip_message_t *m, osip_fsm_type_t type,
+		       const struct cp_sip_peer *peer, struct cp_sip_txd **out)
+{
+	osip_transaction_t *tr = NULL;
+	struct cp_sip_txd *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	if (osip_transaction_init(&tr, type, s->osip, m) != 0) {
+		free(t);
+		return -ENOMEM;
+	}
+	t->peer = *peer;
+	cp_sip_tx_adopt(s, tr, t);
+	cp_sip_tx_event(s, tr, osip_new_outgoing_sipmessage(m));
+	if (!s->in_poll)
+		cp_sip_run(s);
+	*out = t;
+	return 0;
+}
+
+int cp_sip_send_bye(struct cp_sip_dialog *d, const char *reason)
+{
+	struct cp_sip_peer peer;
+	osip_message_t *m = NULL;
+	struct cp_sip_txd *t;
+	char buf[256];
+
+	if (d->bye_sent || d->ending)
+		return -EALREADY;
+	if (cp_sip_dialog_request(d, "BYE", ++d->local_cseq, &m, &peer) != 0)
+		return -EINVAL;
 	if (reason && *reason) {
 		snprintf(buf, sizeof(buf), "SIP;cause=200;text=\"%.200s\"", reason);
 		for (char *c = buf + 20; *c; c++)
@@ -501,25 +545,14 @@ int cp_sip_send_bye(struct cp_sip_dialog *d, const char *reason)
 				*c = '\'';
 		osip_message_set_header(m, "Reason", buf);
 	}
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		goto bad;
-	if (osip_transaction_init(&tr, NICT, s->osip, m) != 0) {
-		free(t);
-		goto bad;
+	if (cp_sip_dialog_send(d->s, m, NICT, &peer, &t) != 0) {
+		osip_message_free(m);
+		return -ENOMEM;
 	}
-	t->peer = peer;
 	t->bye_dialog = d;
 	d->bye_txd = t;
 	d->bye_sent = true;
-	cp_sip_tx_adopt(s, tr, t);
-	cp_sip_tx_event(s, tr, osip_new_outgoing_sipmessage(m));
-	if (!s->in_poll)
-		cp_sip_run(s);
 	return 0;
-bad:
-	osip_message_free(m);
-	return -EINVAL;
 }
 
 void cp_sip_bye_result(struct cp_sip *s, osip_transaction_t *tr, int status)

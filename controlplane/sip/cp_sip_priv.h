@@ -80,6 +80,7 @@ struct cp_sip_txd {
 	struct cp_sip_peer peer;
 	struct cp_sip_pending *pending; /* IST/NIST waiting for the app */
 	struct cp_sip_dialog *bye_dialog; /* NICT: the BYE we sent */
+	struct cp_sip_dialog *reinvite_dialog; /* ICT: our re-INVITE */
 	size_t body_len;                  /* the request body as received: libosip2 */
 	char body[];                      /* splits multipart bodies, SIPREC wants them whole */
 };
@@ -118,6 +119,12 @@ struct cp_sip_dialog {
 	bool acked;
 	bool bye_sent;
 	struct cp_sip_txd *bye_txd;
+	/* our re-INVITEs (cp_sip_reinvite.c) */
+	struct cp_sip_txd *reinvite_txd; /* running, NULL if none */
+	uint32_t reinvite_cseq;          /* of the last one sent (its 2xx get ACKs) */
+	char *offer;                     /* the latest offer */
+	size_t offer_len;
+	bool offer_waiting;              /* not sent yet */
 	bool ending;
 	uint64_t ok_start_ms, ok_next_ms;
 	unsigned ok_interval_ms;
@@ -266,6 +273,15 @@ struct cp_sip_pending *cp_sip_pending_new(struct cp_sip *s, osip_transaction_t *
 void cp_sip_pending_drop(struct cp_sip_pending *p);
 struct cp_sip_pending *cp_sip_pending_by_branch(struct cp_sip *s, osip_message_t *cancel);
 void cp_sip_bye_result(struct cp_sip *s, osip_transaction_t *tr, int status);
+/* cp_sip_reinvite.c: a final (or, again, a repeated 2xx) answer to our re-INVITE;
+ * a 2xx with no transaction left that answers it (its ACK is sent again). */
+void cp_sip_reinvite_result(struct cp_sip *s, osip_transaction_t *tr, const osip_message_t *m,
+			    bool again);
+bool cp_sip_reinvite_stray_2xx(struct cp_sip *s, const osip_message_t *m);
+int cp_sip_dialog_request(struct cp_sip_dialog *d, const char *method, uint32_t cseq,
+			  osip_message_t **out, struct cp_sip_peer *peer);
+int cp_sip_dialog_send(struct cp_sip *s, osip_message_t *m, osip_fsm_type_t type,
+		       const struct cp_sip_peer *peer, struct cp_sip_txd **out);
 
 /* Test/fuzz entry points. */
 int cp_sip_feed_datagram(struct cp_sip *s, const void *buf, size_t len,

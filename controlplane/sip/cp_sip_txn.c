@@ -292,6 +292,17 @@ static void cb_nict(int type, osip_transaction_t *tr, osip_message_t *m)
 		cp_sip_bye_result(s, tr, m->status_code);
 }
 
+static void cb_ict(int type, osip_transaction_t *tr, osip_message_t *m)
+{
+	struct cp_sip *s = osip_get_application_context(tr->config);
+
+	if (type == OSIP_ICT_STATUS_TIMEOUT)
+		cp_sip_reinvite_result(s, tr, NULL, false);
+	else if (m && m->status_code >= 200)
+		cp_sip_reinvite_result(s, tr, m, type == OSIP_ICT_STATUS_2XX_RECEIVED_AGAIN ||
+						    type == OSIP_ICT_STATUS_3456XX_RECEIVED_AGAIN);
+}
+
 static void cb_kill(int type, osip_transaction_t *tr)
 {
 	struct cp_sip *s = osip_get_application_context(tr->config);
@@ -307,6 +318,8 @@ static void cb_kill(int type, osip_transaction_t *tr)
 	}
 	if (type == OSIP_NICT_KILL_TRANSACTION && t && t->bye_dialog)
 		cp_sip_bye_result(s, tr, 408);
+	if (type == OSIP_ICT_KILL_TRANSACTION && t && t->reinvite_dialog)
+		cp_sip_reinvite_result(s, tr, NULL, false);
 	cp_sip_tx_kill(s, tr);
 	cp_sip_kill_later(s, tr);
 }
@@ -344,6 +357,9 @@ int cp_sip_osip_setup(struct cp_sip *s)
 	for (int t = OSIP_NICT_STATUS_1XX_RECEIVED; t <= OSIP_NICT_STATUS_3456XX_RECEIVED_AGAIN; t++)
 		osip_set_message_callback(s->osip, t, cb_nict);
 	osip_set_message_callback(s->osip, OSIP_NICT_STATUS_TIMEOUT, cb_nict);
+	for (int t = OSIP_ICT_STATUS_1XX_RECEIVED; t <= OSIP_ICT_STATUS_3456XX_RECEIVED_AGAIN; t++)
+		osip_set_message_callback(s->osip, t, cb_ict);
+	osip_set_message_callback(s->osip, OSIP_ICT_STATUS_TIMEOUT, cb_ict);
 	for (int t = 0; t < OSIP_KILL_CALLBACK_COUNT; t++) {
 		osip_set_kill_transaction_callback(s->osip, t, cb_kill);
 		osip_set_transport_error_callback(s->osip, t, cb_transport_error);

@@ -403,6 +403,15 @@ int cp_sdp_build_answer(const struct cp_sdp_offer *o, uint32_t local_ip, const u
 			const enum cp_sdp_dir *dirs, uint64_t sess_id, uint64_t sess_ver,
 			char *out, size_t outlen)
 {
+	return cp_sdp_build_answer_nat(o, local_ip, ports, NULL, dirs, sess_id, sess_ver, out,
+				       outlen);
+}
+
+int cp_sdp_build_answer_nat(const struct cp_sdp_offer *o, uint32_t local_ip,
+			    const uint16_t *ports, const uint16_t *rtcp_ports,
+			    const enum cp_sdp_dir *dirs, uint64_t sess_id, uint64_t sess_ver,
+			    char *out, size_t outlen)
+{
 	struct wbuf w = { out, 0, outlen, 0 };
 
 	if (!out || outlen == 0)
@@ -428,6 +437,8 @@ int cp_sdp_build_answer(const struct cp_sdp_offer *o, uint32_t local_ip, const u
 			put(&w, "a=%s\r\n", s->attrs[k]);
 		if (s->rtcp_mux)
 			put(&w, "a=rtcp-mux\r\n");
+		else if (rtcp_ports && rtcp_ports[i] && rtcp_ports[i] != port + 1)
+			put(&w, "a=rtcp:%u\r\n", rtcp_ports[i]); /* RFC 3605 */
 		if (cp_sdp_is_savp(s->proto) && s->crypto.suite != CP_SDP_SUITE_NONE) {
 			char key[2 * CP_SDP_KEY_LEN];
 			b64_encode(s->crypto.local_key, CP_SDP_KEY_LEN, key);

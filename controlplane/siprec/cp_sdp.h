@@ -50,6 +50,12 @@ int cp_sdp_parse_offer(const char *sdp, size_t len, struct cp_sdp_offer *o, cons
 int cp_sdp_build_answer(const struct cp_sdp_offer *o, uint32_t local_ip, const uint16_t *ports,
                         const enum cp_sdp_dir *dirs, uint64_t sess_id, uint64_t sess_ver,
                         char *out, size_t outlen);
+/* The same with rtcp_ports[i] (NULL: none) the public RTCP port of stream i behind a
+ * NAT: a=rtcp:PORT (RFC 3605) when it is not ports[i] + 1 and there is no rtcp-mux. */
+int cp_sdp_build_answer_nat(const struct cp_sdp_offer *o, uint32_t local_ip,
+			    const uint16_t *ports, const uint16_t *rtcp_ports,
+			    const enum cp_sdp_dir *dirs, uint64_t sess_id, uint64_t sess_ver,
+			    char *out, size_t outlen);
 /* "AES_CM_128_HMAC_SHA1_80" etc.; NULL for NONE. */
 const char *cp_sdp_suite_name(enum cp_sdp_suite s);
 /* Is the proto an SRTP one ("RTP/SAVP", "RTP/SAVPF")? */

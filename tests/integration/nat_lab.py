@@ -69,6 +69,10 @@ class NatLab:
                      f"dnat to {INSIDE_DP}")
             self.nsx(self.rt, *nft, f"add rule ip nat post oifname {self.rt_out} ip saddr {INSIDE_DP} "
                      f"snat to {ROUTER_OUT}")
+        elif self.kind == "port-remapping":
+            # ports moved into another range (not port-preserving)
+            self.nsx(self.rt, *nft, f"add rule ip nat post oifname {self.rt_out} meta l4proto udp masquerade "
+                     "to :20000-29999")
         else:
             extra = " fully-random" if self.kind == "symmetric" else ""
             self.nsx(self.rt, *nft, f"add rule ip nat post oifname {self.rt_out} masquerade{extra}")

@@ -49,6 +49,29 @@ class Uac:
         self.s.sendto((self._head("BYE") + "Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", self.port))
         return self._final()[0]
 
+    def wait_request(self, method, timeout=10.0):
+        """The next request of this method rtprec sends us (responses and others skipped)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                msg = self.s.recv(65535).decode(errors="replace")
+            except socket.timeout:
+                continue
+            if msg.startswith(method + " "):
+                return msg
+        raise AssertionError(f"no {method} within {timeout}s")
+
+    def reply(self, req, code, sdp=None):
+        """Answer a request from rtprec (headers copied, our SDP as the body)."""
+        keep = [line for line in req.split("\r\n\r\n", 1)[0].split("\r\n")[1:]
+                if re.match(r"(Via|From|To|Call-ID|CSeq):", line, re.I)]
+        body = sdp.replace("\r\n", "\n").replace("\n", "\r\n") if sdp else ""
+        ctype = "Content-Type: application/sdp\r\n" if sdp else ""
+        text = (f"SIP/2.0 {code} OK\r\n" + "\r\n".join(keep) +
+                f"\r\nContact: <sip:src@127.0.0.1:{self.lport}>\r\n{ctype}"
+                f"Content-Length: {len(body)}\r\n\r\n{body}")
+        self.s.sendto(text.encode(), ("127.0.0.1", self.port))
+
     def close(self):
         self.s.close()
 

@@ -75,17 +75,32 @@ def test_discovery_behind_nat(start_rtprec, tmp_path, kind, mapping, filtering):
 
 
 def test_address_change_seen_by_recheck(start_rtprec, tmp_path):
+    """The NAT's public address changes: the recheck sees it, and with
+    nat.reinvite_on_change the call in progress gets a re-INVITE with the new address."""
     with NatLab("port-restricted") as lab:
         lab.start_coturn()
-        cfg = dict(STUN_NAT, recheck_s=5, behaviour="no")
-        r = start_rtprec(lab_config(tmp_path, lab, cfg))
+        sip_port = free_port()
+        cfg = dict(STUN_NAT, recheck_s=5, behaviour="no", reinvite_on_change="true",
+                   keepalive="off")
+        r = start_rtprec(lab_config(tmp_path, lab, cfg, sip_port))
         r.wait_ready()
         i, ev = nat_event(r)
         assert ev["external_ip"] == "203.0.113.1" and ev["changes"] == 0, r.diag()
+        uac = Uac(sip_port)
+        code, resp = uac.invite(SIPREC_SDP)
+        assert code == 200 and answer_media(resp)[0] == "203.0.113.1", resp
         lab.change_outside("203.0.113.2")
         _, ev = nat_event(r, start=i + 1, timeout=15)
         assert ev["external_ip"] == "203.0.113.2" and ev["changes"] == 1, ev
         assert "external address changed from 203.0.113.1 to 203.0.113.2" in r.stderr_text()
+        reinvite = uac.wait_request("INVITE")
+        assert answer_media(reinvite)[0] == "203.0.113.2", reinvite
+        cseq = re.search(r"^CSeq: (\d+) INVITE", reinvite, re.M).group(1)
+        uac.reply(reinvite, 200, SIPREC_SDP)
+        ack = uac.wait_request("ACK")
+        assert re.search(rf"^CSeq: {cseq} ACK", ack, re.M), ack
+        assert r.stats().by_type("sessions")[0]["reoffers"] == 1
+        uac.close()
 
 
 def test_stun_unreachable_falls_back_to_static(start_rtprec, tmp_path):
@@ -222,3 +237,31 @@ def test_sip_external_address(start_rtprec, tmp_path, veth_ns):
     assert code == 200, resp
     assert re.search(r"^Contact: <sip:rtprec@198\.51\.100\.50:5099;transport=udp>", resp,
                      re.M | re.I), resp
+
+
+def test_per_port_discovery(start_rtprec, tmp_path):
+    """An endpoint-independent NAT that moves port numbers (masquerade into 20000-29999):
+    before answering, each media port learns its public port with a Binding from itself;
+    the answer carries it, and the SRC's media sent there is recorded."""
+    with NatLab("port-remapping") as lab:
+        lab.start_coturn()
+        sip_port = free_port()
+        r = start_rtprec(lab_config(tmp_path, lab, dict(STUN_NAT, keepalive="rtp"), sip_port))
+        r.wait_ready()
+        _, ev = nat_event(r)
+        assert ev["mapping"] == "endpoint-independent", ev
+        assert 20000 <= ev["mapped_port"] < 30000, ev
+        uac = Uac(sip_port)
+        code, resp = uac.invite(SIPREC_SDP)
+        assert code == 200, resp
+        ip, port = answer_media(resp)
+        assert ip == "203.0.113.1" and 20000 <= port < 30000, resp
+        time.sleep(0.3)
+        send_rtp_from_outside(lab, "203.0.113.1", port, 50)
+        time.sleep(0.5)
+        nat = r.stats().by_type("nat")[0]
+        assert nat["port_lookups"] == 1 and nat["port_failures"] == 0, nat
+        r.stop()
+        st = json.load(open(next((tmp_path / "rec").glob("*/*/*/*/session.json"))))["streams"][0]
+        assert 30000 <= st["local_port"] < 40000 and st["packets"] == 50, st
+        uac.close()

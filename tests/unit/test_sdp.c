@@ -205,6 +205,26 @@ static void test_answer(void **state)
 	assert_string_equal(out2, expected_answer);
 }
 
+/* Behind a NAT that moves ports: a=rtcp (RFC 3605) when RTCP's public port is not RTP's
+ * + 1; nothing when it is, or when none is known. */
+static void test_answer_rtcp_port(void **state)
+{
+	static const uint16_t ports[] = { 21000, 21002 };
+	static const uint16_t moved[] = { 24567, 24569 }; /* stream 1 has rtcp-mux */
+	static const uint16_t kept[] = { 24567, 21003 };
+	char out[2048];
+	(void)state;
+
+	load_offer(&off);
+	assert_true(cp_sdp_build_answer_nat(&off, IP(10, 0, 0, 5), ports, moved, NULL, 1, 1, out,
+					    sizeof(out)) > 0);
+	assert_non_null(strstr(out, "a=fmtp:101 0-15\r\na=rtcp:24569\r\na=recvonly\r\n"));
+	assert_null(strstr(out, "a=rtcp:24567"));
+	assert_true(cp_sdp_build_answer_nat(&off, IP(10, 0, 0, 5), ports, kept, NULL, 1, 1, out,
+					    sizeof(out)) > 0);
+	assert_null(strstr(out, "a=rtcp:"));
+}
+
 static void test_answer_reject_and_pause(void **state)
 {
 	static const uint16_t ports[] = { 0, 40002 };
@@ -415,6 +435,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_streams),
+		cmocka_unit_test(test_answer_rtcp_port),
 		cmocka_unit_test(test_disabled_and_directions),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_answer),

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * re-INVITE from rtprec (a new offer in an established dialog: our media address
+ * changed). An INVITE client transaction; the ACK of its 2xx is ours to send (RFC 3261
+ * 13.2.2.4), again for each retransmitted 2xx; one re-INVITE at a time per dialog, a
+ * newer offer waits for the running one and replaces an older waiting one. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/cfg_log.h"
+#include "cp_sip_priv.h"
+
+static int cp_sip_reinvite_start(struct cp_sip_dialog *d)
+{
+	struct cp_sip_peer peer;
+	osip_message_t *m = NULL;
+	struct cp_sip_txd *t;
+	char contact[256], len[16];
+
+	if (cp_sip_dialog_request(d, "INVITE", ++d->local_cseq, &m, &peer) != 0)
+		return -EINVAL;
+	cp_sip_msg_contact(d->s, &peer, NULL, contact, sizeof(contact));
+	osip_message_set_contact(m, contact);
+	cp_sip_msg_add_caps(m);
+	osip_message_set_content_type(m, "application/sdp");
+	osip_message_set_body(m, d->offer, d->offer_len);
+	snprintf(len, sizeof(len), "%zu", d->offer_len);
+	osip_message_set_content_length(m, len);
+	if (cp_sip_dialog_send(d->s, m, ICT, &peer, &t) != 0) {
+		osip_message_free(m);
+		return -ENOMEM;
+	}
+	t->reinvite_dialog = d;
+	d->reinvite_txd = t;
+	d->reinvite_cseq = d->local_cseq;
+	d->offer_waiting = false;
+	return 0;
+}
+
+int cp_sip_send_reinvite(struct cp_sip_dialog *d, const char *sdp, size_t len)
+{
+	char *copy;
+
+	if (d->bye_sent || d->ending)
+		return -EALREADY;
+	copy = malloc(len + 1);
+	if (copy == NULL)
+		return -ENOMEM;
+	memcpy(copy, sdp, len);
+	copy[len] = '\0';
+	free(d->offer);
+	d->offer = copy;
+	d->offer_len = len;
+	d->offer_waiting = true;
+	if (d->reinvite_txd != NULL)
+		return 0; /* sent when the running one ends */
+	return cp_sip_reinvite_start(d);
+}
+
+/* ACK for the 2xx of our re-INVITE (each copy of it gets one). */
+static void cp_sip_reinvite_ack(struct cp_sip_dialog *d)
+{
+	struct cp_sip_peer peer;
+	osip_message_t *ack = NULL;
+
+	if (cp_sip_dialog_request(d, "ACK", d->reinvite_cseq, &ack, &peer) != 0)
+		return;
+	osip_message_set_content_length(ack, "0");
+	cp_sip_msg_send(d->s, ack, &peer);
+	osip_message_free(ack);
+}
+
+void cp_sip_reinvite_result(struct cp_sip *s, osip_transaction_t *tr, const osip_message_t *m,
+			    bool again)
+{
+	struct cp_sip_txd *t = osip_transaction_get_reserved1(tr);
+	struct cp_sip_dialog *d = t ? t->reinvite_dialog : NULL;
+	int status = m ? m->status_code : 408;
+
+	(void)s;
+	if (d == NULL)
+		return;
+	if (status >= 200 && status < 300)
+		cp_sip_reinvite_ack(d);
+	if (again)
+		return;
+	if (status >= 300)
+		LOG_WARN("re-INVITE in call %s answered %d", d->call_id, status);
+	t->reinvite_dialog = NULL;
+	d->reinvite_txd = NULL;
+	if (d->offer_waiting && !d->ending && !d->bye_sent)
+		cp_sip_reinvite_start(d);
+}
+
+bool cp_sip_reinvite_stray_2xx(struct cp_sip *s, const osip_message_t *m)
+{
+	struct cp_sip_dialog *d;
+
+	if (m->status_code < 200 || m->status_code >= 300 || !m->cseq || !m->cseq->method ||
+	    strcmp(m->cseq->method, "INVITE") != 0)
+		return false;
+	d = cp_sip_dialog_find(s, m);
+	if (d == NULL || strtoul(m->cseq->number, NULL, 10) != d->reinvite_cseq)
+		return false;
+	cp_sip_reinvite_ack(d);
+	return true;
+}
