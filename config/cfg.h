@@ -160,6 +160,16 @@ struct cfg_nat_cloud {
 	unsigned n_order;
 };
 
+/* One TURN server (RFC 8656) of nat.turn; UDP, an IPv4 literal. */
+struct cfg_nat_turn {
+	char *uri;      /* "turn:a.b.c.d[:port][?transport=udp]" */
+	char *username;
+	char *password;
+	/* derived */
+	struct cfg_addr addr; /* host order, port default 3478 */
+};
+enum cfg_relay { CFG_RELAY_AUTO = 0, CFG_RELAY_ALWAYS, CFG_RELAY_NEVER };
+
 struct cfg_nat {
 	char *behind_nat;  /* no | yes | auto (also true/false); env BEHIND_NAT */
 	char *external_ip; /* env EXTERNAL_IP */
@@ -177,6 +187,10 @@ struct cfg_nat {
 	char *keepalive;      /* off | rtp | stun: hole punching toward the SRC, default rtp */
 	unsigned keepalive_s; /* repeat while the call lives, default 20, 1..3600 */
 	struct cfg_nat_cloud cloud;
+	struct cfg_nat_turn *turn; /* TURN servers; the first is used */
+	unsigned turn_count;
+	char *relay;          /* auto | always | never: media through a TURN relay; default auto
+				 (when the NAT's mapping is not endpoint-independent) */
 	/* derived */
 	enum cfg_behind_nat behind;
 	enum cfg_nat_source source_order[CFG_NAT_MAX_SOURCES];
@@ -185,6 +199,7 @@ struct cfg_nat {
 	struct cfg_addr stun; /* host order */
 	bool behaviour_on;
 	enum cfg_keepalive keepalive_kind;
+	enum cfg_relay relay_mode;
 	bool has_external_ip;
 	uint32_t external_ip_addr;
 	uint32_t internal_ip_addr;

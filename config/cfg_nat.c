@@ -110,6 +110,39 @@ static void validate_addresses(struct cfg_ctx *x, struct cfg *c)
 	}
 }
 
+/* "turn:a.b.c.d[:port][?transport=udp]" (RFC 7065, UDP and IPv4 literals only). */
+static void validate_turn(struct cfg_ctx *x, struct cfg_nat *n)
+{
+	static const char *const modes[] = { "auto", "always", "never" };
+	char path[CFG_PATH_MAX] = "nat.turn", host[64];
+	int i;
+
+	for (unsigned k = 0; k < n->turn_count; k++) {
+		struct cfg_nat_turn *t = &n->turn[k];
+		size_t base = cfg_path_index(path, k);
+		const char *u = t->uri, *q = strchr(u, '?');
+		size_t hl = q ? (size_t)(q - u) : strlen(u);
+		cfg_path_key(path, "uri");
+		if (strncmp(u, "turn:", 5) != 0 || hl - 5 >= sizeof(host) ||
+		    (q && strcmp(q, "?transport=udp") != 0)) {
+			cfg_errp(x, path, "'%.100s' is not turn:a.b.c.d[:port][?transport=udp]", u);
+		} else {
+			memcpy(host, u + 5, hl - 5);
+			host[hl - 5] = '\0';
+			t->addr.port = 3478;
+			if (!(strchr(host, ':') ? cfg_parse_addr(host, &t->addr)
+						: cfg_parse_ipv4(host, &t->addr.ip)))
+				cfg_errp(x, path, "'%.100s': the host must be an IPv4 address", u);
+		}
+		path[base] = '\0';
+	}
+	cfg_default_str(x, "nat.relay", &n->relay, "auto");
+	i = cfg_pick(x, "nat.relay", n->relay, modes, 3, "auto, always, never");
+	n->relay_mode = i < 0 ? CFG_RELAY_AUTO : (enum cfg_relay)i;
+	if (n->relay_mode == CFG_RELAY_ALWAYS && n->turn_count == 0)
+		cfg_errp(x, "nat.relay", "'always' needs a server in nat.turn");
+}
+
 void cfg_validate_nat(struct cfg_ctx *x, struct cfg *c)
 {
 	static const char *const names[] = { "no", "yes", "auto", "false", "true" };
@@ -126,6 +159,7 @@ void cfg_validate_nat(struct cfg_ctx *x, struct cfg *c)
 	validate_addresses(x, c);
 	validate_sources(x, n);
 	validate_cloud(x, &n->cloud);
+	validate_turn(x, n);
 	cfg_check_uint(x, "nat.stun_port", &n->stun_port, c->media.port_max, 1024, 65535);
 	cfg_check_uint(x, "nat.stun_rto_ms", &n->stun_rto_ms, 500, 50, 5000);
 	cfg_check_uint(x, "nat.recheck_s", &n->recheck_s, 300, 0, 86400);

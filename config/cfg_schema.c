@@ -104,6 +104,17 @@ static const cyaml_schema_field_t nat_cloud_fields[] = {
 	CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t nat_turn_fields[] = {
+	STR("uri", REQ, struct cfg_nat_turn, uri),
+	STR("username", REQ, struct cfg_nat_turn, username),
+	STR("password", REQ, struct cfg_nat_turn, password),
+	CYAML_FIELD_END,
+};
+
+static const cyaml_schema_value_t nat_turn_entry = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct cfg_nat_turn, nat_turn_fields),
+};
+
 static const cyaml_schema_field_t nat_fields[] = {
 	STR("behind_nat", OPT, struct cfg_nat, behind_nat),
 	STR("external_ip", OPT, struct cfg_nat, external_ip),
@@ -120,6 +131,9 @@ static const cyaml_schema_field_t nat_fields[] = {
 	STR("keepalive", OPT, struct cfg_nat, keepalive),
 	CYAML_FIELD_UINT("keepalive_s", OPT, struct cfg_nat, keepalive_s),
 	CYAML_FIELD_MAPPING("cloud", OPT, struct cfg_nat, cloud, nat_cloud_fields),
+	CYAML_FIELD_SEQUENCE("turn", CYAML_FLAG_POINTER | OPT, struct cfg_nat, turn, &nat_turn_entry,
+			     0, CYAML_UNLIMITED),
+	STR("relay", OPT, struct cfg_nat, relay),
 	CYAML_FIELD_END,
 };
 

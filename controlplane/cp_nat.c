@@ -64,6 +64,7 @@ void cp_nat_free(struct cp_nat *n)
 	if (n == NULL)
 		return;
 	nat_cloud_free(n->cloud);
+	cp_nat_relays_free(n);
 	free(n);
 }
 
@@ -243,6 +244,7 @@ void cp_nat_poll(struct cp_nat *n, uint64_t now_ms)
 	n->now_ms = now_ms;
 	cp_nat_drain(n);
 	cp_nat_ports_tick(n);
+	cp_nat_relays_tick(n);
 	if (n->phase == CP_NAT_STUN)
 		cp_nat_poll_stun(n);
 	else if (n->phase == CP_NAT_CLOUD)
@@ -269,12 +271,15 @@ void cp_nat_print(const struct cp_nat *n, FILE *out, const char *head)
 		fputs("null,\"source\":null", out);
 	fprintf(out, ",\"complete\":%s,\"mapped_port\":%u,\"mapping\":\"%s\",\"filtering\":\"%s\",\"checks\":%llu,"
 		"\"changes\":%llu,\"failures\":%llu,\"stun_in\":%llu,\"stun_unmatched\":%llu,"
-		"\"tx_dropped\":%llu,\"port_lookups\":%llu,\"port_failures\":%llu}\n", n->phase == CP_NAT_IDLE ? "true" : "false", n->ext_port, nat_mapping_name(n->mapping),
+		"\"tx_dropped\":%llu,\"port_lookups\":%llu,\"port_failures\":%llu,"
+		"\"relays\":%llu,\"relays_failed\":%llu,\"relay_packets\":%llu,\"relay_bytes\":%llu}\n", n->phase == CP_NAT_IDLE ? "true" : "false", n->ext_port, nat_mapping_name(n->mapping),
 		nat_filtering_name(n->filtering), (unsigned long long)n->checks,
 		(unsigned long long)n->changes, (unsigned long long)n->failures,
 		(unsigned long long)n->stun_in, (unsigned long long)n->stun_unmatched,
 		(unsigned long long)n->tx_dropped, (unsigned long long)n->port_lookups,
-		(unsigned long long)n->port_failures);
+		(unsigned long long)n->port_failures, (unsigned long long)n->relays_started,
+		(unsigned long long)n->relays_failed, (unsigned long long)n->relay_packets,
+		(unsigned long long)n->relay_bytes);
 }
 
 static void cp_nat_event(const struct cp_nat *n)

@@ -28,6 +28,21 @@ bool cp_nat_ports_remapped(const struct cp_nat *n);
  * port or 0 on failure) is called once, later. 0, or -1 (none started: no slot). */
 typedef void (*cp_nat_port_fn)(void *arg, uint16_t local_port, uint16_t ext_port);
 int cp_nat_map_port(struct cp_nat *n, uint16_t local_port, cp_nat_port_fn done, void *arg);
+/* TURN relays (nat.turn, nat.relay): should a call's media go through one now? */
+bool cp_nat_relay_wanted(const struct cp_nat *n);
+/* Allocate a relay for our media port (addresses host order) and let peer (the SRC's
+ * SDP address) in through a permission and a channel; done(arg, local_port, relayed
+ * ip, port) is called once (0, 0 on failure). A handle (>= 0), or -1. */
+typedef void (*cp_nat_relay_fn)(void *arg, uint16_t local_port, uint32_t relay_ip,
+				uint16_t relay_port);
+int cp_nat_relay_start(struct cp_nat *n, uint32_t local_ip, uint16_t local_port, uint32_t peer_ip,
+		       uint16_t peer_port, cp_nat_relay_fn done, void *arg);
+/* Release it (done is not called any more). */
+void cp_nat_relay_stop(struct cp_nat *n, int handle);
+/* A dataplane event about a relay's flow (true: taken). */
+struct dp_msg;
+bool cp_nat_relay_event(struct cp_nat *n, const struct dp_msg *m);
+#define CP_NAT_RELAY_FLOW_BASE 0xF0000000u
 /* Is a discovery running (no result yet)? */
 bool cp_nat_busy(const struct cp_nat *n);
 /* One JSON line: head (e.g. {"event":"stats","type":"nat"), then the fields. Also

@@ -78,7 +78,8 @@ static void cp_nat_stun(struct cp_nat *n, uint32_t src_ip, uint16_t src_port, ui
 		else if (nat_stun_parse(u, len, &msg) == 0)
 			used = nat_bind_input(&n->bind, &msg);
 	} else if (dst_port != n->cfg->stun_port && nat_stun_parse(u, len, &msg) == 0) {
-		used = cp_nat_ports_input(n, dst_port, &msg);
+		used = cp_nat_ports_input(n, dst_port, &msg) ||
+		       cp_nat_relay_input(n, src_ip, src_port, dst_port, u, len);
 	}
 	if (!used)
 		n->stun_unmatched++;

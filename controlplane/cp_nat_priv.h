@@ -11,6 +11,8 @@
 enum cp_nat_phase { CP_NAT_IDLE = 0, CP_NAT_STUN, CP_NAT_CLOUD };
 
 #define CP_NAT_PORT_TXNS 256 /* per-port discoveries at once */
+#define CP_NAT_RELAYS 4096   /* TURN allocations at once */
+struct cp_relay;
 struct cp_nat_port_txn {
 	struct nat_bind b;
 	uint16_t local_port;
@@ -43,6 +45,8 @@ struct cp_nat {
 	uint64_t stun_in, stun_unmatched, tx_dropped;
 	uint64_t port_lookups, port_failures;
 	struct cp_nat_port_txn ports[CP_NAT_PORT_TXNS];
+	struct cp_relay *relays[CP_NAT_RELAYS];
+	uint64_t relays_started, relays_failed, relay_packets, relay_bytes;
 };
 
 /* cp_nat_io.c: STUN frames through the dataplane. */
@@ -53,5 +57,10 @@ void cp_nat_drain(struct cp_nat *n);
 struct nat_stun_msg;
 bool cp_nat_ports_input(struct cp_nat *n, uint16_t dst_port, const struct nat_stun_msg *m);
 void cp_nat_ports_tick(struct cp_nat *n);
+/* cp_nat_relay.c: STUN from the TURN server (true if a relay took it); timers; free all. */
+bool cp_nat_relay_input(struct cp_nat *n, uint32_t src_ip, uint16_t src_port, uint16_t dst_port,
+			const uint8_t *msg, size_t len);
+void cp_nat_relays_tick(struct cp_nat *n);
+void cp_nat_relays_free(struct cp_nat *n);
 
 #endif

@@ -252,7 +252,8 @@ static void cp_write_stream(FILE *f, const struct cp_ctx *cp, const struct cp_se
 	cp_json_ip(f, "negotiated", st->offer_ip, st->offer_port);
 	fputc(',', f);
 	cp_json_ip(f, "latched", st->latched_ip, st->latched_port);
-	fprintf(f, ",\"relatches\":%u", st->relatches);
+	fprintf(f, ",\"relatches\":%u,", st->relatches);
+	cp_json_ip(f, "relay", st->relay_ip, st->relay_port); /* the TURN relay's address, or null */
 	fprintf(f,
 		",\"packets\":%llu,\"bytes\":%llu,\"rtp_expected\":%llu,\"lost\":%lld,"
 		"\"jitter\":%u,\"record_drops\":%llu,",

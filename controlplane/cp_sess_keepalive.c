@@ -80,8 +80,8 @@ void cp_sess_keepalive(struct cp_ctx *cp, struct cp_session *s, uint64_t now_ms)
 		/* where the media comes from once latched (an SRC behind NAT), else the SDP's */
 		uint32_t ip = st->latched_ip ? st->latched_ip : st->offer_ip;
 		uint16_t port = st->latched_ip ? st->latched_port : st->offer_port;
-		if (!st->in_use || st->port == 0 || ip == 0 || port == 0)
-			continue;
+		if (!st->in_use || st->port == 0 || ip == 0 || port == 0 || st->relay_ip != 0)
+			continue; /* a relayed stream's media comes through the relay */
 		cp_ka_send(cp, s, st->port, ip, port, st);
 		if (!st->rtcp_mux) /* the SRC's RTCP port by RFC 3550's convention */
 			cp_ka_send(cp, s, (uint16_t)(st->port + 1), ip, (uint16_t)(port + 1), st);

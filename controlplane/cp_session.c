@@ -70,6 +70,7 @@ static int cp_sess_sdp(struct cp_ctx *cp, struct cp_session *s, char *sdp, size_
 	enum cp_sdp_dir dirs[CP_SDP_MAX_STREAMS];
 
 	uint16_t rtcp[CP_SDP_MAX_STREAMS];
+	uint32_t ip = cp_sess_answer_ip(cp->sess, s);
 
 	for (unsigned i = 0; i < s->offer.n_streams; i++) {
 		const struct cp_stream *st = &s->streams[i];
@@ -77,9 +78,14 @@ static int cp_sess_sdp(struct cp_ctx *cp, struct cp_session *s, char *sdp, size_
 		ports[i] = !st->in_use ? 0 : ext ? st->ext_port : cp_sess_answer_port(cp, st->port);
 		rtcp[i] = ext ? st->ext_rtcp_port : 0;
 		dirs[i] = st->paused ? CP_SDP_INACTIVE : CP_SDP_RECVONLY;
+		if (st->in_use && st->relay_ip != 0) { /* through a TURN relay (one server) */
+			ip = st->relay_ip;
+			ports[i] = st->relay_port;
+			rtcp[i] = st->relay_rtcp_port;
+		}
 	}
-	return cp_sdp_build_answer_nat(&s->offer, cp_sess_answer_ip(cp->sess, s), ports, rtcp, dirs,
-				       s->slot + 1000, ++s->sdp_version, sdp, len);
+	return cp_sdp_build_answer_nat(&s->offer, ip, ports, rtcp, dirs, s->slot + 1000,
+				       ++s->sdp_version, sdp, len);
 }
 
 /* 200 with the SDP answer for the session's current streams. */
@@ -119,6 +125,7 @@ static void cp_sess_free(struct cp_ctx *cp, struct cp_session *s)
 {
 	struct cp_sessions *ss = cp->sess;
 
+	cp_sess_release_relays(cp, s);
 	for (unsigned i = 0; i < s->n_streams; i++)
 		if (s->streams[i].port != 0)
 			cp_portpool_put(&ss->ports[s->addr], s->streams[i].port);

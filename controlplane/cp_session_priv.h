@@ -51,7 +51,12 @@ struct cp_stream {
 	uint32_t relatches;  /* times another source replaced the latched one */
 	uint16_t ext_port;   /* per-port discovery: the NAT's public port for port, 0 if none */
 	uint16_t ext_rtcp_port;
-	bool port_mapped;    /* asked already */
+	bool port_mapped;    /* asked already (public port or relay) */
+	bool relayed;        /* relay[] holds TURN relays of port and port + 1 */
+	int relay[2];        /* cp_nat handles, -1: none */
+	uint32_t relay_ip;   /* host order: the relayed address the answer carries, 0: none */
+	uint16_t relay_port;
+	uint16_t relay_rtcp_port;
 	uint32_t strict_ip;  /* media.strict_source: the source the flows take (host order) */
 	uint16_t strict_port;
 	uint64_t first_ns;  /* wall clock of the first packet */
@@ -136,6 +141,7 @@ bool cp_sess_recording_refused(const struct cp_ctx *cp);
 /* cp_sess_natport.c: start the per-port discoveries the answer needs (acks_pending
  * grows by their number, which is returned; 0: answer now). */
 unsigned cp_sess_map_ports(struct cp_ctx *cp, struct cp_session *s);
+void cp_sess_release_relays(struct cp_ctx *cp, struct cp_session *s);
 /* cp_sess_keepalive.c: keepalives of s's media ports now (behind NAT, nat.keepalive on);
  * sets s->next_ka_ms. */
 void cp_sess_keepalive(struct cp_ctx *cp, struct cp_session *s, uint64_t now_ms);

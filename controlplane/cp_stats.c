@@ -63,7 +63,7 @@ static void cp_neigh_broadcast(struct cp_ctx *cp, const struct dp_msg *ev)
 
 void cp_handle_event(struct cp_ctx *cp, const struct dp_msg *m)
 {
-	if (cp_sessions_event(cp, m))
+	if (cp_nat_relay_event(cp->nat, m) || cp_sessions_event(cp, m))
 		return;
 	switch (m->type) {
 	case DP_EV_FLOW_ADDED:

@@ -182,6 +182,10 @@ const char *nat_stun_err_name(int err);
 
 /* First attribute of a type, for those the struct does not decode (TURN). */
 const uint8_t *nat_stun_find(const struct nat_stun_msg *m, uint16_t type, uint16_t *len);
+/* The first attribute of a type decoded as an XOR address (TURN's
+ * XOR-PEER-ADDRESS and XOR-RELAYED-ADDRESS). 0, or -1 with *a cleared when
+ * it is absent or malformed. */
+int nat_stun_find_xor_addr(const struct nat_stun_msg *m, uint16_t type, struct nat_stun_addr *a);
 
 /* 0: MESSAGE-INTEGRITY-SHA256 (preferred when both are present, RFC 8489
  * 14.6) or MESSAGE-INTEGRITY matches; -1 mismatch; -2 neither attribute. */

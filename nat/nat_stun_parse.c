@@ -89,18 +89,24 @@ static int dec_addr(const struct at *a)
 	return decode_addr(a->v, a->len, field(a));
 }
 
-static int dec_xaddr(const struct at *a)
+static int decode_xaddr(const struct nat_stun_msg *m, const uint8_t *val, uint16_t len,
+			struct nat_stun_addr *out)
 {
 	uint8_t v[20];
 
+	if (len != 8 && len != 20)
+		return NAT_STUN_E_ATTR_VALUE;
+	memcpy(v, val, len);
+	nat_stun_xor(v, len - 4u, m->buf);
+	return decode_addr(v, len, out);
+}
+
+static int dec_xaddr(const struct at *a)
+{
 	/* without the cookie the xor key is unknown: leave the address absent */
 	if (a->m->classic)
 		return 0;
-	if (a->len != 8 && a->len != 20)
-		return NAT_STUN_E_ATTR_VALUE;
-	memcpy(v, a->v, a->len);
-	nat_stun_xor(v, a->len - 4u, a->m->buf);
-	return decode_addr(v, a->len, field(a));
+	return decode_xaddr(a->m, a->v, a->len, field(a));
 }
 
 static int dec_text(const struct at *a)
@@ -303,6 +309,18 @@ const uint8_t *nat_stun_find(const struct nat_stun_msg *m, uint16_t type, uint16
 		off += 4 + nat_pad4(l);
 	}
 	return NULL;
+}
+
+int nat_stun_find_xor_addr(const struct nat_stun_msg *m, uint16_t type, struct nat_stun_addr *a)
+{
+	uint16_t len;
+	const uint8_t *v = nat_stun_find(m, type, &len);
+
+	if (!v || m->classic || decode_xaddr(m, v, len, a) != 0) {
+		memset(a, 0, sizeof(*a));
+		return -1;
+	}
+	return 0;
 }
 
 bool nat_stun_is_stun(const uint8_t *p, size_t len)

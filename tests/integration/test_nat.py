@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import threading
 import time
 
@@ -264,4 +265,48 @@ def test_per_port_discovery(start_rtprec, tmp_path):
         r.stop()
         st = json.load(open(next((tmp_path / "rec").glob("*/*/*/*/session.json"))))["streams"][0]
         assert 30000 <= st["local_port"] < 40000 and st["packets"] == 50, st
+        uac.close()
+
+
+def test_symmetric_nat_media_via_turn(start_rtprec, tmp_path):
+    """Behind a symmetric NAT (masquerade fully-random) the SRC cannot reach a mapping:
+    with nat.relay auto each media port allocates a TURN relay on coturn (through the
+    dataplane), the answer carries the relayed address, and the SRC's RTP sent to it
+    comes back as ChannelData that the worker unwraps: the recording holds the SRC's
+    own packets."""
+    with NatLab("symmetric") as lab:
+        lab.start_coturn()
+        sip_port = free_port()
+        cfg = dict(STUN_NAT, keepalive="rtp")
+        text = lab_config(tmp_path, lab, cfg, sip_port) + (
+            f'  turn:\n    - {{ uri: "turn:{STUN_IP}:{STUN_PORT}?transport=udp", username: test, '
+            'password: test }\n  relay: auto\n')
+        r = start_rtprec(text)
+        r.wait_ready()
+        _, ev = nat_event(r)
+        assert ev["mapping"] == "address-and-port-dependent", ev
+        uac = Uac(sip_port)
+        code, resp = uac.invite(SIPREC_SDP)
+        assert code == 200, resp + r.diag()
+        ip, port = answer_media(resp)
+        assert ip == STUN_IP, resp  # coturn's relay address
+        send_rtp_from_outside(lab, ip, port, 50)
+        time.sleep(0.5)
+        nat = r.stats().by_type("nat")[0]
+        assert nat["relays"] == 1 and nat["relays_failed"] == 0, nat
+        r.stop()
+        sess = json.load(open(next((tmp_path / "rec").glob("*/*/*/*/session.json"))))
+        st = sess["streams"][0]
+        assert st["relay"] == {"ip": STUN_IP, "port": port}, st
+        assert st["packets"] == 50 and st["lost"] == 0, st
+        assert st["latched"] == {"ip": SRC_IP, "port": SRC_MEDIA_PORT}, st  # the peer, not the relay
+        pcap = str(next((tmp_path / "rec").glob("*/*/*/*/media.pcap")))
+        out = subprocess.run(["tshark", "-n", "-r", pcap, "-o", "udp.check_checksum:TRUE",
+                              "-d", f"udp.port=={st['local_port']},rtp", "-T", "fields", "-e", "ip.src",
+                              "-e", "udp.srcport", "-e", "rtp.seq", "-e", "udp.checksum.status"],
+                             capture_output=True, text=True, timeout=60).stdout.split("\n")
+        rows = [line.split("\t") for line in out if line]
+        assert len(rows) == 50 and all(row[:2] == [SRC_IP, str(SRC_MEDIA_PORT)] for row in rows), rows[:3]
+        assert [int(row[2]) for row in rows] == list(range(1, 51))
+        assert all(row[3] == "1" for row in rows), rows[:3]  # 1: checksum verified good
         uac.close()

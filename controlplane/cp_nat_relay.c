@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * TURN relays for call media (nat.turn, nat.relay): one allocation per media port,
+ * made from that port through the dataplane; once allocated, a permission and a
+ * channel for the SRC's SDP address, and a DP_ACT_TURN flow on every worker so the
+ * ChannelData the relay sends is unwrapped into the SRC's own packets. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+
+#include "config/cfg_log.h"
+#include "cp_nat_priv.h"
+#include "nat/nat_turn.h"
+
+#define CP_RELAY_CHANNEL_WAIT_MS 3000 /* answer without a channel after this long */
+
+struct cp_relay {
+	struct nat_turn t;
+	struct cp_nat *n;
+	unsigned idx;
+	uint32_t local_ip;   /* host order */
+	uint16_t local_port;
+	uint32_t peer_ip;    /* host order: the SRC's SDP address */
+	uint16_t peer_port;
+	uint64_t allocated_ms;
+	bool flow_added;
+	bool channel_set;
+	bool reported;
+	cp_nat_relay_fn done;
+	void *arg;
+};
+
+bool cp_nat_relay_wanted(const struct cp_nat *n)
+{
+	const struct cfg_nat *c = n->cfg;
+
+	if (c->turn_count == 0 || c->relay_mode == CFG_RELAY_NEVER)
+		return false;
+	return c->relay_mode == CFG_RELAY_ALWAYS ||
+	       n->mapping == NAT_MAPPING_ADDRESS_DEPENDENT ||
+	       n->mapping == NAT_MAPPING_ADDRESS_PORT_DEPENDENT;
+}
+
+static void cp_relay_send(void *arg, uint32_t dst_ip, uint16_t dst_port, const uint8_t *msg,
+			  size_t len)
+{
+	struct cp_relay *r = arg;
+	struct cp_udp_addr a = { r->local_ip, dst_ip, r->local_port, dst_port };
+
+	if (cp_udp_send(r->n->cp, &a, msg, len) != 0)
+		r->n->tx_dropped++;
+}
+
+/* The relay's flow on every worker: its key (relay server -> our media port). */
+static void cp_relay_key(const struct cp_relay *r, struct dp_flow_key *k)
+{
+	const struct cfg_nat_turn *s = &r->n->cfg->turn[0];
+
+	memset(k, 0, sizeof(*k));
+	k->src_ip = rte_cpu_to_be_32(s->addr.ip);
+	k->src_port = rte_cpu_to_be_16(s->addr.port);
+	k->dst_ip = rte_cpu_to_be_32(r->local_ip);
+	k->dst_port = rte_cpu_to_be_16(r->local_port);
+}
+
+static void cp_relay_broadcast(struct cp_relay *r, struct dp_msg *m)
+{
+	struct cp_ctx *cp = r->n->cp;
+
+	for (unsigned w = 0; w < dp_worker_count(cp->dp); w++)
+		if (cp_send(cp, w, m) != 0)
+			LOG_ERR("nat: worker %u takes no commands for a TURN relay", w);
+}
+
+static void cp_relay_flow(struct cp_relay *r, uint16_t type)
+{
+	struct dp_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	if (type == DP_CMD_FLOW_DEL) {
+		cp_relay_key(r, &m.u.del.key);
+		m.u.del.flow_id = CP_NAT_RELAY_FLOW_BASE + r->idx;
+	} else {
+		cp_relay_key(r, &m.u.spec.key);
+		m.u.spec.flow_id = CP_NAT_RELAY_FLOW_BASE + r->idx;
+		m.u.spec.rec_id = DP_REC_NONE;
+		m.u.spec.actions = DP_ACT_TURN;
+	}
+	cp_relay_broadcast(r, &m);
+}
+
+static void cp_relay_channel(struct cp_relay *r, uint16_t channel)
+{
+	struct dp_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = DP_CMD_TURN_CHANNEL;
+	cp_relay_key(r, &m.u.chan.key);
+	m.u.chan.channel = channel;
+	m.u.chan.peer_ip = rte_cpu_to_be_32(r->peer_ip);
+	m.u.chan.peer_port = rte_cpu_to_be_16(r->peer_port);
+	cp_relay_broadcast(r, &m);
+}
+
+static void cp_relay_report(struct cp_relay *r, bool ok)
+{
+	if (r->reported)
+		return;
+	r->reported = true;
+	if (!ok) {
+		r->n->relays_failed++;
+		LOG_ERR("nat: TURN allocation for media port %u failed: %s %u %s", r->local_port,
+			nat_turn_error_name(r->t.error), r->t.error_code, r->t.reason);
+	}
+	r->done(r->arg, r->local_port, ok ? r->t.relayed.ip4 : 0, ok ? r->t.relayed.port : 0);
+}
+
+static void cp_relay_step(struct cp_relay *r)
+{
+	struct cp_nat *n = r->n;
+	enum nat_turn_state st = nat_turn_tick(&r->t, n->now_ms);
+	uint16_t channel;
+
+	if (st == NAT_TURN_FAILED) {
+		cp_relay_report(r, false);
+		return;
+	}
+	if (st != NAT_TURN_ALLOCATED && st != NAT_TURN_REFRESHING)
+		return;
+	if (!r->flow_added) {
+		r->flow_added = true;
+		r->allocated_ms = n->now_ms;
+		cp_relay_flow(r, DP_CMD_FLOW_ADD);
+		nat_turn_permit(&r->t, r->peer_ip, n->now_ms);
+		nat_turn_bind_channel(&r->t, r->peer_ip, r->peer_port, n->now_ms);
+	}
+	channel = nat_turn_channel(&r->t, r->peer_ip, r->peer_port);
+	if (channel != 0 && !r->channel_set) {
+		r->channel_set = true;
+		cp_relay_channel(r, channel);
+	}
+	if (r->channel_set || n->now_ms - r->allocated_ms > CP_RELAY_CHANNEL_WAIT_MS)
+		cp_relay_report(r, true);
+}
+
+int cp_nat_relay_start(struct cp_nat *n, uint32_t local_ip, uint16_t local_port, uint32_t peer_ip,
+		       uint16_t peer_port, cp_nat_relay_fn done, void *arg)
+{
+	const struct cfg_nat_turn *s = &n->cfg->turn[0];
+	struct cp_relay *r;
+	unsigned i;
+
+	for (i = 0; i < CP_NAT_RELAYS && n->relays[i] != NULL; i++)
+		;
+	if (i == CP_NAT_RELAYS || (r = calloc(1, sizeof(*r))) == NULL)
+		return -1;
+	*r = (struct cp_relay){ .n = n, .idx = i, .local_ip = local_ip, .local_port = local_port,
+				.peer_ip = peer_ip, .peer_port = peer_port, .done = done, .arg = arg };
+	struct nat_turn_cfg tc = {
+		.server_ip = s->addr.ip, .server_port = s->addr.port, .username = s->username,
+		.password = s->password, .rto = { n->cfg->stun_rto_ms, 7, 16 },
+		.send = cp_relay_send, .send_arg = r, .software = "rtprec",
+	};
+	if (nat_turn_start(&r->t, &tc, n->now_ms) != 0) {
+		free(r);
+		return -1;
+	}
+	n->relays[i] = r;
+	n->relays_started++;
+	return (int)i;
+}
+
+void cp_nat_relay_stop(struct cp_nat *n, int idx)
+{
+	struct cp_relay *r = idx >= 0 && idx < CP_NAT_RELAYS ? n->relays[idx] : NULL;
+
+	if (r == NULL)
+		return;
+	if (r->flow_added)
+		cp_relay_flow(r, DP_CMD_FLOW_DEL);
+	nat_turn_release(&r->t, n->now_ms); /* best effort: the Refresh is sent now */
+	n->relays[idx] = NULL;
+	free(r);
+}
+
+bool cp_nat_relay_input(struct cp_nat *n, uint32_t src_ip, uint16_t src_port, uint16_t dst_port,
+			const uint8_t *msg, size_t len)
+{
+	const struct cfg_nat_turn *s = n->cfg->turn_count ? &n->cfg->turn[0] : NULL;
+
+	if (s == NULL || src_ip != s->addr.ip || src_port != s->addr.port)
+		return false;
+	for (unsigned i = 0; i < CP_NAT_RELAYS; i++) {
+		struct cp_relay *r = n->relays[i];
+		if (r != NULL && r->local_port == dst_port &&
+		    nat_turn_input(&r->t, msg, len, n->now_ms) == 1)
+			return true;
+	}
+	return false;
+}
+
+void cp_nat_relays_tick(struct cp_nat *n)
+{
+	for (unsigned i = 0; i < CP_NAT_RELAYS; i++)
+		if (n->relays[i] != NULL)
+			cp_relay_step(n->relays[i]);
+}
+
+bool cp_nat_relay_event(struct cp_nat *n, const struct dp_msg *m)
+{
+	uint32_t id = m->type == DP_EV_FLOW_STATS || m->type == DP_EV_FLOW_IDLE ? m->u.stats.flow_id
+										   : m->u.result.flow_id;
+
+	if (id < CP_NAT_RELAY_FLOW_BASE || id >= CP_NAT_RELAY_FLOW_BASE + CP_NAT_RELAYS)
+		return false;
+	if (m->type == DP_EV_FLOW_ADD_FAILED)
+		LOG_ERR("nat: a worker refused a TURN relay flow (%d)", m->u.result.err);
+	if (m->type == DP_EV_FLOW_STATS && m->u.stats.final) {
+		n->relay_packets += m->u.stats.packets;
+		n->relay_bytes += m->u.stats.bytes;
+	}
+	return true;
+}
+
+void cp_nat_relays_free(struct cp_nat *n)
+{
+	for (unsigned i = 0; i < CP_NAT_RELAYS; i++) {
+		free(n->relays[i]);
+		n->relays[i] = NULL;
+	}
+}
