@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ./test.sh — install what is missing, build (build/, build-asan/, build-fuzz/), and run:
 # unit tests (both builds), integration tests (pytest, both binaries), fuzz targets
-# (FUZZ_SECONDS each, default 10), bench scripts in --quick mode. Ends with the line "N passed, N failed".
+# (FUZZ_SECONDS each, default 10), bench scripts in --quick mode, a soak (SOAK_MINUTES, 2). Ends with the line "N passed, N failed".
 # Env: FUZZ_SECONDS, SKIP_ASAN=1, SKIP_FUZZ=1, PYTEST_ARGS (extra pytest args).
 set -euo pipefail
 
@@ -131,6 +131,7 @@ if build_or_fail build rtprec_build build; then
 	pytest_suite integration build/app/rtprec
 	bench_quick bench-record bench/record.sh --quick
 	bench_quick bench-gen bench/gen/selftest.sh build
+	bench_quick soak tests/soak.sh "${SOAK_MINUTES:-2}"
 fi
 
 if [[ ${SKIP_ASAN:-0} != 1 ]]; then

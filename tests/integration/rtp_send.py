@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Send RTP (G.711, 172-byte payloads) to one or two ports of a host, paced.
 
-usage: rtp_send.py HOST PORT1 PORT2 COUNT SEQ0 [both|first|none2]
-Each stream has its own SSRC and source port (40000, 40002: the SDP's); sequence
+usage: rtp_send.py HOST PORT1 PORT2 COUNT SEQ0 [both|first|none2] [anyport]
+Each stream has its own SSRC and source port (40000, 40002: the SDP's; ephemeral ones
+with anyport, for calls that overlap); sequence
 numbers start at SEQ0 and timestamps
 at SEQ0*160, so calls can continue a stream. Used from SIPp <exec> through
 `ip netns exec`, so it must finish quickly and never hang."""
@@ -23,7 +24,7 @@ def main():
     for k in range(len(ports)):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("", SRC_PORT0 + 2 * k))
+        s.bind(("", 0 if "anyport" in sys.argv[7:] else SRC_PORT0 + 2 * k))
         socks.append(s)
     for i in range(count):
         seq = (seq0 + i) & 0xFFFF
