@@ -129,7 +129,9 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 if build_or_fail build rtprec_build build; then
 	meson_suite unit build
 	pytest_suite integration build/app/rtprec
-	bench_quick bench-record bench/record.sh --quick
+	for sc in forward scale record sip; do
+		bench_quick "bench-$sc" bench/run.sh "$sc" --quick
+	done
 	bench_quick bench-gen bench/gen/selftest.sh build
 	bench_quick soak tests/soak.sh "${SOAK_MINUTES:-2}"
 fi
