@@ -382,11 +382,12 @@ static inline void dp_flow_packet(struct dp_worker *w, struct dp_flow *f, struct
 {
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 
-	if (unlikely(f->actions & DP_ACT_TURN)) {
-		dp_turn_packet(w, f, m, p, in_port, now, items, owners, n_items);
-		return;
-	}
-	if (unlikely(f->actions & DP_ACTX_SRC)) {
+	/* one test for static flows; TURN relays and latched call media look closer */
+	if (f->actions & (DP_ACT_TURN | DP_ACTX_SRC)) {
+		if (unlikely(f->actions & DP_ACT_TURN)) {
+			dp_turn_packet(w, f, m, p, in_port, now, items, owners, n_items);
+			return;
+		}
 		if (p->src_ip == f->latched_ip && p->src_port == f->latched_port) {
 			f->cand_count = 0; /* a re-latch needs packets in a row */
 		} else if (!dp_flow_other_src(w, f, p)) {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "nat_behav.h"
+#include "nat_name_priv.h"
 
 enum test { T_MAP1, T_FILT2, T_FILT3, T_MAP2, T_MAP3, T_END };
 enum dst { D_PRIMARY, D_ALT_IP, D_ALT_BOTH };
@@ -198,12 +199,12 @@ static const char *const behaviour_names[] = {
 
 const char *nat_mapping_name(enum nat_mapping m)
 {
-	return (unsigned)m < 4 ? behaviour_names[m] : "unknown";
+	return NAT_NAME_OF(behaviour_names, m);
 }
 
 const char *nat_filtering_name(enum nat_filtering f)
 {
-	return (unsigned)f < 4 ? behaviour_names[f] : "unknown";
+	return NAT_NAME_OF(behaviour_names, f);
 }
 
 const char *nat_behav_state_name(enum nat_behav_state s)
@@ -214,5 +215,5 @@ const char *nat_behav_state_name(enum nat_behav_state s)
 		[NAT_BEHAV_FAILED] = "failed",
 	};
 
-	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+	return NAT_NAME_OF(names, s);
 }

@@ -4,6 +4,7 @@
 #include <sys/random.h>
 
 #include "nat_bind.h"
+#include "nat_name_priv.h"
 
 static int os_random(void *arg, uint8_t *buf, size_t len)
 {
@@ -106,5 +107,5 @@ const char *nat_bind_state_name(enum nat_bind_state s)
 		[NAT_BIND_ERROR] = "error", [NAT_BIND_TIMEOUT] = "timeout",
 	};
 
-	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+	return NAT_NAME_OF(names, s);
 }

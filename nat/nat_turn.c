@@ -3,6 +3,7 @@
  * and timers. See nat_turn.h. */
 #include <string.h>
 
+#include "nat_name_priv.h"
 #include "nat_stun_priv.h"
 #include "nat_turn_priv.h"
 
@@ -230,12 +231,6 @@ int nat_turn_release(struct nat_turn *t, uint64_t now_ms)
 	return 0;
 }
 
-static const char *name_in(const char *const *names, size_t n, unsigned i)
-{
-	return i < n && names[i] ? names[i] : "unknown";
-}
-#define NAME_IN(tab, i) name_in(tab, sizeof(tab) / sizeof(tab[0]), (unsigned)(i))
-
 const char *nat_turn_state_name(enum nat_turn_state s)
 {
 	static const char *const names[] = {
@@ -245,7 +240,7 @@ const char *nat_turn_state_name(enum nat_turn_state s)
 		[NAT_TURN_FAILED] = "failed",
 	};
 
-	return NAME_IN(names, s);
+	return NAT_NAME_OF(names, s);
 }
 
 const char *nat_turn_error_name(enum nat_turn_error e)
@@ -258,7 +253,7 @@ const char *nat_turn_error_name(enum nat_turn_error e)
 		[NAT_TURN_ERR_LOCAL] = "local",
 	};
 
-	return NAME_IN(names, e);
+	return NAT_NAME_OF(names, e);
 }
 
 const char *nat_turn_peer_state_name(enum nat_turn_peer_state s)
@@ -268,7 +263,7 @@ const char *nat_turn_peer_state_name(enum nat_turn_peer_state s)
 		[NAT_TURN_PEER_ACTIVE] = "active", [NAT_TURN_PEER_FAILED] = "failed",
 	};
 
-	return NAME_IN(names, s);
+	return NAT_NAME_OF(names, s);
 }
 
 const char *nat_turn_code_name(uint16_t code)

@@ -3,9 +3,8 @@
 
 usage: rtp_send.py HOST PORT1 PORT2 COUNT SEQ0 [both|first|none2] [anyport]
 Each stream has its own SSRC and source port (40000, 40002: the SDP's; ephemeral ones
-with anyport, for calls that overlap); sequence
-numbers start at SEQ0 and timestamps
-at SEQ0*160, so calls can continue a stream. Used from SIPp <exec> through
+with anyport, for calls that overlap); sequence numbers start at SEQ0 and timestamps at
+SEQ0*160, so calls can continue a stream. Used from SIPp <exec> through
 `ip netns exec`, so it must finish quickly and never hang."""
 import socket
 import struct

@@ -73,6 +73,23 @@ static void drain_out(uint64_t *got, uint64_t *other)
 	}
 }
 
+/* Load yaml, make the dataplane and the control plane, launch the worker with its
+ * static flows in and RX on. */
+static struct cp_ctx *start_planes(const char *yaml, size_t len, struct cfg **cfg,
+				   struct dp_ctx **dp)
+{
+	struct cp_ctx *cp;
+
+	assert_int_equal(cfg_load_string("t", yaml, len, cfg, stderr), 0);
+	assert_int_equal(dp_create(*cfg, dp), 0);
+	cp = cp_create(*cfg, *dp, NULL);
+	assert_non_null(cp);
+	assert_int_equal(dp_launch(*dp), 0);
+	assert_int_equal(cp_program_static_flows(cp), 0);
+	assert_int_equal(cp_start_rx(cp), 0);
+	return cp;
+}
+
 static void churn_msg(struct dp_msg *m, int add, unsigned k)
 {
 	memset(m, 0, sizeof(*m));
@@ -113,13 +130,7 @@ static void test_churn_while_traffic(void **state)
 					"  - { name: s%u, match: { dst: \"192.0.2.10:%u\" }, actions: "
 					"[forward], forward: { to: \"198.18.0.7:%u\", port: out } }\n",
 					i, 30000 + i, 40000 + i);
-	assert_int_equal(cfg_load_string("churn", yaml, len, &cfg, stderr), 0);
-	assert_int_equal(dp_create(cfg, &dp), 0);
-	cp = cp_create(cfg, dp, NULL);
-	assert_non_null(cp);
-	assert_int_equal(dp_launch(dp), 0);
-	assert_int_equal(cp_program_static_flows(cp), 0);
-	assert_int_equal(cp_start_rx(cp), 0);
+	cp = start_planes(yaml, len, &cfg, &dp);
 
 	for (unsigned r = 0; r < CHURN_ROUNDS; r++) {
 		for (unsigned k = 0; k < CHURN_FLOWS; k++) {
@@ -212,13 +223,7 @@ static void test_turn_channel_data(void **state)
 	len += (size_t)snprintf(yaml + len, sizeof(yaml) - len,
 				"  - { name: media, match: { dst: \"192.0.2.10:30000\" }, actions: "
 				"[forward], forward: { to: \"198.18.0.7:40000\", port: out } }\n");
-	assert_int_equal(cfg_load_string("turn", yaml, len, &cfg, stderr), 0);
-	assert_int_equal(dp_create(cfg, &dp), 0);
-	cp = cp_create(cfg, dp, NULL);
-	assert_non_null(cp);
-	assert_int_equal(dp_launch(dp), 0);
-	assert_int_equal(cp_program_static_flows(cp), 0);
-	assert_int_equal(cp_start_rx(cp), 0);
+	cp = start_planes(yaml, len, &cfg, &dp);
 
 	memset(&m, 0, sizeof(m));
 	m.type = DP_CMD_FLOW_ADD;

@@ -12,241 +12,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "nat/nat_ice.h"
+#include "ut_ice.h"
 
-#define IP(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (d))
-#define SRC_IP IP(198, 51, 100, 20)
-#define PRIV_IP IP(10, 0, 0, 1)         /* the SRC's address behind the NAT */
-#define NAT_IP IP(203, 0, 113, 5)
-#define NAT_SHIFT 1000                  /* endpoint-independent: port + 1000 */
-#define REC_IP IP(192, 0, 2, 10)
-#define SRC_PORT 5000
-#define REC_PORT 40000
-#define LATENCY 5
-#define QMAX 512
-#define PKT_MAX 800
-
-enum { SRC = 0, REC = 1 };
-
-struct pkt {
-	int to;
-	uint16_t port;
-	uint32_t src_ip;
-	uint16_t src_port;
-	uint64_t at;
-	size_t len;
-	uint8_t data[PKT_MAX];
-};
-
-struct side {
-	struct net *net;
-	int idx;
-	unsigned events[3];
-	unsigned requests, responses;   /* sent */
-	uint64_t req_at[256];           /* when each new request (fresh id) left */
-	uint8_t tids[256][NAT_STUN_TID_LEN];
-};
-
-struct net {
-	struct nat_ice ag[2];
-	struct side side[2];
-	uint64_t seed[2];
-	uint32_t ip[2];
-	bool natted;                    /* the SRC is behind the NAT */
-	uint32_t contacted[8];          /* address-dependent filter of the NAT */
-	unsigned n_contacted;
-	struct pkt q[QMAX];
-	unsigned n;
-	bool cut;
-	uint64_t now;
-};
-
-static int xrng(void *arg, uint8_t *buf, size_t len)
-{
-	uint64_t *s = arg;
-
-	for (size_t i = 0; i < len; i++) {
-		*s ^= *s << 13;
-		*s ^= *s >> 7;
-		*s ^= *s << 17;
-		buf[i] = (uint8_t)(*s >> 24);
-	}
-	return 0;
-}
-
-static void on_event(void *arg, enum nat_ice_event ev, unsigned comp)
-{
-	struct side *s = arg;
-
-	(void)comp;
-	s->events[ev]++;
-}
-
-static bool contacted(const struct net *n, uint32_t ip)
-{
-	for (unsigned i = 0; i < n->n_contacted; i++)
-		if (n->contacted[i] == ip)
-			return true;
-	return false;
-}
-
-static void note(struct side *s, const uint8_t *msg, size_t len)
-{
-	struct nat_stun_msg m;
-
-	assert_int_equal(nat_stun_parse(msg, len, &m), 0);
-	assert_int_not_equal(m.fp_off, 0);                   /* always FINGERPRINT */
-	if (m.cls != NAT_STUN_REQUEST) {
-		s->responses++;
-		return;
-	}
-	for (unsigned i = 0; i < s->requests; i++)
-		if (memcmp(s->tids[i], m.tid, NAT_STUN_TID_LEN) == 0)
-			return;         /* a retransmission */
-	assert_true(s->requests < 256);
-	s->req_at[s->requests] = s->net->now;
-	memcpy(s->tids[s->requests++], m.tid, NAT_STUN_TID_LEN);
-}
-
-static void net_send(void *arg, uint16_t port, uint32_t dst_ip, uint16_t dst_port,
-		     const uint8_t *msg, size_t len)
-{
-	struct side *s = arg;
-	struct net *n = s->net;
-	uint32_t src_ip = n->ip[s->idx];
-	uint16_t src_port = port;
-	int to = -1;
-
-	note(s, msg, len);
-	if (n->cut)
-		return;
-	if (s->idx == SRC && n->natted) {
-		src_ip = NAT_IP;
-		src_port = (uint16_t)(port + NAT_SHIFT);
-		if (!contacted(n, dst_ip) && n->n_contacted < 8)
-			n->contacted[n->n_contacted++] = dst_ip;
-	}
-	if (s->idx == SRC && dst_ip == n->ip[REC]) {
-		to = REC;
-	} else if (s->idx == REC && n->natted && dst_ip == NAT_IP && contacted(n, src_ip)) {
-		to = SRC;
-		dst_port = (uint16_t)(dst_port - NAT_SHIFT);
-	} else if (s->idx == REC && !n->natted && dst_ip == n->ip[SRC]) {
-		to = SRC;
-	}
-	if (to < 0)
-		return;             /* a private address, or filtered by the NAT */
-	assert_true(n->n < QMAX && len <= sizeof(n->q[0].data));
-	struct pkt *p = &n->q[n->n++];
-	p->to = to;
-	p->port = dst_port;
-	p->src_ip = src_ip;
-	p->src_port = src_port;
-	p->at = n->now + LATENCY;
-	p->len = len;
-	memcpy(p->data, msg, len);
-}
-
-static uint64_t min64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
-
-static void run(struct net *n, uint64_t until)
-{
-	for (unsigned guard = 0; guard < 2000000; guard++) {
-		for (unsigned i = 0; i < n->n;) {
-			if (n->q[i].at > n->now) {
-				i++;
-				continue;
-			}
-			struct pkt p = n->q[i];
-			memmove(&n->q[i], &n->q[i + 1], (n->n - i - 1) * sizeof(n->q[0]));
-			n->n--;
-			assert_int_equal(nat_ice_input(&n->ag[p.to], p.port, p.src_ip, p.src_port, p.data,
-						       p.len, n->now), 1);
-		}
-		nat_ice_tick(&n->ag[SRC], n->now);
-		nat_ice_tick(&n->ag[REC], n->now);
-		if (n->now >= until)
-			return;
-		uint64_t next = until;
-		for (unsigned i = 0; i < n->n; i++)
-			next = min64(next, n->q[i].at);
-		next = min64(next, nat_ice_deadline(&n->ag[SRC]));
-		next = min64(next, nat_ice_deadline(&n->ag[REC]));
-		n->now = next > n->now ? next : n->now + 1;
-	}
-	fail_msg("the simulation does not settle");
-}
-
-struct scen {
-	unsigned components;
-	bool natted;
-	bool lite;
-	enum nat_ice_role src_role, rec_role;
-	uint64_t src_tie, rec_tie;     /* 0: drawn */
-};
-
-static void agent(struct net *n, int idx, const struct scen *s)
-{
-	struct nat_ice_cfg cfg = {
-		.role = idx == SRC ? s->src_role : s->rec_role,
-		.lite = idx == REC && s->lite,
-		.components = (uint8_t)s->components,
-		.send = net_send, .send_arg = &n->side[idx],
-		.on_event = on_event, .event_arg = &n->side[idx],
-		.rng = xrng, .rng_arg = &n->seed[idx],
-	};
-	struct nat_ice *a = &n->ag[idx];
-	uint32_t ip = idx == SRC ? (s->natted ? PRIV_IP : SRC_IP) : REC_IP;
-	uint16_t port = idx == SRC ? SRC_PORT : REC_PORT;
-
-	n->side[idx] = (struct side){ .net = n, .idx = idx };
-	n->seed[idx] = 0x9E3779B97F4A7C15ull * (uint64_t)(idx + 1);
-	n->ip[idx] = ip;
-	assert_int_equal(nat_ice_init(a, &cfg), 0);
-	if (idx == SRC ? s->src_tie : s->rec_tie)
-		a->tiebreaker = idx == SRC ? s->src_tie : s->rec_tie;
-	for (unsigned c = 1; c <= cfg.components; c++) {
-		struct nat_ice_cand h = { .type = NAT_ICE_HOST, .component = (uint16_t)c, .ip = ip,
-					  .port = (uint16_t)(port + c - 1) };
-		assert_int_equal(nat_ice_add_local(a, &h), (int)c - 1);
-	}
-}
-
-/* a's answer or offer as SDP, parsed as its peer would */
-static void sdp_of(const struct nat_ice *a, struct nat_ice_sdp *s)
-{
-	char buf[4096];
-	int n = nat_ice_sdp_session_lines(buf, sizeof(buf), a->cfg.lite);
-
-	assert_true(n >= 0);
-	assert_true(nat_ice_sdp_media_lines(buf + n, sizeof(buf) - (size_t)n, a->ufrag, a->pwd,
-					    a->local, a->n_local) > 0);
-	nat_ice_sdp_init(s);
-	for (char *l = buf, *e; (e = strstr(l, "\r\n")); l = e + 2)
-		assert_int_equal(nat_ice_sdp_parse_line(s, l, (size_t)(e + 2 - l)), NAT_ICE_SDP_OK);
-}
-
-static struct net net;
-
-static void setup_pair(const struct scen *s)
-{
-	struct nat_ice_sdp offer, answer;
-
-	memset(&net, 0, sizeof(net));
-	net.natted = s->natted;
-	agent(&net, SRC, s);
-	agent(&net, REC, s);
-	sdp_of(&net.ag[SRC], &offer);
-	sdp_of(&net.ag[REC], &answer);
-	assert_int_equal(nat_ice_start(&net.ag[REC], &offer, 0), 0);   /* rtprec answers */
-	assert_int_equal(nat_ice_start(&net.ag[SRC], &answer, 0), 0);
-	assert_int_equal(nat_ice_start(&net.ag[REC], &offer, 0), -1);  /* once */
-}
-
-static const struct scen scens[] = {
+static const struct ut_ice_scen scens[] = {
 	{ 1, false, false, NAT_ICE_CONTROLLING, NAT_ICE_CONTROLLED, 0, 0 },
 	{ 2, false, false, NAT_ICE_CONTROLLING, NAT_ICE_CONTROLLED, 0, 0 },
 	{ 1, true, false, NAT_ICE_CONTROLLING, NAT_ICE_CONTROLLED, 0, 0 },
@@ -265,10 +33,10 @@ static void test_nomination(void **state)
 	(void)state;
 
 	for (size_t k = 0; k < sizeof(scens) / sizeof(scens[0]); k++) {
-		const struct scen *s = &scens[k];
-		setup_pair(s);
-		run(&net, 3000);
-		struct nat_ice *rec = &net.ag[REC], *src = &net.ag[SRC];
+		const struct ut_ice_scen *s = &scens[k];
+		ut_ice_setup_pair(s);
+		ut_ice_run(&ut_net, 3000);
+		struct nat_ice *rec = &ut_net.ag[REC], *src = &ut_net.ag[SRC];
 		if (rec->state != NAT_ICE_COMPLETED || src->state != NAT_ICE_COMPLETED)
 			fail_msg("scenario %zu: rtprec %s, SRC %s", k, nat_ice_state_name(rec->state),
 				 nat_ice_state_name(src->state));
@@ -297,11 +65,11 @@ static void test_nomination(void **state)
 		assert_int_equal(src->stats.prflx_local, s->natted ? s->components : 0);
 		assert_int_equal(rec->stats.offered[NAT_ICE_HOST], s->components);
 		assert_true(rec->stats.requests_answered >= s->components);
-		assert_int_equal(net.side[REC].events[NAT_ICE_EV_SELECTED], s->components);
-		assert_int_equal(net.side[REC].events[NAT_ICE_EV_CONSENT_LOST], 0);
+		assert_int_equal(ut_net.side[REC].events[NAT_ICE_EV_SELECTED], s->components);
+		assert_int_equal(ut_net.side[REC].events[NAT_ICE_EV_CONSENT_LOST], 0);
 		if (s->lite) {
 			/* lite: answers only, never a check of its own */
-			assert_int_equal(net.side[REC].requests, 0);
+			assert_int_equal(ut_net.side[REC].requests, 0);
 			assert_int_equal(rec->stats.checks_sent, 0);
 		} else {
 			assert_true(rec->stats.checks_sent >= s->components);
@@ -316,16 +84,16 @@ static void test_role_conflict_487(void **state)
 {
 	(void)state;
 	/* SRC loses: it must end controlled */
-	const struct scen s = { 1, false, false, NAT_ICE_CONTROLLING, NAT_ICE_CONTROLLING,
+	const struct ut_ice_scen s = { 1, false, false, NAT_ICE_CONTROLLING, NAT_ICE_CONTROLLING,
 				1000, 2000 };
 
-	setup_pair(&s);
-	run(&net, 3000);
-	assert_int_equal(net.ag[REC].role, NAT_ICE_CONTROLLING);
-	assert_int_equal(net.ag[SRC].role, NAT_ICE_CONTROLLED);
-	assert_true(net.ag[REC].stats.requests_refused >= 1);   /* the 487 */
-	assert_int_equal(net.ag[REC].state, NAT_ICE_COMPLETED);
-	assert_int_equal(net.ag[SRC].state, NAT_ICE_COMPLETED);
+	ut_ice_setup_pair(&s);
+	ut_ice_run(&ut_net, 3000);
+	assert_int_equal(ut_net.ag[REC].role, NAT_ICE_CONTROLLING);
+	assert_int_equal(ut_net.ag[SRC].role, NAT_ICE_CONTROLLED);
+	assert_true(ut_net.ag[REC].stats.requests_refused >= 1);   /* the 487 */
+	assert_int_equal(ut_net.ag[REC].state, NAT_ICE_COMPLETED);
+	assert_int_equal(ut_net.ag[SRC].state, NAT_ICE_COMPLETED);
 }
 
 /* ---- hand-made checks into one agent ---------------------------------- */
@@ -364,7 +132,7 @@ static uint64_t cap_seed = 42;
 static void one_agent(struct nat_ice *a, bool lite, enum nat_ice_role role)
 {
 	struct nat_ice_cfg cfg = { .role = role, .lite = lite, .send = cap_send, .send_arg = &cap,
-				   .rng = xrng, .rng_arg = &cap_seed, .ufrag = REC_UFRAG,
+				   .rng = ut_ice_xrng, .rng_arg = &cap_seed, .ufrag = REC_UFRAG,
 				   .pwd = "rtprecpassword22chars+", .ta_ms = 60000 };
 	struct nat_ice_cand h = { .type = NAT_ICE_HOST, .component = 1, .ip = REC_IP,
 				  .port = REC_PORT };
@@ -619,39 +387,39 @@ static void test_lite_selects_on_use_candidate(void **state)
 static void test_consent(void **state)
 {
 	(void)state;
-	const struct scen s = { 1, false, false, NAT_ICE_CONTROLLING, NAT_ICE_CONTROLLED, 0, 0 };
+	const struct ut_ice_scen s = { 1, false, false, NAT_ICE_CONTROLLING, NAT_ICE_CONTROLLED, 0, 0 };
 
-	setup_pair(&s);
-	run(&net, 1000);
-	assert_int_equal(net.ag[REC].state, NAT_ICE_COMPLETED);
-	unsigned first = net.side[REC].requests;
-	run(&net, 61000);
-	struct nat_ice *rec = &net.ag[REC];
+	ut_ice_setup_pair(&s);
+	ut_ice_run(&ut_net, 1000);
+	assert_int_equal(ut_net.ag[REC].state, NAT_ICE_COMPLETED);
+	unsigned first = ut_net.side[REC].requests;
+	ut_ice_run(&ut_net, 61000);
+	struct nat_ice *rec = &ut_net.ag[REC];
 	assert_int_equal(rec->state, NAT_ICE_COMPLETED);
-	unsigned n = net.side[REC].requests - first;
+	unsigned n = ut_net.side[REC].requests - first;
 	assert_true(n >= 10 && n <= 15);                /* 60 s / 4..6 s */
 	assert_int_equal(rec->stats.consent_sent, n);
 	assert_true(rec->stats.consent_ok + 1 >= n);
-	for (unsigned i = first + 1; i < net.side[REC].requests; i++) {
-		uint64_t gap = net.side[REC].req_at[i] - net.side[REC].req_at[i - 1];
+	for (unsigned i = first + 1; i < ut_net.side[REC].requests; i++) {
+		uint64_t gap = ut_net.side[REC].req_at[i] - ut_net.side[REC].req_at[i - 1];
 		if (gap < 4000 || gap > 6000)
 			fail_msg("consent gap %llu ms", (unsigned long long)gap);
 	}
 	/* the network goes away */
-	net.cut = true;
-	uint64_t cut_at = net.now, last_ok = rec->comp[0].consent_ok_ms;
+	ut_net.cut = true;
+	uint64_t cut_at = ut_net.now, last_ok = rec->comp[0].consent_ok_ms;
 	assert_true(last_ok + 6100 >= cut_at);
-	run(&net, last_ok + 29999);
+	ut_ice_run(&ut_net, last_ok + 29999);
 	assert_int_equal(rec->state, NAT_ICE_COMPLETED);
-	run(&net, last_ok + 30000);
+	ut_ice_run(&ut_net, last_ok + 30000);
 	assert_int_equal(rec->state, NAT_ICE_FAILED);
 	assert_true(rec->consent_lost);
-	assert_int_equal(net.side[REC].events[NAT_ICE_EV_CONSENT_LOST], 1);
+	assert_int_equal(ut_net.side[REC].events[NAT_ICE_EV_CONSENT_LOST], 1);
 	assert_true(rec->stats.retransmits > 0);       /* consent checks are retransmitted */
 	assert_true(nat_ice_deadline(rec) == UINT64_MAX);
-	unsigned sent = net.side[REC].requests;
-	run(&net, cut_at + 60000);
-	assert_int_equal(net.side[REC].requests, sent); /* silent once failed */
+	unsigned sent = ut_net.side[REC].requests;
+	ut_ice_run(&ut_net, cut_at + 60000);
+	assert_int_equal(ut_net.side[REC].requests, sent); /* silent once failed */
 }
 
 /* Ta pacing, the RFC 8445 14.3 RTO, then failure when nothing answers. */
@@ -660,17 +428,17 @@ static void test_pacing_and_failure(void **state)
 	(void)state;
 	struct nat_ice a;
 	struct nat_ice_sdp offer;
-	struct side side = { 0 };
+	struct ut_ice_side side = { 0 };
 	uint64_t seed = 7;
-	struct nat_ice_cfg cfg = { .send = net_send, .send_arg = &side, .rng = xrng,
-				   .rng_arg = &seed, .on_event = on_event, .event_arg = &side };
+	struct nat_ice_cfg cfg = { .send = ut_ice_net_send, .send_arg = &side, .rng = ut_ice_xrng,
+				   .rng_arg = &seed, .on_event = ut_ice_on_event, .event_arg = &side };
 	struct nat_ice_cand h = { .type = NAT_ICE_HOST, .component = 1, .ip = REC_IP,
 				  .port = REC_PORT };
 	char line[128];
 
-	memset(&net, 0, sizeof(net));
-	net.cut = true;
-	side.net = &net;
+	memset(&ut_net, 0, sizeof(ut_net));
+	ut_net.cut = true;
+	side.net = &ut_net;
 	assert_int_equal(nat_ice_init(&a, &cfg), 0);
 	assert_int_equal(nat_ice_add_local(&a, &h), 0);
 	nat_ice_sdp_init(&offer);
@@ -692,14 +460,14 @@ static void test_pacing_and_failure(void **state)
 	assert_int_equal(a.pairs[0].t.rto.rto_ms, 600);
 	unsigned sends = 0;
 	uint64_t first_retx = 0;
-	for (net.now = 0; net.now <= 60000 && a.state != NAT_ICE_FAILED; net.now++) {
+	for (ut_net.now = 0; ut_net.now <= 60000 && a.state != NAT_ICE_FAILED; ut_net.now++) {
 		unsigned before = a.stats.retransmits;
-		nat_ice_tick(&a, net.now);
+		nat_ice_tick(&a, ut_net.now);
 		if (a.stats.retransmits > before && !first_retx)
-			first_retx = net.now;
+			first_retx = ut_net.now;
 		if (side.requests > sends) {
 			if (side.requests <= 12)
-				assert_int_equal(net.now, 50 * (side.requests - 1));
+				assert_int_equal(ut_net.now, 50 * (side.requests - 1));
 			sends = side.requests;
 		}
 	}
@@ -718,7 +486,7 @@ static void test_checklist_limit(void **state)
 	(void)state;
 	struct nat_ice a;
 	struct nat_ice_sdp offer;
-	struct nat_ice_cfg cfg = { .send = cap_send, .send_arg = &cap, .rng = xrng,
+	struct nat_ice_cfg cfg = { .send = cap_send, .send_arg = &cap, .rng = ut_ice_xrng,
 				   .rng_arg = &cap_seed };
 	char line[128];
 
