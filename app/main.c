@@ -77,8 +77,10 @@ static void app_run(struct cp_ctx *cp, struct cp_sip *sip, unsigned drain_s)
 		}
 		if (app_dump) {
 			app_dump = 0;
-			if (cp_collect_stats(cp, 0) == 0)
+			if (cp_collect_stats(cp, 0) == 0) {
+				cp_sip_print_stats(sip, stdout);
 				cp_print_stats(cp, stdout, "signal");
+			}
 		}
 	}
 }
@@ -136,6 +138,7 @@ static int app_serve(const struct cfg *cfg)
 		rc = 1;
 	dp_wait(dp);
 	rec_stop(rec);
+	cp_sip_print_stats(sip, stdout);
 	cp_print_stats(cp, stdout, "exit");
 out:
 	if (cp != NULL)

@@ -169,6 +169,7 @@ struct cfg_nat_turn {
 	struct cfg_addr addr; /* host order, port default 3478 */
 };
 enum cfg_relay { CFG_RELAY_AUTO = 0, CFG_RELAY_ALWAYS, CFG_RELAY_NEVER };
+enum cfg_ice { CFG_ICE_FULL = 0, CFG_ICE_LITE, CFG_ICE_OFF };
 
 struct cfg_nat {
 	char *behind_nat;  /* no | yes | auto (also true/false); env BEHIND_NAT */
@@ -191,6 +192,8 @@ struct cfg_nat {
 	unsigned turn_count;
 	char *relay;          /* auto | always | never: media through a TURN relay; default auto
 				 (when the NAT's mapping is not endpoint-independent) */
+	char *ice;            /* full | lite | off: ICE (RFC 8445) when an offer carries it;
+				 default full */
 	/* derived */
 	enum cfg_behind_nat behind;
 	enum cfg_nat_source source_order[CFG_NAT_MAX_SOURCES];
@@ -200,6 +203,7 @@ struct cfg_nat {
 	bool behaviour_on;
 	enum cfg_keepalive keepalive_kind;
 	enum cfg_relay relay_mode;
+	enum cfg_ice ice_mode;
 	bool has_external_ip;
 	uint32_t external_ip_addr;
 	uint32_t internal_ip_addr;
@@ -220,17 +224,41 @@ struct cfg_sip_listener {
 #define CFG_MAX_SIP_LISTEN 8
 #define CFG_MAX_SIP_ALLOW 64
 
+/* sip.limits: how long a TCP/TLS connection may take (0 in a struct not
+ * validated: the default). */
+struct cfg_sip_limits {
+	unsigned tcp_idle_s;        /* idle TCP/TLS connection (no dialog) closed, default 60, 1..86400 */
+	unsigned message_timeout_s; /* a message must be whole this long after its first byte
+				       (slow loris), default 20, 1..3600 */
+	unsigned tls_handshake_s;   /* TLS handshake must end this long after accept, default 5,
+				       1..300 */
+};
+
+/* sip.rate_limit: a token bucket per source IPv4 address. */
+struct cfg_sip_rate {
+	unsigned requests_per_s; /* requests (not ACK) per second and source, default 0 = off,
+				    0..1000000 */
+	unsigned burst;          /* bucket size, 0..1000000, default 0 = requests_per_s */
+};
+
 struct cfg_sip {
 	char **listen;           /* default ["udp:127.0.0.1:5060"] */
 	unsigned listen_count;
 	char *tls_cert;          /* PEM file, required with a tls: listener */
 	char *tls_key;           /* PEM file, required with a tls: listener */
+	char *tls_ca;            /* PEM CA file: client certificates must be signed by it */
+	bool tls_verify_client;  /* a client without such a certificate fails the handshake,
+				    default false; needs tls_ca */
+	char *tls_ciphers;       /* OpenSSL cipher list for TLS 1.2, default OpenSSL's */
+	char *tls_ciphersuites;  /* TLS 1.3 ciphersuites, default OpenSSL's */
 	char **allow;            /* source IPv4 networks "a.b.c.d/len" allowed to send INVITEs; default any */
 	unsigned allow_count;
 	unsigned max_sessions;   /* concurrent recording sessions, default 1000, 1..1000000 */
 	unsigned max_message;    /* bytes in one SIP message, default 65535, 1024..1048576 */
 	unsigned max_connections;/* TCP/TLS connections at once, default 1024, 1..65536 */
 	char *external_address;  /* "a.b.c.d[:port]": Contact and Via behind NAT; default none */
+	struct cfg_sip_limits limits;
+	struct cfg_sip_rate rate_limit;
 	/* derived */
 	struct cfg_sip_listener listeners[CFG_MAX_SIP_LISTEN];
 	unsigned n_listeners;

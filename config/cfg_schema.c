@@ -134,6 +134,7 @@ static const cyaml_schema_field_t nat_fields[] = {
 	CYAML_FIELD_SEQUENCE("turn", CYAML_FLAG_POINTER | OPT, struct cfg_nat, turn, &nat_turn_entry,
 			     0, CYAML_UNLIMITED),
 	STR("relay", OPT, struct cfg_nat, relay),
+	STR("ice", OPT, struct cfg_nat, ice),
 	CYAML_FIELD_END,
 };
 
@@ -142,17 +143,36 @@ static const cyaml_schema_field_t log_fields[] = {
 	CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t sip_limits_fields[] = {
+	CYAML_FIELD_UINT("tcp_idle_s", OPT, struct cfg_sip_limits, tcp_idle_s),
+	CYAML_FIELD_UINT("message_timeout_s", OPT, struct cfg_sip_limits, message_timeout_s),
+	CYAML_FIELD_UINT("tls_handshake_s", OPT, struct cfg_sip_limits, tls_handshake_s),
+	CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t sip_rate_fields[] = {
+	CYAML_FIELD_UINT("requests_per_s", OPT, struct cfg_sip_rate, requests_per_s),
+	CYAML_FIELD_UINT("burst", OPT, struct cfg_sip_rate, burst),
+	CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t sip_fields[] = {
 	CYAML_FIELD_SEQUENCE("listen", CYAML_FLAG_POINTER | OPT, struct cfg_sip, listen,
 			     &string_entry, 0, CYAML_UNLIMITED),
 	STR("tls_cert", OPT, struct cfg_sip, tls_cert),
 	STR("tls_key", OPT, struct cfg_sip, tls_key),
+	STR("tls_ca", OPT, struct cfg_sip, tls_ca),
+	CYAML_FIELD_BOOL("tls_verify_client", OPT, struct cfg_sip, tls_verify_client),
+	STR("tls_ciphers", OPT, struct cfg_sip, tls_ciphers),
+	STR("tls_ciphersuites", OPT, struct cfg_sip, tls_ciphersuites),
 	CYAML_FIELD_SEQUENCE("allow", CYAML_FLAG_POINTER | OPT, struct cfg_sip, allow,
 			     &string_entry, 0, CYAML_UNLIMITED),
 	CYAML_FIELD_UINT("max_sessions", OPT, struct cfg_sip, max_sessions),
 	CYAML_FIELD_UINT("max_message", OPT, struct cfg_sip, max_message),
 	CYAML_FIELD_UINT("max_connections", OPT, struct cfg_sip, max_connections),
 	STR("external_address", OPT, struct cfg_sip, external_address),
+	CYAML_FIELD_MAPPING("limits", OPT, struct cfg_sip, limits, sip_limits_fields),
+	CYAML_FIELD_MAPPING("rate_limit", OPT, struct cfg_sip, rate_limit, sip_rate_fields),
 	CYAML_FIELD_END,
 };
 

@@ -70,6 +70,38 @@ static void validate_listen(struct cfg_ctx *x, struct cfg_sip *sp)
 		cfg_errp(x, "sip.tls_key", "cannot read '%.200s'", sp->tls_key);
 }
 
+/* TLS options beyond the certificate: client verification, cipher lists
+ * (checked by OpenSSL when the listener opens). */
+static void validate_tls(struct cfg_ctx *x, struct cfg_sip *sp)
+{
+	static const char *const lists[] = { "sip.tls_ciphers", "sip.tls_ciphersuites" };
+	const char *const vals[] = { sp->tls_ciphers, sp->tls_ciphersuites };
+
+	if (sp->tls_ca != NULL && access(sp->tls_ca, R_OK) != 0)
+		cfg_errp(x, "sip.tls_ca", "cannot read '%.200s'", sp->tls_ca);
+	if (sp->tls_verify_client && sp->tls_ca == NULL)
+		cfg_errp(x, "sip.tls_verify_client", "needs sip.tls_ca (the CA client "
+			 "certificates must be signed by)");
+	for (unsigned i = 0; i < 2; i++)
+		if (vals[i] != NULL && vals[i][0] == '\0')
+			cfg_errp(x, lists[i], "is empty (leave it out for OpenSSL's default)");
+}
+
+/* sip.limits and sip.rate_limit. */
+static void validate_limits(struct cfg_ctx *x, struct cfg_sip *sp)
+{
+	struct cfg_sip_rate *r = &sp->rate_limit;
+
+	cfg_check_uint(x, "sip.limits.tcp_idle_s", &sp->limits.tcp_idle_s, 60, 1, 86400);
+	cfg_check_uint(x, "sip.limits.message_timeout_s", &sp->limits.message_timeout_s, 20, 1,
+		       3600);
+	cfg_check_uint(x, "sip.limits.tls_handshake_s", &sp->limits.tls_handshake_s, 5, 1, 300);
+	cfg_check_uint(x, "sip.rate_limit.requests_per_s", &r->requests_per_s, 0, 0, 1000000);
+	cfg_check_uint(x, "sip.rate_limit.burst", &r->burst, 0, 0, 1000000);
+	if (r->burst == 0)
+		r->burst = r->requests_per_s ? r->requests_per_s : 1;
+}
+
 static void validate_allow(struct cfg_ctx *x, struct cfg_sip *sp)
 {
 	char path[CFG_PATH_MAX] = "sip.allow";
@@ -170,6 +202,8 @@ void cfg_validate_sip(struct cfg_ctx *x, struct cfg *c)
 
 	validate_listen(x, sp);
 	validate_allow(x, sp);
+	validate_tls(x, sp);
+	validate_limits(x, sp);
 	cfg_check_uint(x, "sip.max_sessions", &sp->max_sessions, 1000, 1, 1000000);
 	cfg_check_uint(x, "sip.max_message", &sp->max_message, 65535, 1024, 1048576);
 	cfg_check_uint(x, "sip.max_connections", &sp->max_connections, 1024, 1, 65536);

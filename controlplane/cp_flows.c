@@ -97,6 +97,7 @@ int cp_send(struct cp_ctx *cp, unsigned worker, const struct dp_msg *m)
 		cp_poll(cp); /* the worker may be waiting for room on its event ring */
 		usleep(50);
 	}
+	cp_ring_note(&cp->high[worker].cmd, r);
 	return 0;
 }
 

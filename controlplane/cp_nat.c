@@ -191,12 +191,12 @@ void cp_nat_start(struct cp_nat *n, uint64_t now_ms)
 
 static void cp_nat_stun_result(struct cp_nat *n, const struct nat_behav_result *r)
 {
-	char a[INET_ADDRSTRLEN];
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 
 	n->mapping = r->mapping;
 	n->filtering = r->filtering;
 	LOG_INFO("nat: %s:%u maps to %s:%u; mapping %s, filtering %s%s",
-		 cp_ip_str(n->local_ip, a), n->cfg->stun_port, cp_ip_str(r->mapped_ip, a),
+		 cp_ip_str(n->local_ip, a), n->cfg->stun_port, cp_ip_str(r->mapped_ip, b),
 		 r->mapped_port, nat_mapping_name(r->mapping), nat_filtering_name(r->filtering),
 		 r->other_known ? "" : " (the server gave no OTHER-ADDRESS)");
 	cp_nat_found(n, r->mapped_ip, r->mapped_port, true);
@@ -272,13 +272,15 @@ void cp_nat_print(const struct cp_nat *n, FILE *out, const char *head)
 	fprintf(out, ",\"complete\":%s,\"mapped_port\":%u,\"mapping\":\"%s\",\"filtering\":\"%s\",\"checks\":%llu,"
 		"\"changes\":%llu,\"failures\":%llu,\"stun_in\":%llu,\"stun_unmatched\":%llu,"
 		"\"tx_dropped\":%llu,\"port_lookups\":%llu,\"port_failures\":%llu,"
-		"\"relays\":%llu,\"relays_failed\":%llu,\"relay_packets\":%llu,\"relay_bytes\":%llu}\n", n->phase == CP_NAT_IDLE ? "true" : "false", n->ext_port, nat_mapping_name(n->mapping),
+		"\"relays\":%llu,\"relays_failed\":%llu,\"relay_failovers\":%llu,\"relay_packets\":%llu,"
+		"\"relay_bytes\":%llu}\n", n->phase == CP_NAT_IDLE ? "true" : "false", n->ext_port, nat_mapping_name(n->mapping),
 		nat_filtering_name(n->filtering), (unsigned long long)n->checks,
 		(unsigned long long)n->changes, (unsigned long long)n->failures,
 		(unsigned long long)n->stun_in, (unsigned long long)n->stun_unmatched,
 		(unsigned long long)n->tx_dropped, (unsigned long long)n->port_lookups,
 		(unsigned long long)n->port_failures, (unsigned long long)n->relays_started,
-		(unsigned long long)n->relays_failed, (unsigned long long)n->relay_packets,
+		(unsigned long long)n->relays_failed, (unsigned long long)n->relay_failovers,
+		(unsigned long long)n->relay_packets,
 		(unsigned long long)n->relay_bytes);
 }
 

@@ -11,6 +11,7 @@
 
 #include "config/cfg_log.h"
 #include "cp_nat_priv.h"
+#include "cp_session.h"
 #include "dataplane/dp_contract.h"
 #include "dataplane/dp_parse.h"
 #include "nat/nat_stun.h"
@@ -48,8 +49,10 @@ int cp_udp_send(struct cp_ctx *cp, const struct cp_udp_addr *a, const uint8_t *m
 	memcpy(udp + 1, msg, len);
 	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
 	m->port = (uint16_t)cp->cfg->media.port_index;
-	if (rte_ring_sp_enqueue(dp_txreq_ring(dp, 0), m) == 0)
+	if (rte_ring_sp_enqueue(dp_txreq_ring(dp, 0), m) == 0) {
+		cp_ring_note(&cp->high[0].txreq, dp_txreq_ring(dp, 0));
 		return 0;
+	}
 drop:
 	rte_pktmbuf_free(m);
 	return -ENOBUFS;
@@ -65,8 +68,8 @@ void cp_nat_send(void *arg, uint32_t dst_ip, uint16_t dst_port, const uint8_t *m
 }
 
 /* One STUN datagram from src to our dst_port. */
-static void cp_nat_stun(struct cp_nat *n, uint32_t src_ip, uint16_t src_port, uint16_t dst_port,
-			const uint8_t *u, size_t len)
+static void cp_nat_stun(struct cp_nat *n, uint32_t src_ip, uint16_t src_port, uint32_t dst_ip,
+			uint16_t dst_port, const uint8_t *u, size_t len)
 {
 	struct nat_stun_msg msg;
 	int used = 0;
@@ -79,7 +82,8 @@ static void cp_nat_stun(struct cp_nat *n, uint32_t src_ip, uint16_t src_port, ui
 			used = nat_bind_input(&n->bind, &msg);
 	} else if (dst_port != n->cfg->stun_port && nat_stun_parse(u, len, &msg) == 0) {
 		used = cp_nat_ports_input(n, dst_port, &msg) ||
-		       cp_nat_relay_input(n, src_ip, src_port, dst_port, u, len);
+		       cp_nat_relay_input(n, src_ip, src_port, dst_port, u, len) ||
+		       cp_sessions_ice_input(n->cp, dst_ip, dst_port, src_ip, src_port, u, len);
 	}
 	if (!used)
 		n->stun_unmatched++;
@@ -91,8 +95,11 @@ void cp_nat_drain(struct cp_nat *n)
 	struct rte_mbuf *m[CP_NAT_PUNT_BURST];
 
 	for (unsigned w = 0; w < dp_worker_count(dp); w++) {
+		unsigned left = 0;
 		unsigned got = rte_ring_sc_dequeue_burst(dp_punt_ring(dp, w), (void **)m,
-							 CP_NAT_PUNT_BURST, NULL);
+							 CP_NAT_PUNT_BURST, &left);
+		if (got + left > n->cp->high[w].punt)
+			n->cp->high[w].punt = got + left;
 		for (unsigned i = 0; i < got; i++) {
 			const uint8_t *f = rte_pktmbuf_mtod(m[i], const uint8_t *);
 			struct dp_parsed p;
@@ -101,8 +108,8 @@ void cp_nat_drain(struct cp_nat *n)
 			if (rte_pktmbuf_is_contiguous(m[i]) &&
 			    dp_parse(f, rte_pktmbuf_data_len(m[i]), &p, &why) == DP_PKT_UDP4)
 				cp_nat_stun(n, rte_be_to_cpu_32(p.src_ip), rte_be_to_cpu_16(p.src_port),
-					    rte_be_to_cpu_16(p.dst_port), f + p.l4_off + 8,
-					    p.l4_len - 8u);
+					    rte_be_to_cpu_32(p.dst_ip), rte_be_to_cpu_16(p.dst_port),
+					    f + p.l4_off + 8, p.l4_len - 8u);
 			rte_pktmbuf_free(m[i]);
 		}
 	}

@@ -46,7 +46,7 @@ struct cp_nat {
 	uint64_t port_lookups, port_failures;
 	struct cp_nat_port_txn ports[CP_NAT_PORT_TXNS];
 	struct cp_relay *relays[CP_NAT_RELAYS];
-	uint64_t relays_started, relays_failed, relay_packets, relay_bytes;
+	uint64_t relays_started, relays_failed, relay_failovers, relay_packets, relay_bytes;
 };
 
 /* cp_nat_io.c: STUN frames through the dataplane. */

@@ -2,7 +2,9 @@
  * TURN relays for call media (nat.turn, nat.relay): one allocation per media port,
  * made from that port through the dataplane; once allocated, a permission and a
  * channel for the SRC's SDP address, and a DP_ACT_TURN flow on every worker so the
- * ChannelData the relay sends is unwrapped into the SRC's own packets. */
+ * ChannelData the relay sends is unwrapped into the SRC's own packets. The servers of
+ * nat.turn are tried in order: an allocation that fails on one (no answer, credentials
+ * refused, no quota) starts again on the next. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,7 @@ struct cp_relay {
 	struct nat_turn t;
 	struct cp_nat *n;
 	unsigned idx;
+	unsigned server;     /* index in nat.turn */
 	uint32_t local_ip;   /* host order */
 	uint16_t local_port;
 	uint32_t peer_ip;    /* host order: the SRC's SDP address */
@@ -51,10 +54,15 @@ static void cp_relay_send(void *arg, uint32_t dst_ip, uint16_t dst_port, const u
 		r->n->tx_dropped++;
 }
 
+static const struct cfg_nat_turn *cp_relay_server(const struct cp_relay *r)
+{
+	return &r->n->cfg->turn[r->server];
+}
+
 /* The relay's flow on every worker: its key (relay server -> our media port). */
 static void cp_relay_key(const struct cp_relay *r, struct dp_flow_key *k)
 {
-	const struct cfg_nat_turn *s = &r->n->cfg->turn[0];
+	const struct cfg_nat_turn *s = cp_relay_server(r);
 
 	memset(k, 0, sizeof(*k));
 	k->src_ip = rte_cpu_to_be_32(s->addr.ip);
@@ -116,6 +124,34 @@ static void cp_relay_report(struct cp_relay *r, bool ok)
 	r->done(r->arg, r->local_port, ok ? r->t.relayed.ip4 : 0, ok ? r->t.relayed.port : 0);
 }
 
+/* An allocation on the relay's current server. 0 or -1. */
+static int cp_relay_begin(struct cp_relay *r)
+{
+	const struct cfg_nat_turn *s = cp_relay_server(r);
+	struct nat_turn_cfg tc = {
+		.server_ip = s->addr.ip, .server_port = s->addr.port, .username = s->username,
+		.password = s->password, .rto = { r->n->cfg->stun_rto_ms, 7, 16 },
+		.send = cp_relay_send, .send_arg = r, .software = "rtprec",
+	};
+
+	return nat_turn_start(&r->t, &tc, r->n->now_ms);
+}
+
+/* The allocation failed: the next server of nat.turn, if any (true: started). */
+static bool cp_relay_failover(struct cp_relay *r)
+{
+	while (r->server + 1 < r->n->cfg->turn_count) {
+		LOG_WARN("nat: TURN allocation for media port %u failed on %s (%s %u %s): trying %s",
+			 r->local_port, cp_relay_server(r)->uri, nat_turn_error_name(r->t.error),
+			 r->t.error_code, r->t.reason, r->n->cfg->turn[r->server + 1].uri);
+		r->server++;
+		r->n->relay_failovers++;
+		if (cp_relay_begin(r) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void cp_relay_step(struct cp_relay *r)
 {
 	struct cp_nat *n = r->n;
@@ -123,7 +159,8 @@ static void cp_relay_step(struct cp_relay *r)
 	uint16_t channel;
 
 	if (st == NAT_TURN_FAILED) {
-		cp_relay_report(r, false);
+		if (r->flow_added || !cp_relay_failover(r))
+			cp_relay_report(r, false);
 		return;
 	}
 	if (st != NAT_TURN_ALLOCATED && st != NAT_TURN_REFRESHING)
@@ -147,7 +184,6 @@ static void cp_relay_step(struct cp_relay *r)
 int cp_nat_relay_start(struct cp_nat *n, uint32_t local_ip, uint16_t local_port, uint32_t peer_ip,
 		       uint16_t peer_port, cp_nat_relay_fn done, void *arg)
 {
-	const struct cfg_nat_turn *s = &n->cfg->turn[0];
 	struct cp_relay *r;
 	unsigned i;
 
@@ -157,12 +193,7 @@ int cp_nat_relay_start(struct cp_nat *n, uint32_t local_ip, uint16_t local_port,
 		return -1;
 	*r = (struct cp_relay){ .n = n, .idx = i, .local_ip = local_ip, .local_port = local_port,
 				.peer_ip = peer_ip, .peer_port = peer_port, .done = done, .arg = arg };
-	struct nat_turn_cfg tc = {
-		.server_ip = s->addr.ip, .server_port = s->addr.port, .username = s->username,
-		.password = s->password, .rto = { n->cfg->stun_rto_ms, 7, 16 },
-		.send = cp_relay_send, .send_arg = r, .software = "rtprec",
-	};
-	if (nat_turn_start(&r->t, &tc, n->now_ms) != 0) {
+	if (cp_relay_begin(r) != 0) {
 		free(r);
 		return -1;
 	}
@@ -187,13 +218,10 @@ void cp_nat_relay_stop(struct cp_nat *n, int idx)
 bool cp_nat_relay_input(struct cp_nat *n, uint32_t src_ip, uint16_t src_port, uint16_t dst_port,
 			const uint8_t *msg, size_t len)
 {
-	const struct cfg_nat_turn *s = n->cfg->turn_count ? &n->cfg->turn[0] : NULL;
-
-	if (s == NULL || src_ip != s->addr.ip || src_port != s->addr.port)
-		return false;
 	for (unsigned i = 0; i < CP_NAT_RELAYS; i++) {
 		struct cp_relay *r = n->relays[i];
 		if (r != NULL && r->local_port == dst_port &&
+		    cp_relay_server(r)->addr.ip == src_ip && cp_relay_server(r)->addr.port == src_port &&
 		    nat_turn_input(&r->t, msg, len, n->now_ms) == 1)
 			return true;
 	}

@@ -37,7 +37,16 @@ struct cp_ctx {
 	uint64_t neigh_learned;
 	struct cp_sessions *sess; /* SIPREC sessions, NULL until created */
 	struct cp_nat *nat;       /* external address discovery */
+	/* most entries seen in each worker's rings, sampled by the control plane: after
+	 * it enqueues (commands, TX requests), before it dequeues (events, punts) */
+	struct cp_ring_high {
+		uint32_t cmd, event, punt, txreq;
+	} high[CFG_MAX_WORKERS];
 };
+
+/* high = max(high, entries in r) */
+struct rte_ring;
+void cp_ring_note(uint32_t *high, const struct rte_ring *r);
 
 void cp_handle_event(struct cp_ctx *cp, const struct dp_msg *m);
 /* Send one UDP datagram from a media address through worker 0 (TX-request ring) on the

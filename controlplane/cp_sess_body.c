@@ -15,6 +15,8 @@ static int cp_body_sdp(struct cp_sess_body *b, const char *sdp, size_t len, char
 		return 400;
 	}
 	b->has_sdp = true;
+	b->sdp = sdp;
+	b->sdp_len = len;
 	return 0;
 }
 

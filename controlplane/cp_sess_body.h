@@ -14,6 +14,8 @@
 struct cp_sess_body {
 	bool has_sdp;
 	struct cp_sdp_offer offer;
+	const char *sdp;    /* into the request body */
+	size_t sdp_len;
 	bool has_md;
 	struct cp_metadata md;
 	const char *md_xml; /* into the request body */

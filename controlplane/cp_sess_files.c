@@ -195,6 +195,20 @@ static void cp_json_time(FILE *f, const char *key, uint64_t ns)
 	fprintf(f, "\"%s\":\"%s\"", key, buf);
 }
 
+/* ,"pauses":[{"start":..,"end":..},...]: end null while paused */
+static void cp_write_pauses(FILE *f, const struct cp_stream *st)
+{
+	fputs(",\"pauses\":[", f);
+	for (unsigned i = 0; i < st->n_pauses; i++) {
+		fputs(i ? ",{" : "{", f);
+		cp_json_time(f, "start", st->pauses[2 * i]);
+		fputc(',', f);
+		cp_json_time(f, "end", st->pauses[2 * i + 1]);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
 static void cp_write_participants(FILE *f, const struct cp_metadata *md)
 {
 	fputs("\"participants\":[", f);
@@ -263,7 +277,9 @@ static void cp_write_stream(FILE *f, const struct cp_ctx *cp, const struct cp_se
 	cp_json_time(f, "first", st->first_ns);
 	fputc(',', f);
 	cp_json_time(f, "last", cp_sess_tsc_ns(ss, st->st.last_tsc));
+	cp_write_pauses(f, st);
 	cp_write_crypto(f, cp, o);
+	cp_sess_ice_json(f, cp, s, (unsigned)(st - s->streams));
 	fputc('}', f);
 }
 

@@ -22,7 +22,8 @@ static void cp_sess_key(const struct cp_ctx *cp, const struct cp_session *s,
 	k->dst_port = rte_cpu_to_be_16((uint16_t)(st->port + (rtcp ? 1 : 0)));
 	if (st->strict_ip != 0) { /* media.strict_source: the SDP's address only */
 		k->src_ip = rte_cpu_to_be_32(st->strict_ip);
-		k->src_port = rte_cpu_to_be_16((uint16_t)(st->strict_port + (rtcp ? 1 : 0)));
+		k->src_port = rte_cpu_to_be_16(rtcp && st->strict_rtcp_port ? st->strict_rtcp_port
+						       : (uint16_t)(st->strict_port + (rtcp ? 1 : 0)));
 	}
 }
 
@@ -47,7 +48,7 @@ static int cp_sess_flow_set(struct cp_ctx *cp, struct cp_session *s, unsigned i,
 
 	memset(&m, 0, sizeof(m));
 	m.type = type;
-	if (type == DP_CMD_FLOW_ADD && !rtcp && cp->cfg->media.strict_source) {
+	if (type == DP_CMD_FLOW_ADD && !rtcp && cp->cfg->media.strict_source && !st->ice_keyed) {
 		s->streams[i].strict_ip = st->offer_ip;
 		s->streams[i].strict_port = st->offer_port;
 	}
@@ -126,6 +127,20 @@ int cp_sess_flows_delete(struct cp_ctx *cp, struct cp_session *s, unsigned strea
 	if (!s->streams[stream].rtcp_mux && cp_sess_flow_del(cp, s, stream, 1) != 0)
 		return -1;
 	return 0;
+}
+
+int cp_sess_flows_rekey(struct cp_ctx *cp, struct cp_session *s, unsigned stream, uint32_t ip,
+			uint16_t port, uint16_t rtcp_port)
+{
+	struct cp_stream *st = &s->streams[stream];
+
+	if (cp_sess_flows_delete(cp, s, stream) != 0)
+		return -1;
+	st->strict_ip = ip;
+	st->strict_port = port;
+	st->strict_rtcp_port = rtcp_port;
+	st->ice_keyed = true;
+	return cp_sess_stream_flows(cp, s, stream, DP_CMD_FLOW_ADD);
 }
 
 static void cp_sess_stats(struct cp_stream *st, const struct dp_flow_stats *f)

@@ -84,8 +84,10 @@ static int cp_sess_sdp(struct cp_ctx *cp, struct cp_session *s, char *sdp, size_
 			rtcp[i] = st->relay_rtcp_port;
 		}
 	}
-	return cp_sdp_build_answer_nat(&s->offer, ip, ports, rtcp, dirs, s->slot + 1000,
-				       ++s->sdp_version, sdp, len);
+	return cp_sess_ice_answer(cp, s, ip, ports, rtcp, sdp, len,
+				  cp_sdp_build_answer_nat(&s->offer, ip, ports, rtcp, dirs,
+							  s->slot + 1000, ++s->sdp_version, sdp,
+							  len));
 }
 
 /* 200 with the SDP answer for the session's current streams. */
@@ -96,7 +98,7 @@ static void cp_sess_answer_sdp(struct cp_ctx *cp, struct cp_session *s)
 	int n;
 
 	cp_sess_files_srtp(cp, s);
-	n = cp_sess_sdp(cp, s, sdp, sizeof(sdp));
+	n = s->answer_bare ? 0 : cp_sess_sdp(cp, s, sdp, sizeof(sdp));
 	if (n < 0) {
 		cp_sess_answer(cp, s->pending, 500, NULL, "SDP answer too large");
 		s->pending = NULL;
@@ -105,9 +107,11 @@ static void cp_sess_answer_sdp(struct cp_ctx *cp, struct cp_session *s)
 	}
 	memset(&r, 0, sizeof(r));
 	r.status = 200;
-	r.content_type = "application/sdp";
-	r.body = sdp;
-	r.body_len = (size_t)n;
+	if (!s->answer_bare) { /* an UPDATE without an offer gets no SDP (RFC 3311) */
+		r.content_type = "application/sdp";
+		r.body = sdp;
+		r.body_len = (size_t)n;
+	}
 	r.contact_params = ";+sip.srs";
 	if (s->state == CP_SESS_STARTING) {
 		cp_sip_answer(s->pending, &r, &s->dialog);
@@ -117,6 +121,7 @@ static void cp_sess_answer_sdp(struct cp_ctx *cp, struct cp_session *s)
 		cp_sip_answer(s->pending, &r, NULL);
 	}
 	s->pending = NULL;
+	s->answer_bare = false;
 	s->state = CP_SESS_ACTIVE;
 	cp_sess_keepalive(cp, s, cp_now_ms());
 }
@@ -126,9 +131,12 @@ static void cp_sess_free(struct cp_ctx *cp, struct cp_session *s)
 	struct cp_sessions *ss = cp->sess;
 
 	cp_sess_release_relays(cp, s);
-	for (unsigned i = 0; i < s->n_streams; i++)
-		if (s->streams[i].port != 0)
+	cp_sess_ice_free(cp, s);
+	for (unsigned i = 0; i < CP_SESS_STREAMS; i++) {
+		if (i < s->n_streams && s->streams[i].port != 0)
 			cp_portpool_put(&ss->ports[s->addr], s->streams[i].port);
+		cp_sess_pauses_free(&s->streams[i]);
+	}
 	for (unsigned i = 0; i < s->n_md; i++)
 		free(s->md_bodies[i]);
 	free(s->call_id);
@@ -171,6 +179,9 @@ void cp_sess_end(struct cp_ctx *cp, struct cp_session *s, const char *reason)
 		return;
 	snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason);
 	s->end_ns = cp_sess_now_ns();
+	for (unsigned i = 0; i < s->n_streams; i++) /* a pause lasts until the end */
+		if (s->streams[i].paused && s->streams[i].n_pauses > 0)
+			s->streams[i].pauses[2 * s->streams[i].n_pauses - 1] = s->end_ns;
 	if (s->pending != NULL) {
 		cp_sess_answer(cp, s->pending, 500, NULL, reason);
 		s->pending = NULL;
@@ -258,8 +269,8 @@ static int cp_sess_take_streams(struct cp_ctx *cp, struct cp_session *s, unsigne
 		st->offer_ip = o->ip;
 		st->offer_port = o->port;
 		st->rtcp_mux = o->rtcp_mux != 0;
-		st->paused = o->dir == CP_SDP_INACTIVE;
-		if (o->port == 0 || o->ip == 0 || strstr(o->proto, "RTP") == NULL)
+		cp_sess_set_paused(st, cp_sess_offer_paused(o), s->start_ns);
+		if (o->port == 0 || strstr(o->proto, "RTP") == NULL)
 			continue;
 		/* SRTP without an acceptable a=crypto: port 0 (RFC 4568 7.1.2) */
 		if (cp_sdp_is_savp(o->proto) && o->crypto.suite == CP_SDP_SUITE_NONE)
@@ -353,6 +364,10 @@ static void cp_sess_new(struct cp_ctx *cp, const struct cp_sip_request *req,
 		    cp_has_token(req->contact, "+sip.src") || cp_has_token(req->contact, ";src") ||
 		    b->has_md;
 	rc = cp_sess_take_streams(cp, s, 0, why, sizeof(why));
+	if (rc == 0 && cp_sess_ice_offer(cp, s, b->sdp, b->sdp_len) != 0) {
+		rc = 500;
+		snprintf(why, sizeof(why), "out of memory");
+	}
 	if (rc == 0 && cp_sess_files_open(cp, s) != 0) {
 		rc = 500;
 		snprintf(why, sizeof(why), "cannot create the recording");
@@ -400,6 +415,7 @@ static void cp_sess_update(struct cp_ctx *cp, struct cp_session *s, struct cp_si
 	s->pending = p;
 	cp_sip_pending_set_data(p, s);
 	s->state = CP_SESS_UPDATING;
+	s->answer_bare = !b->has_sdp && strcmp(req->method, "UPDATE") == 0;
 	if (b->has_sdp) {
 		if (b->offer.n_streams < old_n) {
 			cp_sess_answer(cp, p, 488, NULL, "an offer may not remove m= lines");
@@ -411,23 +427,28 @@ static void cp_sess_update(struct cp_ctx *cp, struct cp_session *s, struct cp_si
 		for (unsigned i = 0; i < old_n; i++) {
 			const struct cp_sdp_stream *o = &s->offer.streams[i];
 			struct cp_stream *st = &s->streams[i];
-			bool paused = o->dir == CP_SDP_INACTIVE;
-			/* the SRC moved its media: the flows latch again on the next packet */
-			bool moved = o->ip != st->offer_ip || o->port != st->offer_port;
+			bool paused = cp_sess_offer_paused(o);
+			/* the SRC moved its media: the flows latch again on the next packet (a
+			 * c=0.0.0.0 hold is a pause, not a move) */
+			bool moved = o->ip != 0 && (o->ip != st->offer_ip || o->port != st->offer_port);
 			if (!st->in_use)
 				continue;
 			if (o->port == 0) {
 				cp_sess_flows_delete(cp, s, i);
 				st->in_use = false;
 			} else if (paused != st->paused || moved) {
-				st->paused = paused;
-				st->offer_ip = o->ip;
-				st->offer_port = o->port;
+				cp_sess_set_paused(st, paused, cp_sess_now_ns());
+				if (moved) {
+					st->offer_ip = o->ip;
+					st->offer_port = o->port;
+				}
 				cp_sess_flows_update(cp, s, i);
 			}
 		}
-		if (cp_sess_take_streams(cp, s, old_n, why, sizeof(why)) == 0)
+		if (cp_sess_take_streams(cp, s, old_n, why, sizeof(why)) == 0) {
+			(void)cp_sess_ice_offer(cp, s, b->sdp, b->sdp_len);
 			cp_sess_flows_program(cp, s, old_n);
+		}
 	}
 	if (s->acks_pending == 0)
 		cp_sess_flows_settled(cp, s);
@@ -561,6 +582,7 @@ void cp_sessions_free(struct cp_ctx *cp)
 	for (unsigned a = 0; a < CFG_MAX_MEDIA_ADDRS; a++)
 		cp_portpool_fini(&ss->ports[a]);
 	free(ss->slots);
+	free(ss->ice_port);
 	free(ss);
 	cp->sess = NULL;
 }

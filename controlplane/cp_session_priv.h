@@ -9,6 +9,7 @@
 #include "controlplane/siprec/cp_metadata.h"
 #include "controlplane/siprec/cp_sdp.h"
 #include "cp_portpool.h"
+#include "cp_sess_ice.h"
 #include "cp_priv.h"
 #include "cp_session.h"
 
@@ -59,9 +60,15 @@ struct cp_stream {
 	uint16_t relay_rtcp_port;
 	uint32_t strict_ip;  /* media.strict_source: the source the flows take (host order) */
 	uint16_t strict_port;
+	uint16_t strict_rtcp_port; /* 0: strict_port + 1 */
+	bool ice_keyed;      /* strict_* come from ICE's selected pairs */
 	uint64_t first_ns;  /* wall clock of the first packet */
+	uint64_t *pauses;   /* [2 * n_pauses]: start and end (0: still paused) wall clock ns */
+	unsigned n_pauses;
 	struct cp_stream_stats st;
 };
+
+#define CP_SESS_MAX_PAUSES 256 /* intervals kept per stream; later ones are merged */
 
 struct cp_session {
 	struct cp_ctx *cp;
@@ -86,6 +93,7 @@ struct cp_session {
 	uint64_t sdp_version;
 	unsigned acks_pending;
 	bool add_failed;
+	bool answer_bare;    /* the pending request carried no offer and wants no SDP back */
 	struct cp_sip_pending *pending;
 	struct cp_sip_dialog *dialog;
 	uint64_t start_ns;
@@ -94,6 +102,7 @@ struct cp_session {
 	uint64_t next_ka_ms;  /* next keepalive (nat.keepalive), 0 before the answer */
 	uint32_t ka_ssrc;     /* of the empty RTP keepalives */
 	uint16_t ka_seq;
+	struct cp_sess_ice *ice; /* NULL unless the offer carried ICE */
 	char end_reason[64];
 };
 
@@ -120,6 +129,10 @@ struct cp_sessions {
 	uint64_t keepalives;       /* keepalive datagrams sent */
 	uint64_t reoffers;         /* re-INVITEs sent for a new external address */
 	bool draining;             /* shutdown.drain_s: new calls refused */
+	struct cp_session **ice_port; /* [65536]: whose ICE agent a media port feeds */
+	struct cp_sess_ice *ice_list; /* sessions with ICE */
+	uint64_t ice_next_ms;      /* the next agent deadline; 0: look now */
+	struct cp_ice_totals ice;
 	uint64_t refused[600];     /* by status code */
 };
 
@@ -127,6 +140,10 @@ struct cp_sessions {
 int cp_sess_flows_program(struct cp_ctx *cp, struct cp_session *s, unsigned first_stream);
 int cp_sess_flows_update(struct cp_ctx *cp, struct cp_session *s, unsigned stream);
 int cp_sess_flows_delete(struct cp_ctx *cp, struct cp_session *s, unsigned stream);
+/* Key stream's flows on one source from now on (ICE's selected pair; rtcp_port 0:
+ * port + 1): deleted and added again. */
+int cp_sess_flows_rekey(struct cp_ctx *cp, struct cp_session *s, unsigned stream, uint32_t ip,
+			uint16_t port, uint16_t rtcp_port);
 uint32_t cp_sess_flow_id(const struct cp_session *s, unsigned stream, int rtcp);
 
 /* cp_sess_files.c */
@@ -142,6 +159,12 @@ bool cp_sess_recording_refused(const struct cp_ctx *cp);
  * grows by their number, which is returned; 0: answer now). */
 unsigned cp_sess_map_ports(struct cp_ctx *cp, struct cp_session *s);
 void cp_sess_release_relays(struct cp_ctx *cp, struct cp_session *s);
+/* cp_sess_pause.c: does the SRC's m= line stop sending (a=inactive, a=recvonly, or
+ * c=IN IP4 0.0.0.0)? Pause or resume a stream, keeping the interval for session.json. */
+bool cp_sess_offer_paused(const struct cp_sdp_stream *o);
+void cp_sess_set_paused(struct cp_stream *st, bool paused, uint64_t now_ns);
+void cp_sess_pauses_free(struct cp_stream *st);
+
 /* cp_sess_keepalive.c: keepalives of s's media ports now (behind NAT, nat.keepalive on);
  * sets s->next_ka_ms. */
 void cp_sess_keepalive(struct cp_ctx *cp, struct cp_session *s, uint64_t now_ms);

@@ -7,6 +7,7 @@
 #define RTPREC_CP_SIP_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "config/cfg.h"
@@ -98,7 +99,15 @@ struct cp_sip_counters {
 	uint64_t responses_out;
 	uint64_t parse_errors;
 	uint64_t tcp_connections;
+	uint64_t rate_limited;     /* requests over sip.rate_limit answered 503 */
+	uint64_t rate_dropped;     /* ... dropped unanswered (far over) */
+	uint64_t idle_closed;      /* connections closed: sip.limits.tcp_idle_s */
+	uint64_t message_timeouts; /* ... a message not whole in sip.limits.message_timeout_s */
+	uint64_t tls_timeouts;     /* ... a handshake over sip.limits.tls_handshake_s */
+	uint64_t tls_failures;     /* handshakes that failed (version, ciphers, client cert) */
 };
 void cp_sip_get_counters(const struct cp_sip *s, struct cp_sip_counters *c);
+/* {"event":"stats","type":"sip",...} with the counters above. */
+void cp_sip_print_stats(const struct cp_sip *s, FILE *out);
 
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <rte_ethdev.h>
+#include <rte_ring.h>
 
 #include "config/cfg_log.h"
 #include "cp_priv.h"
@@ -99,9 +100,13 @@ void cp_poll(struct cp_ctx *cp)
 {
 	struct dp_msg m;
 
-	cp_nat_poll(cp->nat, cp_now_ms());
+	uint64_t now = cp_now_ms();
+
+	cp_nat_poll(cp->nat, now);
+	cp_sessions_ice_poll(cp, now);
 	for (unsigned w = 0; w < dp_worker_count(cp->dp); w++) {
 		struct rte_ring *r = dp_event_ring(cp->dp, w);
+		cp_ring_note(&cp->high[w].event, r);
 		for (unsigned i = 0; i < 4096 && dp_msg_recv(r, &m); i++)
 			cp_handle_event(cp, &m);
 	}
@@ -172,6 +177,31 @@ static void cp_print_ports(struct cp_ctx *cp, FILE *out)
 	}
 }
 
+void cp_ring_note(uint32_t *high, const struct rte_ring *r)
+{
+	unsigned n = rte_ring_count(r);
+
+	if (n > *high)
+		*high = n;
+}
+
+/* "rings":{"cmd":{"size":N,"high":N},...}: each ring's capacity and high-water mark. */
+static void cp_print_rings(struct cp_ctx *cp, FILE *out, unsigned w,
+			   const struct dp_worker_counters *c)
+{
+	const struct cp_ring_high *h = &cp->high[w];
+	unsigned rec_size = rte_ring_get_capacity(dp_record_ring(cp->dp, w, 0));
+
+	fprintf(out,
+		"\"rings\":{\"cmd\":{\"size\":%u,\"high\":%u},\"event\":{\"size\":%u,\"high\":%u},"
+		"\"punt\":{\"size\":%u,\"high\":%u},\"txreq\":{\"size\":%u,\"high\":%u},"
+		"\"record\":{\"size\":%u,\"high\":%" PRIu64 "}},",
+		rte_ring_get_capacity(dp_cmd_ring(cp->dp, w)), h->cmd,
+		rte_ring_get_capacity(dp_event_ring(cp->dp, w)), h->event,
+		rte_ring_get_capacity(dp_punt_ring(cp->dp, w)), h->punt,
+		rte_ring_get_capacity(dp_txreq_ring(cp->dp, w)), h->txreq, rec_size, c->record_high);
+}
+
 static void cp_print_workers(struct cp_ctx *cp, FILE *out)
 {
 	for (unsigned w = 0; w < dp_worker_count(cp->dp); w++) {
@@ -187,6 +217,7 @@ static void cp_print_workers(struct cp_ctx *cp, FILE *out)
 			",\"busy_cycles\":%" PRIu64 ",\"punted\":%" PRIu64 ",\"txreq\":%" PRIu64 ",",
 			w, dp_worker_lcore(cp->dp, w), c->rx_packets, c->tx_packets, c->cycles,
 			c->busy_cycles, c->punted, c->txreq);
+		cp_print_rings(cp, out, w, c);
 		cp_print_drops(out, drops);
 		fputs("}\n", out);
 	}
@@ -259,6 +290,7 @@ void cp_print_stats(struct cp_ctx *cp, FILE *out, const char *reason)
 	cp_print_flows(cp, out);
 	cp_print_recorder(cp, out);
 	cp_sessions_print(cp, out);
+	cp_sessions_ice_print(cp, out);
 	cp_nat_print(cp->nat, out, "{\"event\":\"stats\",\"type\":\"nat\"");
 	fprintf(out, "{\"event\":\"stats_end\",\"reason\":\"%s\"}\n", reason);
 	fflush(out);

@@ -19,6 +19,7 @@ struct dp_worker_counters {
 	uint64_t busy_cycles; /* cycles spent on bursts that had packets */
 	uint64_t punted;      /* frames handed to the control plane (punt ring) */
 	uint64_t txreq;       /* frames the control plane asked this worker to send */
+	uint64_t record_high; /* record rings: most entries seen in one (after an enqueue) */
 	uint64_t port_rx[CFG_MAX_PORTS];
 	uint64_t port_tx[CFG_MAX_PORTS];
 	uint64_t drops[CFG_MAX_PORTS][DP_DROP_MAX]; /* by receiving port */

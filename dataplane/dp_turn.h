@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * TURN ChannelData (RFC 8656 section 12.4) from a relay, unwrapped at line rate into the
- * datagram the peer sent, so the flow table, the RTP stats and the recording see the
- * peer's packet and not the TURN framing. No DPDK state: frames are byte arrays. */
+ * TURN ChannelData (RFC 8656 section 12.4) and Data indications (11.4, what a relay
+ * sends for a peer with a permission but no channel) from a relay, unwrapped at line
+ * rate into the datagram the peer sent, so the flow table, the RTP stats and the
+ * recording see the peer's packet and not the TURN framing. No DPDK state: frames are
+ * byte arrays. */
 #ifndef RTPREC_DP_TURN_H
 #define RTPREC_DP_TURN_H
 
@@ -20,13 +22,22 @@ struct dp_turn_chan {
 	uint32_t peer_ip;
 };
 
+/* A STUN Data indication (after dp_is_stun() said STUN): the workers unwrap it
+ * instead of punting it to the control plane. */
+static inline int dp_turn_is_data_ind(const uint8_t *u)
+{
+	return u[0] == 0x00 && u[1] == 0x17;
+}
+
 /* frame (len bytes, parsed as p, a UDP datagram from the relay) carries ChannelData on
- * one of chans[0..n): rewrite it in place into the peer's datagram. The headers move
- * DP_TURN_HDR bytes on, so the new frame starts at frame + DP_TURN_HDR; its source
- * address and port become the peer's, IPv4 and UDP lengths and checksums are set, and
- * what follows the channel's data (padding) is cut. Returns the new frame's length, or
- * 0 when it is not ChannelData of a bound channel or its length is wrong. */
+ * one of chans[0..n), or a Data indication (XOR-PEER-ADDRESS IPv4 and DATA; the relay
+ * checked the permission): rewrite it in place into the peer's datagram. The headers
+ * move *shift bytes on (DP_TURN_HDR for ChannelData), so the new frame starts at
+ * frame + *shift; its source address and port become the peer's, IPv4 and UDP lengths
+ * and checksums are set, and what follows the data (padding, attributes) is cut.
+ * Returns the new frame's length, or 0 when it is neither ChannelData of a bound
+ * channel nor a well-formed Data indication. */
 uint32_t dp_turn_unwrap(uint8_t *frame, uint32_t len, const struct dp_parsed *p,
-			const struct dp_turn_chan *chans, unsigned n);
+			const struct dp_turn_chan *chans, unsigned n, uint32_t *shift);
 
 #endif

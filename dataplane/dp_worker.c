@@ -272,7 +272,12 @@ static inline void dp_record(struct dp_worker *w, struct dp_flow *f, struct rte_
 static void dp_record_enqueue(struct dp_worker *w, struct rte_ring *ring, unsigned in_port,
 			      struct dp_rec_item *items, struct dp_flow **owners, unsigned n)
 {
-	unsigned done = rte_ring_sp_enqueue_burst_elem(ring, items, DP_REC_ITEM_SIZE, n, NULL);
+	unsigned room = 0;
+	unsigned done = rte_ring_sp_enqueue_burst_elem(ring, items, DP_REC_ITEM_SIZE, n, &room);
+	uint64_t used = rte_ring_get_capacity(ring) - room;
+
+	if (unlikely(used > w->c.record_high))
+		w->c.record_high = used;
 
 	for (unsigned i = done; i < n; i++) {
 		owners[i]->record_drops++;
@@ -422,15 +427,16 @@ static inline void dp_flow_packet(struct dp_worker *w, struct dp_flow *f, struct
 	rte_pktmbuf_free(m);
 }
 
-/* ChannelData from a TURN relay: the peer's datagram goes on through the flow table. */
+/* ChannelData or a Data indication from a TURN relay: the peer's datagram goes on through the flow table. */
 static void __attribute__((noinline))
 dp_turn_packet(struct dp_worker *w, struct dp_flow *f, struct rte_mbuf *m, const struct dp_parsed *p,
 	       unsigned in_port, uint64_t now, struct dp_rec_item *items, struct dp_flow **owners,
 	       unsigned *n_items)
 {
+	uint32_t shift = 0;
 	uint32_t n = rte_pktmbuf_is_contiguous(m)
 		? dp_turn_unwrap(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m), p, f->chans,
-				 DP_TURN_CHANNELS) : 0;
+				 DP_TURN_CHANNELS, &shift) : 0;
 	struct dp_parsed inner;
 	struct dp_flow_key key;
 	struct dp_flow *g = NULL;
@@ -441,7 +447,7 @@ dp_turn_packet(struct dp_worker *w, struct dp_flow *f, struct rte_mbuf *m, const
 	f->last_tsc = now;
 	if (n == 0)
 		goto drop;
-	rte_pktmbuf_adj(m, DP_TURN_HDR);
+	rte_pktmbuf_adj(m, (uint16_t)shift);
 	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - n));
 	if (dp_parse(rte_pktmbuf_mtod(m, const uint8_t *), n, &inner, &why) != DP_PKT_UDP4)
 		goto drop;
@@ -481,7 +487,7 @@ static void dp_burst(struct dp_worker *w, unsigned in_port, struct rte_mbuf **pk
 		if (likely(kind == DP_PKT_UDP4)) {
 			const struct dp_parsed *pp = &parsed[n_udp];
 			const uint8_t *u = rte_pktmbuf_mtod_offset(m, const uint8_t *, pp->l4_off + 8);
-			if (unlikely(dp_is_stun(u, pp->l4_len - 8u)) &&
+			if (unlikely(dp_is_stun(u, pp->l4_len - 8u)) && !dp_turn_is_data_ind(u) &&
 			    dp_port_owns(&w->dp->ports[in_port], pp->dst_ip)) {
 				dp_punt(w, m, in_port);
 				continue;

@@ -165,6 +165,28 @@ static void reply_bad_body(struct cp_sip *s, const char *buf, size_t len,
 		osip_event_free(ev);
 }
 
+/* sip.rate_limit on a request (not a response, not an ACK: those belong to
+ * transactions already under way), judged from its first bytes before any
+ * parsing, so a flood that is dropped costs no parse. */
+static enum cp_sip_rate_verdict rate_check(struct cp_sip *s, const char *buf, size_t len,
+					   const struct cp_sip_peer *from, unsigned *retry_s)
+{
+	size_t i = 0;
+
+	if (s->rate.rate == 0)
+		return CP_SIP_RATE_PASS;
+	while (i < len && (buf[i] == '\r' || buf[i] == '\n'))
+		i++;
+	if ((len - i >= 4 && strncmp(buf + i, "SIP/", 4) == 0) ||
+	    (len - i >= 4 && strncmp(buf + i, "ACK ", 4) == 0))
+		return CP_SIP_RATE_PASS;
+	enum cp_sip_rate_verdict v = cp_sip_rate_check(&s->rate, from->ip, cp_sip_now_ms(), retry_s);
+
+	if (v == CP_SIP_RATE_DROP)
+		s->ctr.rate_dropped++;
+	return v;
+}
+
 void cp_sip_receive(struct cp_sip *s, const char *buf, size_t len, unsigned flags,
 		    const struct cp_sip_peer *from)
 {
@@ -176,8 +198,13 @@ void cp_sip_receive(struct cp_sip *s, const char *buf, size_t len, unsigned flag
 	osip_message_t *m = NULL;
 	osip_event_t *ev;
 	const char *why;
+	unsigned retry_s = 1;
+	enum cp_sip_rate_verdict rv;
 
 	if (blank(buf, len))
+		return;
+	rv = rate_check(s, buf, len, from, &retry_s);
+	if (rv == CP_SIP_RATE_DROP)
 		return;
 	if (truncated) {
 		hb = headers_only(buf, len, &len);
@@ -186,7 +213,7 @@ void cp_sip_receive(struct cp_sip *s, const char *buf, size_t len, unsigned flag
 		buf = hb;
 	}
 	ev = osip_parse(buf, len);
-	if (ev == NULL && !truncated) {
+	if (ev == NULL && !truncated && rv == CP_SIP_RATE_PASS) {
 		reply_bad_body(s, buf, len, from);
 		return;
 	}
@@ -205,6 +232,18 @@ void cp_sip_receive(struct cp_sip *s, const char *buf, size_t len, unsigned flag
 	if (MSG_IS_REQUEST(m))
 		s->ctr.requests_in++;
 	int status = validate(m, flags, &why);
+
+	if (rv == CP_SIP_RATE_REFUSE) {
+		if (status == 0 && !truncated && MSG_IS_REQUEST(m) && !MSG_IS_ACK(m)) {
+			cp_sip_msg_fix_via(m, from);
+			cp_sip_msg_reply_busy(s, m, retry_s, from);
+			s->ctr.rate_limited++;
+		} else {
+			s->ctr.rate_dropped++;
+		}
+		osip_event_free(ev);
+		return;
+	}
 
 	if (status || truncated) {
 		s->ctr.parse_errors += status != 0;
@@ -292,7 +331,11 @@ int cp_sip_create(const struct cfg *cfg, const struct cp_sip_app *app, struct cp
 	s->dhash_mask = buckets - 1;
 	s->t1_ms = CP_SIP_T1_MS;
 	s->t2_ms = CP_SIP_T2_MS;
-	s->idle_ms = CP_SIP_IDLE_MS;
+	s->idle_ms = cfg->sip.limits.tcp_idle_s ? cfg->sip.limits.tcp_idle_s * 1000u : CP_SIP_IDLE_MS;
+	s->msg_limit_ms = cfg->sip.limits.message_timeout_s ? cfg->sip.limits.message_timeout_s * 1000u
+							    : CP_SIP_MSG_MS;
+	s->hs_ms = cfg->sip.limits.tls_handshake_s ? cfg->sip.limits.tls_handshake_s * 1000u
+						   : CP_SIP_TLS_HANDSHAKE_MS;
 	if (getrandom(&s->rnd, sizeof(s->rnd), 0) != sizeof(s->rnd) || !s->rnd)
 		s->rnd = 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)s;
 	s->udp_buf = malloc(s->max_message + 1);
@@ -301,7 +344,9 @@ int cp_sip_create(const struct cfg *cfg, const struct cp_sip_app *app, struct cp
 	s->pfd = calloc(CFG_MAX_SIP_LISTEN + s->max_conns, sizeof(*s->pfd));
 	s->pfd_slot = calloc(CFG_MAX_SIP_LISTEN + s->max_conns, sizeof(*s->pfd_slot));
 	if (!s->udp_buf || !s->conns || !s->dhash || !s->pfd || !s->pfd_slot ||
-	    cp_sip_tx_init(s, buckets) != 0) {
+	    cp_sip_tx_init(s, buckets) != 0 ||
+	    cp_sip_rate_init(&s->rate, cfg->sip.rate_limit.requests_per_s,
+			     cfg->sip.rate_limit.burst, CP_SIP_RATE_SOURCES, (uint32_t)s->rnd) != 0) {
 		cp_sip_free(s);
 		return -ENOMEM;
 	}
@@ -337,6 +382,7 @@ void cp_sip_free(struct cp_sip *s)
 	free(s->dhash);
 	free(s->pfd);
 	free(s->pfd_slot);
+	cp_sip_rate_fini(&s->rate);
 	free(s);
 }
 

@@ -285,3 +285,17 @@ void cp_sip_msg_reply_stateless(struct cp_sip *s, osip_message_t *req, int statu
 	cp_sip_msg_add_tag(s, r, status);
 	cp_sip_msg_send_stateless(s, r, status, reason, p);
 }
+
+void cp_sip_msg_reply_busy(struct cp_sip *s, osip_message_t *req, unsigned retry_s,
+			   const struct cp_sip_peer *p)
+{
+	osip_message_t *r = NULL;
+	char ra[16];
+
+	if (cp_sip_msg_response(s, req, 503, "Rate Limited", &r) != 0)
+		return;
+	snprintf(ra, sizeof(ra), "%u", retry_s);
+	osip_message_set_header(r, "Retry-After", ra);
+	cp_sip_msg_add_tag(s, r, 503);
+	cp_sip_msg_send_stateless(s, r, 503, NULL, p);
+}

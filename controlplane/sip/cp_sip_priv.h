@@ -14,14 +14,17 @@
 #include <openssl/ssl.h>
 
 #include "controlplane/cp_sip.h"
+#include "cp_sip_rate_priv.h"
 
 #define CP_SIP_T1_MS 500u
 #define CP_SIP_T2_MS 4000u
-#define CP_SIP_TLS_HANDSHAKE_MS 5000u
-#define CP_SIP_IDLE_MS 60000u      /* TCP/TLS idle close (no dialog on it) */
-#define CP_SIP_MSG_MS 20000u       /* TCP/TLS: a message started must end within
-                                    * this (or idle_ms if less), however slowly
-                                    * its bytes come (Kamailio's default too) */
+/* Defaults of sip.limits.* (a cfg that was not validated has 0s there). */
+#define CP_SIP_TLS_HANDSHAKE_MS 5000u /* tls_handshake_s */
+#define CP_SIP_IDLE_MS 60000u      /* tcp_idle_s: TCP/TLS idle close (no dialog on it) */
+#define CP_SIP_MSG_MS 20000u       /* message_timeout_s: TCP/TLS: a message started
+                                    * must end within this (or idle_ms if less),
+                                    * however slowly its bytes come (Kamailio's
+                                    * default too) */
 #define CP_SIP_WBUF_FACTOR 4u      /* output backlog bound: 4 * max_message */
 #define CP_SIP_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
 #define CP_SIP_ACCEPT "application/sdp, application/rs-metadata+xml, multipart/mixed"
@@ -170,6 +173,9 @@ struct cp_sip {
 	unsigned n_dead, cap_dead;
 	unsigned t1_ms, t2_ms;
 	unsigned idle_ms;
+	unsigned msg_limit_ms;      /* sip.limits.message_timeout_s */
+	unsigned hs_ms;             /* sip.limits.tls_handshake_s */
+	struct cp_sip_rate rate;    /* sip.rate_limit */
 	int in_poll;
 	uint64_t rnd;
 	uint64_t drops;
@@ -190,8 +196,12 @@ int cp_sip_send_raw(struct cp_sip *s, const struct cp_sip_peer *p, const char *b
 int cp_sip_send_udp(struct cp_sip *s, uint32_t ip, uint16_t port, const char *buf, size_t len);
 const char *cp_sip_transport_name(enum cfg_sip_transport t);
 
-/* cp_sip_stream.c */
+/* cp_sip_tls.c: the server context from sip.tls_* (0 or -EINVAL, logged);
+ * a handshake that failed, counted and logged at debug level. */
 int cp_sip_tls_ctx(struct cp_sip *s);
+void cp_sip_tls_failed(struct cp_sip *s, const struct cp_sip_conn *c);
+
+/* cp_sip_stream.c */
 void cp_sip_conn_accept(struct cp_sip *s, unsigned li);
 void cp_sip_conn_close(struct cp_sip *s, struct cp_sip_conn *c);
 bool cp_sip_conn_io(struct cp_sip *s, struct cp_sip_conn *c, short revents);
@@ -236,6 +246,9 @@ int cp_sip_msg_send(struct cp_sip *s, const osip_message_t *m, const struct cp_s
 /* A response sent outside any transaction (ACK-less errors, 513, ...). */
 void cp_sip_msg_reply_stateless(struct cp_sip *s, osip_message_t *req, int status,
 				const char *reason, const struct cp_sip_peer *p);
+/* 503 with Retry-After: retry_s to a request over sip.rate_limit. */
+void cp_sip_msg_reply_busy(struct cp_sip *s, osip_message_t *req, unsigned retry_s,
+			   const struct cp_sip_peer *p);
 void cp_sip_msg_send_stateless(struct cp_sip *s, osip_message_t *r, int status,
 			       const char *reason, const struct cp_sip_peer *p);
 void cp_sip_msg_add_tag(struct cp_sip *s, osip_message_t *r, int status);

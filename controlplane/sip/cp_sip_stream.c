@@ -17,33 +17,6 @@
 
 #include "cp_sip_priv.h"
 
-int cp_sip_tls_ctx(struct cp_sip *s)
-{
-	const struct cfg_sip *c = &s->cfg->sip;
-
-	if (s->ssl_ctx)
-		return 0;
-	if (!c->tls_cert || !c->tls_key) {
-		fprintf(stderr, "cp_sip: tls listener needs sip.tls_cert and sip.tls_key\n");
-		return -EINVAL;
-	}
-	s->ssl_ctx = SSL_CTX_new(TLS_server_method());
-	if (!s->ssl_ctx)
-		return -ENOMEM;
-	SSL_CTX_set_min_proto_version(s->ssl_ctx, TLS1_2_VERSION);
-	SSL_CTX_set_mode(s->ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	if (SSL_CTX_use_certificate_chain_file(s->ssl_ctx, c->tls_cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(s->ssl_ctx, c->tls_key, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(s->ssl_ctx) != 1) {
-		unsigned long e = ERR_get_error();
-		fprintf(stderr, "cp_sip: tls cert %s / key %s: %s\n", c->tls_cert, c->tls_key,
-			ERR_error_string(e, NULL));
-		return -EINVAL;
-	}
-	return 0;
-}
-
 void cp_sip_conn_close(struct cp_sip *s, struct cp_sip_conn *c)
 {
 	s->conns[c->slot] = NULL;
@@ -256,7 +229,7 @@ static bool conn_flush(struct cp_sip_conn *c)
 	return true;
 }
 
-static bool conn_handshake(struct cp_sip_conn *c)
+static bool conn_handshake(struct cp_sip *s, struct cp_sip_conn *c)
 {
 	int r = SSL_do_handshake(c->ssl);
 
@@ -268,8 +241,12 @@ static bool conn_handshake(struct cp_sip_conn *c)
 	int e = SSL_get_error(c->ssl, r);
 
 	c->want_write = e == SSL_ERROR_WANT_WRITE;
-	ERR_clear_error();
-	return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		ERR_clear_error();
+		return true;
+	}
+	cp_sip_tls_failed(s, c);
+	return false;
 }
 
 /* false: close. */
@@ -368,7 +345,7 @@ bool cp_sip_conn_io(struct cp_sip *s, struct cp_sip_conn *c, short revents)
 	bool ok = true;
 
 	if (c->handshaking) {
-		ok = conn_handshake(c);
+		ok = conn_handshake(s, c);
 		if (ok && !c->handshaking)
 			ok = conn_read(s, c);
 	} else {

@@ -203,32 +203,53 @@ void cp_sip_transport_events(struct cp_sip *s, struct pollfd *pfd, unsigned n)
 	}
 }
 
+/* Why a connection is closed now, or NULL with *due its next deadline
+ * (UINT64_MAX: none). Counted by reason. */
+static uint64_t *conn_deadline(struct cp_sip *s, const struct cp_sip_conn *c, uint64_t *due)
+{
+	uint64_t msg_limit = s->idle_ms < s->msg_limit_ms ? s->idle_ms : s->msg_limit_ms;
+	uint64_t *why = NULL;
+
+	if (c->handshaking) {
+		*due = c->created_ms + s->hs_ms;
+		why = &s->ctr.tls_timeouts;
+	} else if (c->refs == 0) {
+		*due = c->last_ms + s->idle_ms;
+		why = &s->ctr.idle_closed;
+	} else {
+		*due = UINT64_MAX;
+	}
+	if (c->msg_ms && c->msg_ms + msg_limit < *due) {
+		*due = c->msg_ms + msg_limit;
+		why = &s->ctr.message_timeouts;
+	}
+	return why;
+}
+
 /* Connections close when dead, when a TLS handshake or a message (however
- * slowly trickled: slow-loris) takes too long, when idle without dialogs. */
+ * slowly trickled: slow-loris) takes too long (sip.limits), when idle without
+ * dialogs. */
 void cp_sip_transport_timers(struct cp_sip *s, uint64_t now, uint64_t *next)
 {
-	uint64_t msg_limit = s->idle_ms < CP_SIP_MSG_MS ? s->idle_ms : CP_SIP_MSG_MS;
-
 	for (unsigned i = 0; i < s->max_conns; i++) {
 		struct cp_sip_conn *c = s->conns[i];
-		uint64_t due;
+		uint64_t due, *why;
 
 		if (!c)
 			continue;
-		if (c->dead || c->closing)
-			due = now;
-		else if (c->handshaking)
-			due = c->created_ms + CP_SIP_TLS_HANDSHAKE_MS;
-		else
-			due = c->refs == 0 ? c->last_ms + s->idle_ms : UINT64_MAX;
-		if (c->msg_ms && c->msg_ms + msg_limit < due)
-			due = c->msg_ms + msg_limit;
+		if (c->dead || c->closing) {
+			cp_sip_conn_close(s, c);
+			continue;
+		}
+		why = conn_deadline(s, c, &due);
 		if (due == UINT64_MAX)
 			continue;
-		if (now >= due)
+		if (now >= due) {
+			(*why)++;
 			cp_sip_conn_close(s, c);
-		else if (due < *next)
+		} else if (due < *next) {
 			*next = due;
+		}
 	}
 }
 

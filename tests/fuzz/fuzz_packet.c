@@ -14,7 +14,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The same datagram as ChannelData from a relay, whatever its channel (every slot is
- * taken by one input-chosen channel): the unwrapped frame must parse as UDP from the peer. */
+ * taken by one input-chosen channel), or as a Data indication: the unwrapped frame must
+ * parse as UDP (from the bound peer for ChannelData). */
 static void fuzz_turn(uint8_t *frame, uint32_t len, const struct dp_parsed *p)
 {
 	const uint8_t *u = frame + p->l4_off + 8;
@@ -25,11 +26,12 @@ static void fuzz_turn(uint8_t *frame, uint32_t len, const struct dp_parsed *p)
 	c[0].channel = p->l4_len >= 10 ? (uint16_t)(u[0] << 8 | u[1]) : 0x4000;
 	c[0].peer_ip = 0x14710bcbu;
 	c[0].peer_port = 0x409c;
-	uint32_t n = dp_turn_unwrap(frame, len, p, c, DP_TURN_CHANNELS);
+	uint32_t shift = 0;
+	uint32_t n = dp_turn_unwrap(frame, len, p, c, DP_TURN_CHANNELS, &shift);
 	if (n == 0)
 		return;
-	if (n > len - DP_TURN_HDR || dp_parse(frame + DP_TURN_HDR, n, &in, &why) != DP_PKT_UDP4 ||
-	    in.src_ip != c[0].peer_ip || in.src_port != c[0].peer_port)
+	if (n + shift > len || dp_parse(frame + shift, n, &in, &why) != DP_PKT_UDP4 ||
+	    (shift == DP_TURN_HDR && (in.src_ip != c[0].peer_ip || in.src_port != c[0].peer_port)))
 		abort();
 }
 

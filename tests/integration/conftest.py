@@ -411,6 +411,7 @@ def start_rtprec(rtprec_bin, tmp_path):
         procs.append(r)
         return r
 
+    start.started = procs  # every Rtprec started, in order
     yield start
     for r in procs:
         r.kill()

@@ -45,6 +45,20 @@ class Uac:
                           ("127.0.0.1", self.port))
         return code, resp
 
+    def update(self, body=None, ctype="application/sdp", method="UPDATE"):
+        """An in-dialog UPDATE (or re-INVITE, ACKed) with an optional body."""
+        body = (body or "").replace("\r\n", "\n").replace("\n", "\r\n")
+        head = self._head(method) + f"Contact: <sip:src@127.0.0.1:{self.lport}>;+sip.src\r\n"
+        if body:
+            head += f"Content-Type: {ctype}\r\n"
+        self.s.sendto((head + f"Content-Length: {len(body)}\r\n\r\n{body}").encode(),
+                      ("127.0.0.1", self.port))
+        code, resp = self._final()
+        if method == "INVITE" and code < 300:
+            self.s.sendto((self._head("ACK") + "Content-Length: 0\r\n\r\n").encode(),
+                          ("127.0.0.1", self.port))
+        return code, resp
+
     def bye(self):
         self.s.sendto((self._head("BYE") + "Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", self.port))
         return self._final()[0]

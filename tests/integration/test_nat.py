@@ -268,19 +268,22 @@ def test_per_port_discovery(start_rtprec, tmp_path):
         uac.close()
 
 
-def test_symmetric_nat_media_via_turn(start_rtprec, tmp_path):
+@pytest.mark.parametrize("failover", [False, True])
+def test_symmetric_nat_media_via_turn(start_rtprec, tmp_path, failover):
     """Behind a symmetric NAT (masquerade fully-random) the SRC cannot reach a mapping:
     with nat.relay auto each media port allocates a TURN relay on coturn (through the
     dataplane), the answer carries the relayed address, and the SRC's RTP sent to it
     comes back as ChannelData that the worker unwraps: the recording holds the SRC's
-    own packets."""
+    own packets. failover: the first server of nat.turn refuses the credentials and the
+    allocation starts again on the second."""
     with NatLab("symmetric") as lab:
         lab.start_coturn()
         sip_port = free_port()
         cfg = dict(STUN_NAT, keepalive="rtp")
-        text = lab_config(tmp_path, lab, cfg, sip_port) + (
-            f'  turn:\n    - {{ uri: "turn:{STUN_IP}:{STUN_PORT}?transport=udp", username: test, '
-            'password: test }\n  relay: auto\n')
+        server = f'{{ uri: "turn:{STUN_IP}:{STUN_PORT}?transport=udp", username: test, password: %s }}'
+        servers = ([server % "wrong"] if failover else []) + [server % "test"]
+        text = lab_config(tmp_path, lab, cfg, sip_port) + "  turn:\n" + "".join(
+            f"    - {s}\n" for s in servers) + "  relay: auto\n"
         r = start_rtprec(text)
         r.wait_ready()
         _, ev = nat_event(r)
@@ -294,6 +297,7 @@ def test_symmetric_nat_media_via_turn(start_rtprec, tmp_path):
         time.sleep(0.5)
         nat = r.stats().by_type("nat")[0]
         assert nat["relays"] == 1 and nat["relays_failed"] == 0, nat
+        assert nat["relay_failovers"] == (1 if failover else 0), nat
         r.stop()
         sess = json.load(open(next((tmp_path / "rec").glob("*/*/*/*/session.json"))))
         st = sess["streams"][0]

@@ -351,7 +351,9 @@ def test_tls_invite(start_rtprec, tmp_path, veth_ns):
 
 
 def test_load_200_cps(start_rtprec, tmp_path, veth_ns):
-    """200 calls/s for 30 s: no failed call, every session finalised."""
+    """200 calls/s for 30 s: no failed call, every session finalised; the worker line
+    reports each ring's size and high-water mark (commands: at least the flows of one
+    call, never above the size)."""
     calls = int(os.environ.get("RTPREC_LOAD_CALLS", "6000"))
     r, port = start_srs(start_rtprec, tmp_path, veth_ns)
     cmd = ["sipp", "-sf", str(SIPP_DIR / "siprec_load_uac.xml"), "-m", str(calls), "-r", "200",
@@ -362,4 +364,7 @@ def test_load_200_cps(start_rtprec, tmp_path, veth_ns):
     assert p.returncode == 0, f"{p.stdout[-3000:]}\n{r.diag()}"
     done = lambda: len(glob.glob(str(tmp_path / "rec" / "*" / "*" / "*" / "*" / "session.json")))
     assert wait_for(lambda: done() == calls, timeout=30), (done(), r.diag())
-    r.stop()
+    rings = r.stop()[1].workers[0]["rings"]
+    assert set(rings) == {"cmd", "event", "punt", "txreq", "record"}, rings
+    assert all(0 <= x["high"] <= x["size"] and x["size"] > 0 for x in rings.values()), rings
+    assert rings["cmd"]["high"] >= 1 and rings["event"]["high"] >= 1, rings

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from conftest import config_yaml, eal_args, free_port
+from test_sip_limits import slow_loris
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (net_tap media port)")
 
@@ -250,29 +251,20 @@ def test_oversized_udp(srs, max_message, want):
 
 @pytest.mark.timeout_s(60)
 def test_slow_loris(srs):
-    """A TCP connection that trickles a byte a second and never ends its
-    headers is closed within CP_SIP_MSG_MS (20 s) of its first byte, though
-    the bytes keep it from ever being idle; meanwhile others are served."""
+    """A TCP connection that trickles bytes and never ends its headers is
+    closed sip.limits.message_timeout_s (default 20 s) after its first byte,
+    though the bytes keep it from ever being idle; meanwhile others are served."""
     limit_s = 20
     r, port = srs()
-    t0 = time.monotonic()
-    with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
-        s.settimeout(1.0)
-        s.sendall(b"OPTIONS sip:srs@127.0.0.1 SIP/2.0\r\nX-Slow: ")
-        closed_at = None
-        while time.monotonic() - t0 < limit_s + 10:
-            try:
-                s.sendall(b"z")
-                if s.recv(100) == b"":
-                    closed_at = time.monotonic() - t0
-                    break
-            except socket.timeout:
-                pass
-            except (BrokenPipeError, ConnectionResetError):
-                closed_at = time.monotonic() - t0
-                break
-            if 5 < time.monotonic() - t0 < 7:
-                assert_alive(r, port, "tcp")
+    alive = []
+
+    def meanwhile(t):
+        if 5 < t < 7 and not alive:
+            assert_alive(r, port, "tcp")
+            alive.append(t)
+
+    closed_at = slow_loris(port, limit_s + 10, meanwhile)
+    assert alive, "not checked while the slow connection was open"
     assert closed_at is not None, "the slow connection was never closed"
     assert limit_s - 2 <= closed_at <= limit_s + 3, f"closed after {closed_at:.1f} s"
     assert_alive(r, port, "tcp")

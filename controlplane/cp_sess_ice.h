@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * ICE for SIPREC calls (cp_sess_ice.c): the session layer's side. */
+#ifndef RTPREC_CP_SESS_ICE_H
+#define RTPREC_CP_SESS_ICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct cp_ctx;
+struct cp_session;
+struct cp_sess_ice;
+
+/* Counters of agents that ended, added to the live ones when printed. */
+struct cp_ice_sums {
+	uint64_t checks_sent, requests_answered, requests_refused, dropped;
+};
+
+struct cp_ice_totals {
+	uint64_t agents;        /* started (one per ICE stream) */
+	uint64_t completed;     /* reached COMPLETED */
+	uint64_t failed;        /* no pair worked */
+	uint64_t consent_lost;  /* RFC 7675 */
+	uint64_t tx_dropped;    /* checks the TX-request ring did not take */
+	struct cp_ice_sums done;
+};
+
+/* An offer (INVITE or re-INVITE): the ICE attributes of the streams in use that have
+ * no agent yet are kept for the answer. Nothing with nat.ice off. 0, or -1 (memory). */
+int cp_sess_ice_offer(struct cp_ctx *cp, struct cp_session *s, const char *sdp, size_t len);
+/* The answer sdp (len bytes of cap) built for address ans_ip and ports[i] (rtcp[i] the
+ * public RTCP port, 0: port + 1): starts the agents of the kept offers and adds their
+ * credentials and candidates. The new length, or -1 when it does not fit. */
+int cp_sess_ice_answer(struct cp_ctx *cp, struct cp_session *s, uint32_t ans_ip,
+		       const uint16_t *ports, const uint16_t *rtcp, char *sdp, size_t cap, int len);
+void cp_sess_ice_free(struct cp_ctx *cp, struct cp_session *s);
+/* session.json: ,"ice":{...} of stream i (null without ICE). */
+void cp_sess_ice_json(FILE *f, const struct cp_ctx *cp, const struct cp_session *s, unsigned i);
+
+#endif

@@ -1,0 +1,236 @@
+"""sip.limits and sip.rate_limit against the real binary: a slow-loris TCP
+connection, an idle one and half-open TLS handshakes are closed after the
+configured (short) times; a burst of requests from one source address gets 503
+with Retry-After and then silence, while another source is served. Each wait is
+bounded; the counters are read from the {"type":"sip"} stats line."""
+import os
+import re
+import socket
+import ssl
+import time
+import uuid
+
+import pytest
+
+from conftest import config_yaml, eal_args, free_port, sh
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (DPDK)")
+
+
+def start_sip(start_rtprec, tmp_path, sip_extra="", listen=("udp", "tcp"), name="rtprec.yaml"):
+    """rtprec with SIP on 127.0.0.1:port for each transport in listen and a
+    net_null media port (no media here); (rtprec, port)."""
+    port = free_port()
+    lst = ", ".join(f'"{tp}:127.0.0.1:{port}"' for tp in listen)
+    cfg = config_yaml(eal=eal_args("net_null0"),
+                      ports=[dict(name="media0", device="net_null0", ipv4="198.18.0.10/24")],
+                      recording_dir=str(tmp_path / "rec"), flows=[],
+                      extra=f"sip:\n  listen: [{lst}]\n{sip_extra}")
+    r = start_rtprec(cfg, name=name)
+    r.wait_ready()
+    return r, port
+
+
+def make_cert(d, cn="localhost", ca=None):
+    """A key and certificate in directory d (self-signed, or signed by ca=(cert, key));
+    returns (cert, key) paths."""
+    key, cert = d / f"{cn}.key", d / f"{cn}.pem"
+    if ca is None:
+        sh(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}",
+            "-days", "1", "-keyout", str(key), "-out", str(cert)], timeout=60)
+    else:
+        csr = d / f"{cn}.csr"
+        sh(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}",
+            "-keyout", str(key), "-out", str(csr)], timeout=60)
+        sh(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca[0]), "-CAkey", str(ca[1]),
+            "-CAcreateserial", "-days", "1", "-out", str(cert)], timeout=60)
+    return cert, key
+
+
+def tls_extra(cert, key, more=""):
+    return f'  tls_cert: "{cert}"\n  tls_key: "{key}"\n{more}'
+
+
+def sip_stats(r):
+    (line,) = r.stats().by_type("sip")
+    return line
+
+
+def options(lport, tp="UDP", method="OPTIONS"):
+    cid = uuid.uuid4().hex
+    return (f"{method} sip:srs@127.0.0.1 SIP/2.0\r\n"
+            f"Via: SIP/2.0/{tp} 127.0.0.1:{lport};branch=z9hG4bK{cid[:12]};rport\r\n"
+            f"Max-Forwards: 70\r\nFrom: <sip:t@127.0.0.1>;tag={cid[:6]}\r\nTo: <sip:srs@127.0.0.1>\r\n"
+            f"Call-ID: {cid}\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n").encode()
+
+
+def wait_closed(s, limit):
+    """Seconds until the peer closes s, reading for at most limit; None if it
+    stays open. Sends nothing."""
+    t0 = time.monotonic()
+    s.settimeout(0.2)
+    while time.monotonic() - t0 < limit:
+        if peer_closed(s):
+            return time.monotonic() - t0
+    return None
+
+
+def peer_closed(s):
+    """One read (s's timeout): True when the peer closed (EOF or reset)."""
+    try:
+        return s.recv(4096) == b""
+    except socket.timeout:
+        return False
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+
+
+def slow_loris(port, limit, meanwhile=None):
+    """Trickle a byte every 0.3 s into headers that never end, for at most limit
+    seconds: when the connection was closed (s after the first byte), or None.
+    meanwhile(elapsed) is called between the bytes."""
+    t0 = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
+        s.settimeout(0.3)
+        s.sendall(b"OPTIONS sip:srs@127.0.0.1 SIP/2.0\r\nX-Slow: ")
+        while time.monotonic() - t0 < limit:
+            try:
+                s.sendall(b"z")
+            except (BrokenPipeError, ConnectionResetError):
+                return time.monotonic() - t0
+            if peer_closed(s):
+                return time.monotonic() - t0
+            if meanwhile:
+                meanwhile(time.monotonic() - t0)
+    return None
+
+
+@pytest.mark.timeout_s(40)
+def test_slow_loris_message_timeout(start_rtprec, tmp_path):
+    """message_timeout_s: 2: a connection that trickles a byte every 0.3 s and
+    never ends its headers is closed about 2 s after its first byte, though the
+    bytes keep it from ever being idle; others are served meanwhile."""
+    r, port = start_sip(start_rtprec, tmp_path, "  limits:\n    message_timeout_s: 2\n")
+    closed_at = slow_loris(port, 10)
+    assert closed_at is not None, "the slow connection was never closed"
+    assert 1.5 <= closed_at <= 4.0, f"closed after {closed_at:.1f} s"
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
+        s.settimeout(3)
+        s.sendall(options(9, "TCP"))
+        assert s.recv(4096).startswith(b"SIP/2.0 200 "), r.diag()
+    st = sip_stats(r)
+    assert st["message_timeouts"] == 1 and st["idle_closed"] == 0, st
+    r.stop()
+
+
+@pytest.mark.timeout_s(40)
+def test_tcp_idle(start_rtprec, tmp_path):
+    """tcp_idle_s: 2: a connection that sends nothing is closed after ~2 s."""
+    r, port = start_sip(start_rtprec, tmp_path, "  limits: {tcp_idle_s: 2}\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
+        t = wait_closed(s, 8)
+    assert t is not None and 1.5 <= t <= 4.0, t
+    assert sip_stats(r)["idle_closed"] == 1
+    r.stop()
+
+
+def partial_client_hello():
+    """The first half of a real ClientHello."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    with pytest.raises(ssl.SSLWantReadError):
+        obj.do_handshake()
+    hello = out.read()
+    assert hello[0] == 0x16 and len(hello) > 40
+    return hello[:len(hello) // 2]
+
+
+@pytest.mark.timeout_s(60)
+def test_tls_handshake_timeout(start_rtprec, tmp_path):
+    """tls_handshake_s: 2: a TLS connection that sends nothing, and one that
+    sends half a ClientHello and stops, are closed ~2 s after the connect
+    (tcp_idle_s and message_timeout_s are longer); a whole handshake still works."""
+    cert, key = make_cert(tmp_path)
+    extra = tls_extra(cert, key, "  limits: {tls_handshake_s: 2, tcp_idle_s: 30, message_timeout_s: 30}\n")
+    r, port = start_sip(start_rtprec, tmp_path, extra, listen=("tls",))
+    for first in (b"", partial_client_hello()):
+        with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
+            if first:
+                s.sendall(first)
+            t = wait_closed(s, 8)
+        assert t is not None and 1.5 <= t <= 4.0, (first[:8], t)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
+            ctx.wrap_socket(raw, server_hostname="localhost") as s:
+        s.sendall(options(9, "TLS"))
+        assert s.recv(4096).startswith(b"SIP/2.0 200 "), r.diag()
+    st = sip_stats(r)
+    assert st["tls_timeouts"] == 2 and st["idle_closed"] == 0, st
+    r.stop()
+
+
+def udp_from(src_ip):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src_ip, 0))
+    s.settimeout(0.2)
+    return s
+
+
+def replies(s, wait=1.0):
+    """Every datagram until wait passes with none: a list of texts."""
+    out, end = [], time.monotonic() + wait
+    while time.monotonic() < end:
+        try:
+            out.append(s.recv(65535).decode(errors="replace"))
+            end = time.monotonic() + wait
+        except socket.timeout:
+            pass
+    return out
+
+
+def codes(msgs):
+    return [int(m.split(" ", 2)[1]) for m in msgs if m.startswith("SIP/2.0 ")]
+
+
+@pytest.mark.timeout_s(60)
+def test_rate_limit_per_source(start_rtprec, tmp_path):
+    """requests_per_s: 1, burst: 5: from 127.0.0.1 the first 5 OPTIONS are
+    answered, the next requests (an INVITE too) get 503 with Retry-After until
+    the 503s are over the limit as well, then nothing comes back; an ACK is never
+    answered nor counted; 127.0.0.2 is served all along."""
+    r, port = start_sip(start_rtprec, tmp_path, "  rate_limit: {requests_per_s: 1, burst: 5}\n")
+    a, b = udp_from("127.0.0.1"), udp_from("127.0.0.2")
+    try:
+        for _ in range(5):
+            a.sendto(options(a.getsockname()[1]), ("127.0.0.1", port))
+        got = replies(a, 0.3)
+        assert codes(got) == [200] * 5, got
+        a.sendto(options(a.getsockname()[1], method="INVITE"), ("127.0.0.1", port))
+        (busy,) = replies(a, 0.3)
+        assert busy.startswith("SIP/2.0 503 "), busy
+        m = re.search(r"^Retry-After: (\d+)", busy, re.M)
+        assert m and int(m.group(1)) == 1, busy
+        for _ in range(30):
+            a.sendto(options(a.getsockname()[1]), ("127.0.0.1", port))
+        a.sendto(options(a.getsockname()[1], method="ACK"), ("127.0.0.1", port))
+        flood = codes(replies(a, 0.3))
+        # a 503 per token of the reply bucket (4 left, and what 1/s adds meanwhile)
+        assert set(flood) <= {503, 200} and 4 <= flood.count(503) <= 5, flood
+        assert flood.count(200) <= 1, flood
+        for _ in range(5):
+            b.sendto(options(b.getsockname()[1]), ("127.0.0.1", port))
+        assert codes(replies(b, 0.3)) == [200] * 5
+        st = sip_stats(r)
+        n503 = 1 + flood.count(503)
+        assert st["rate_limited"] == n503, st
+        assert st["rate_dropped"] == 30 - flood.count(503) - flood.count(200), st
+        assert st["rate_sources"] == 2, st
+    finally:
+        a.close()
+        b.close()
+    r.stop()
