@@ -254,6 +254,8 @@ struct cfg_sip {
 	char **allow;            /* source IPv4 networks "a.b.c.d/len" allowed to send INVITEs; default any */
 	unsigned allow_count;
 	unsigned max_sessions;   /* concurrent recording sessions, default 1000, 1..1000000 */
+	unsigned min_se;         /* RFC 4028: shortest Session-Expires taken (else 422), default 90,
+				    1..86400 (RFC 4028 asks at least 90: lower for tests only) */
 	unsigned max_message;    /* bytes in one SIP message, default 65535, 1024..1048576 */
 	unsigned max_connections;/* TCP/TLS connections at once, default 1024, 1..65536 */
 	char *external_address;  /* "a.b.c.d[:port]": Contact and Via behind NAT; default none */

@@ -168,6 +168,7 @@ static const cyaml_schema_field_t sip_fields[] = {
 	CYAML_FIELD_SEQUENCE("allow", CYAML_FLAG_POINTER | OPT, struct cfg_sip, allow,
 			     &string_entry, 0, CYAML_UNLIMITED),
 	CYAML_FIELD_UINT("max_sessions", OPT, struct cfg_sip, max_sessions),
+	CYAML_FIELD_UINT("min_se", OPT, struct cfg_sip, min_se),
 	CYAML_FIELD_UINT("max_message", OPT, struct cfg_sip, max_message),
 	CYAML_FIELD_UINT("max_connections", OPT, struct cfg_sip, max_connections),
 	STR("external_address", OPT, struct cfg_sip, external_address),

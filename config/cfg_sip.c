@@ -205,6 +205,7 @@ void cfg_validate_sip(struct cfg_ctx *x, struct cfg *c)
 	validate_tls(x, sp);
 	validate_limits(x, sp);
 	cfg_check_uint(x, "sip.max_sessions", &sp->max_sessions, 1000, 1, 1000000);
+	cfg_check_uint(x, "sip.min_se", &sp->min_se, 90, 1, 86400); /* below 90: tests only */
 	cfg_check_uint(x, "sip.max_message", &sp->max_message, 65535, 1024, 1048576);
 	cfg_check_uint(x, "sip.max_connections", &sp->max_connections, 1024, 1, 65536);
 	if (sp->external_address) {

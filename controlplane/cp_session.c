@@ -64,7 +64,7 @@ static uint16_t cp_sess_answer_port(const struct cp_ctx *cp, uint16_t port)
 }
 
 /* Our SDP for the session's current streams (a new version): its length, or -1. */
-static int cp_sess_sdp(struct cp_ctx *cp, struct cp_session *s, char *sdp, size_t len)
+int cp_sess_current_sdp(struct cp_ctx *cp, struct cp_session *s, char *sdp, size_t len)
 {
 	uint16_t ports[CP_SDP_MAX_STREAMS];
 	enum cp_sdp_dir dirs[CP_SDP_MAX_STREAMS];
@@ -98,7 +98,7 @@ static void cp_sess_answer_sdp(struct cp_ctx *cp, struct cp_session *s)
 	int n;
 
 	cp_sess_files_srtp(cp, s);
-	n = s->answer_bare ? 0 : cp_sess_sdp(cp, s, sdp, sizeof(sdp));
+	n = s->answer_bare ? 0 : cp_sess_current_sdp(cp, s, sdp, sizeof(sdp));
 	if (n < 0) {
 		cp_sess_answer(cp, s->pending, 500, NULL, "SDP answer too large");
 		s->pending = NULL;
@@ -113,6 +113,7 @@ static void cp_sess_answer_sdp(struct cp_ctx *cp, struct cp_session *s)
 		r.body_len = (size_t)n;
 	}
 	r.contact_params = ";+sip.srs";
+	cp_sess_timer_answer(s, &r);
 	if (s->state == CP_SESS_STARTING) {
 		cp_sip_answer(s->pending, &r, &s->dialog);
 		if (s->dialog != NULL)
@@ -197,6 +198,21 @@ void cp_sess_end(struct cp_ctx *cp, struct cp_session *s, const char *reason)
 		cp_sess_flows_settled(cp, s);
 }
 
+/* 422 (with Min-SE) or 400 for a Session-Expires rtprec does not take. */
+static void cp_sess_refuse_timer(struct cp_ctx *cp, struct cp_sip_pending *p, int rc,
+				 const char *min_se)
+{
+	struct cp_sip_response r = {
+		.status = rc,
+		.min_se = rc == 422 ? min_se : NULL,
+		.warning = rc == 422 ? "399 rtprec \"Session-Expires below sip.min_se\""
+				     : "399 rtprec \"bad Session-Expires\"",
+	};
+
+	cp->sess->refused[rc]++;
+	cp_sip_answer(p, &r, NULL);
+}
+
 static bool cp_sess_allowed(const struct cfg_sip *sp, const char *ip_str)
 {
 	struct in_addr a;
@@ -226,7 +242,8 @@ static void cp_sess_unknown_require(const char *req, char *out, size_t len)
 		return;
 	snprintf(buf, sizeof(buf), "%s", req);
 	for (char *t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save))
-		if (strcasecmp(t, "siprec") != 0 && o + strlen(t) + 3 < len)
+		if (strcasecmp(t, "siprec") != 0 && strcasecmp(t, "timer") != 0 &&
+		    o + strlen(t) + 3 < len)
 			o += (size_t)snprintf(out + o, len - o, "%s%s", o ? ", " : "", t);
 }
 
@@ -359,6 +376,13 @@ static void cp_sess_new(struct cp_ctx *cp, const struct cp_sip_request *req,
 	s = cp_sess_alloc(cp, req);
 	if (s == NULL)
 		return cp_sess_answer(cp, p, 503, "Session Limit Reached", "no session slot");
+	rc = cp_sess_timer_request(cp, s, req, why, sizeof(why));
+	if (rc != 0) {
+		cp_sess_refuse_timer(cp, p, rc, why);
+		snprintf(s->end_reason, sizeof(s->end_reason), "refused %d", rc);
+		cp_sess_free(cp, s);
+		return;
+	}
 	s->offer = b->offer;
 	s->siprec = cp_has_token(req->require, "siprec") || cp_has_token(req->supported, "siprec") ||
 		    cp_has_token(req->contact, "+sip.src") || cp_has_token(req->contact, ";src") ||
@@ -407,6 +431,9 @@ static void cp_sess_update(struct cp_ctx *cp, struct cp_session *s, struct cp_si
 	rc = cp_sess_body_parse(req, b, why, sizeof(why));
 	if (rc != 0)
 		return cp_sess_answer(cp, p, rc, NULL, why);
+	rc = cp_sess_timer_request(cp, s, req, why, sizeof(why));
+	if (rc != 0)
+		return cp_sess_refuse_timer(cp, p, rc, why);
 	if (b->has_md) {
 		cp_metadata_apply(&s->md, &b->md);
 		s->has_md = true;
@@ -620,7 +647,7 @@ void cp_sess_set_external(struct cp_ctx *cp, uint32_t ip)
 		int len;
 		if (s == NULL || s->state != CP_SESS_ACTIVE || s->dialog == NULL)
 			continue;
-		len = cp_sess_sdp(cp, s, sdp, sizeof(sdp));
+		len = cp_sess_current_sdp(cp, s, sdp, sizeof(sdp));
 		if (len > 0 && cp_sip_send_reinvite(s->dialog, sdp, (size_t)len) == 0)
 			n++;
 	}
@@ -663,6 +690,8 @@ void cp_sessions_tick(struct cp_ctx *cp)
 			continue;
 		if (s->next_ka_ms != 0 && now >= s->next_ka_ms)
 			cp_sess_keepalive(cp, s, now);
+		if (cp_sess_timer_tick(cp, s, now))
+			continue;
 		if (cp->cfg->media.timeout_s == 0 || !cp_sess_timed_out(cp, s, now))
 			continue;
 		LOG_INFO("session %s: no media for %u s", s->id, cp->cfg->media.timeout_s);
@@ -705,9 +734,11 @@ void cp_sessions_print(const struct cp_ctx *cp, FILE *out)
 		free_ports += ss->ports[a].n_free;
 	fprintf(out,
 		"{\"event\":\"stats\",\"type\":\"sessions\",\"active\":%u,\"total\":%llu,"
-		"\"free_media_ports\":%u,\"keepalives\":%llu,\"reoffers\":%llu,\"refused\":{",
+		"\"free_media_ports\":%u,\"keepalives\":%llu,\"reoffers\":%llu,"
+		"\"timer_refreshes\":%llu,\"timer_expired\":%llu,\"refused\":{",
 		ss->active, (unsigned long long)ss->total, free_ports,
-		(unsigned long long)ss->keepalives, (unsigned long long)ss->reoffers);
+		(unsigned long long)ss->keepalives, (unsigned long long)ss->reoffers,
+		(unsigned long long)ss->timer_refreshes, (unsigned long long)ss->timer_expired);
 	for (unsigned code = 0; code < sizeof(ss->refused) / sizeof(ss->refused[0]); code++) {
 		if (ss->refused[code] == 0)
 			continue;

@@ -94,6 +94,11 @@ struct cp_session {
 	unsigned acks_pending;
 	bool add_failed;
 	bool answer_bare;    /* the pending request carried no offer and wants no SDP back */
+	unsigned se_s;       /* RFC 4028 session interval, 0: no timer */
+	bool se_we_refresh;  /* refresher=uas */
+	bool se_require;     /* Require: timer in our 2xx */
+	char se_hdr[32];
+	uint64_t se_refreshed_ms; /* last refresh (our 2xx, or our re-INVITE) */
 	struct cp_sip_pending *pending;
 	struct cp_sip_dialog *dialog;
 	uint64_t start_ns;
@@ -128,6 +133,8 @@ struct cp_sessions {
 	uint64_t total;
 	uint64_t keepalives;       /* keepalive datagrams sent */
 	uint64_t reoffers;         /* re-INVITEs sent for a new external address */
+	uint64_t timer_refreshes;  /* re-INVITEs sent as the session-timer refresher */
+	uint64_t timer_expired;    /* calls ended because no refresh came */
 	bool draining;             /* shutdown.drain_s: new calls refused */
 	struct cp_session **ice_port; /* [65536]: whose ICE agent a media port feeds */
 	struct cp_sess_ice *ice_list; /* sessions with ICE */
@@ -164,6 +171,15 @@ void cp_sess_release_relays(struct cp_ctx *cp, struct cp_session *s);
 bool cp_sess_offer_paused(const struct cp_sdp_stream *o);
 void cp_sess_set_paused(struct cp_stream *st, bool paused, uint64_t now_ns);
 void cp_sess_pauses_free(struct cp_stream *st);
+
+/* cp_sess_timer.c: Session-Expires of an INVITE/UPDATE into s: 0, 422 (min_se gets our
+ * Min-SE) or 400. Our 2xx's Session-Expires and Require; the refresh clock (true: s ended). */
+int cp_sess_timer_request(struct cp_ctx *cp, struct cp_session *s, const struct cp_sip_request *req,
+			  char *min_se, size_t len);
+void cp_sess_timer_answer(struct cp_session *s, struct cp_sip_response *r);
+bool cp_sess_timer_tick(struct cp_ctx *cp, struct cp_session *s, uint64_t now_ms);
+/* cp_session.c: our SDP for s's streams now (a new version); its length or -1. */
+int cp_sess_current_sdp(struct cp_ctx *cp, struct cp_session *s, char *sdp, size_t len);
 
 /* cp_sess_keepalive.c: keepalives of s's media ports now (behind NAT, nat.keepalive on);
  * sets s->next_ka_ms. */

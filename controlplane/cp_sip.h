@@ -26,6 +26,8 @@ struct cp_sip_request {
 	const char *from_tag;
 	const char *require;      /* Require values joined by ", ", or NULL */
 	const char *supported;    /* Supported values joined by ", ", or NULL */
+	const char *session_expires; /* Session-Expires (or x) value (RFC 4028), or NULL */
+	const char *min_se;       /* Min-SE value, or NULL */
 	const char *contact;      /* first Contact header value as received, or NULL */
 	const char *content_type; /* full Content-Type value incl. parameters, or NULL */
 	const char *body;         /* raw body, or NULL */
@@ -47,6 +49,9 @@ struct cp_sip_response {
 	const char *body;
 	size_t body_len;
 	const char *contact_params; /* appended to our Contact, e.g. ";+sip.srs" */
+	const char *session_expires; /* Session-Expires value (RFC 4028), or NULL */
+	const char *min_se;         /* Min-SE value (with 422), or NULL */
+	const char *require;        /* Require value (e.g. "timer"), or NULL */
 };
 
 struct cp_sip_app {

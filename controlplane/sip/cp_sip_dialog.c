@@ -398,6 +398,12 @@ int cp_sip_answer(struct cp_sip_pending *p, const struct cp_sip_response *r,
 		osip_message_set_header(resp, "Warning", r->warning);
 	if (r->unsupported)
 		osip_message_set_header(resp, "Unsupported", r->unsupported);
+	if (r->session_expires)
+		osip_message_set_header(resp, "Session-Expires", r->session_expires);
+	if (r->min_se)
+		osip_message_set_header(resp, "Min-SE", r->min_se);
+	if (r->require)
+		osip_message_set_header(resp, "Require", r->require);
 	if (r->retry_after) {
 		snprintf(buf, sizeof(buf), "%u", r->retry_after);
 		osip_message_set_header(resp, "Retry-After", buf);

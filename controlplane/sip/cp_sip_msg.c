@@ -106,7 +106,7 @@ void cp_sip_msg_contact(const struct cp_sip *s, const struct cp_sip_peer *p, con
 void cp_sip_msg_add_caps(osip_message_t *m)
 {
 	osip_message_set_header(m, "Allow", CP_SIP_ALLOW);
-	osip_message_set_header(m, "Supported", "siprec");
+	osip_message_set_header(m, "Supported", "siprec, timer");
 }
 
 /* RFC 3261 8.2.1: a method rtprec knows (refused with 405 when it does not
@@ -131,7 +131,7 @@ bool cp_sip_msg_scheme_ok(const char *scheme, size_t n)
 }
 
 /* RFC 3261 8.2.2.3: the Require option tags rtprec does not support (any
- * but siprec), joined by ", "; malloc'd, or NULL when there is none. */
+ * but siprec and timer), joined by ", "; malloc'd, or NULL when there is none. */
 char *cp_sip_msg_unsupported(const osip_message_t *m)
 {
 	char *req = cp_sip_msg_join(m, "require");
@@ -143,7 +143,8 @@ char *cp_sip_msg_unsupported(const osip_message_t *m)
 
 		p += strspn(p, ", \t");
 		tl = strcspn(p, ", \t");
-		if (tl && !(tl == 6 && strncasecmp(p, "siprec", 6) == 0)) {
+		if (tl && !(tl == 6 && strncasecmp(p, "siprec", 6) == 0) &&
+		    !(tl == 5 && strncasecmp(p, "timer", 5) == 0)) {
 			if (o) {
 				memcpy(out + o, ", ", 2);
 				o += 2;

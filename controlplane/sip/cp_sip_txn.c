@@ -106,6 +106,10 @@ static void view_fill(struct cp_sip_request *v, osip_message_t *m, const struct 
 	v->from_tag = cp_sip_msg_tag(m->from);
 	v->require = cp_sip_msg_join(m, "require");
 	v->supported = cp_sip_msg_join(m, "supported");
+	v->session_expires = cp_sip_msg_join(m, "session-expires");
+	if (v->session_expires == NULL)
+		v->session_expires = cp_sip_msg_join(m, "x"); /* the compact form */
+	v->min_se = cp_sip_msg_join(m, "min-se");
 	if (osip_message_get_contact(m, 0, &ct) >= 0 && ct) {
 		str = NULL;
 		osip_contact_to_str(ct, &str);
@@ -137,6 +141,8 @@ static void view_free(struct cp_sip_request *v)
 	osip_free((char *)v->to);
 	free((char *)v->require);
 	free((char *)v->supported);
+	free((char *)v->session_expires);
+	free((char *)v->min_se);
 	osip_free((char *)v->contact);
 	osip_free((char *)v->content_type);
 }

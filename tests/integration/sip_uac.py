@@ -32,11 +32,12 @@ class Uac:
                 return int(resp.split(" ", 2)[1]), resp
         raise AssertionError("no final response")
 
-    def invite(self, sdp):
-        """Send the INVITE; ACK a 2xx. Returns (status, response text)."""
+    def invite(self, sdp, extra=""):
+        """Send the INVITE (extra: more header lines, CRLF-ended); ACK a 2xx. Returns
+        (status, response text)."""
         body = sdp.replace("\r\n", "\n").replace("\n", "\r\n")
         self.s.sendto((self._head("INVITE") + f"Contact: <sip:src@127.0.0.1:{self.lport}>;+sip.src\r\n"
-                       "Require: siprec\r\nContent-Type: application/sdp\r\n"
+                       f"Require: siprec\r\n{extra}Content-Type: application/sdp\r\n"
                        f"Content-Length: {len(body)}\r\n\r\n{body}").encode(), ("127.0.0.1", self.port))
         code, resp = self._final()
         if code < 300:
@@ -45,10 +46,10 @@ class Uac:
                           ("127.0.0.1", self.port))
         return code, resp
 
-    def update(self, body=None, ctype="application/sdp", method="UPDATE"):
+    def update(self, body=None, ctype="application/sdp", method="UPDATE", extra=""):
         """An in-dialog UPDATE (or re-INVITE, ACKed) with an optional body."""
         body = (body or "").replace("\r\n", "\n").replace("\n", "\r\n")
-        head = self._head(method) + f"Contact: <sip:src@127.0.0.1:{self.lport}>;+sip.src\r\n"
+        head = self._head(method) + f"Contact: <sip:src@127.0.0.1:{self.lport}>;+sip.src\r\n{extra}"
         if body:
             head += f"Content-Type: {ctype}\r\n"
         self.s.sendto((head + f"Content-Length: {len(body)}\r\n\r\n{body}").encode(),

@@ -34,7 +34,7 @@ static void test_options_udp(void **state)
 	udp_send(f, m);
 	assert_true(udp_expect(f, r, sizeof(r), 200, 1000));
 	assert_non_null(strstr(hdr(r, "Allow"), "UPDATE"));
-	assert_string_equal(hdr(r, "Supported"), "siprec");
+	assert_string_equal(hdr(r, "Supported"), "siprec, timer");
 	assert_non_null(hdr(r, "Accept"));
 	char rport[32];
 
