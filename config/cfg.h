@@ -281,11 +281,20 @@ struct cfg_media {
 	bool strict_source;      /* accept media only from the SDP address and port, default false */
 	unsigned relatch_packets; /* a new source replaces the latched one after this many packets
 				    in a row, default 5, 0 = never, 0..1000 */
+	char **kinds;            /* m= media types recorded: audio video text application image
+				    message; default [audio, video]; others answered with port 0 */
+	unsigned kinds_count;
 	/* derived */
 	unsigned port_index;
+	unsigned kinds_mask;     /* bit i: cfg_media_kinds[i] is recorded */
 	uint32_t addr_ip[CFG_MAX_MEDIA_ADDRS]; /* host order; [0] .. [n_addr - 1] */
 	unsigned n_addr;
 };
+
+#define CFG_MEDIA_KINDS 6
+extern const char *const cfg_media_kinds[CFG_MEDIA_KINDS];
+/* Is an m= line of this media type ("audio", ...) recorded (media.kinds)? */
+bool cfg_media_kind_ok(const struct cfg_media *m, const char *kind);
 
 struct cfg_log {
 	char *level; /* error | warning | info | debug, default info */
@@ -295,6 +304,14 @@ struct cfg_log {
 struct cfg_shutdown {
 	unsigned drain_s; /* on SIGTERM/SIGINT: refuse new calls (503), let active ones end for
 			     this long, then BYE the rest; default 0 = BYE at once, 0..86400 */
+};
+
+/* What rtprec asks of an SRC's recording metadata (RFC 7865/7866). */
+struct cfg_siprec {
+	bool require_metadata; /* an INVITE without rs-metadata: 400 + Warning 399 (default
+				  false: recorded, "metadata": false in session.json) */
+	bool request_metadata; /* a call without metadata gets an UPDATE with an
+				  application/rs-metadata-request body (default false) */
 };
 
 struct cfg {
@@ -311,6 +328,7 @@ struct cfg {
 	struct cfg_sip sip;
 	struct cfg_media media;
 	struct cfg_shutdown shutdown;
+	struct cfg_siprec siprec;
 };
 
 /*

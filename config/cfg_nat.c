@@ -7,34 +7,6 @@
 
 #include "config/cfg_priv.h"
 
-/* "static", "stun", ... at path[i] into out[]; duplicates refused. */
-static unsigned pick_list(struct cfg_ctx *x, const char *key, char **vals, unsigned n,
-			  const char *const *names, unsigned n_names, const char *list,
-			  unsigned max, unsigned *out)
-{
-	char path[CFG_PATH_MAX];
-	unsigned got = 0;
-
-	snprintf(path, sizeof(path), "%s", key);
-	if (n > max) {
-		cfg_errp(x, path, "at most %u entries, got %u", max, n);
-		return 0;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		size_t base = cfg_path_index(path, i);
-		int v = cfg_pick(x, path, vals[i], names, n_names, list);
-		bool dup = false;
-		for (unsigned k = 0; v >= 0 && k < got; k++)
-			dup |= out[k] == (unsigned)v;
-		if (dup)
-			cfg_errp(x, path, "'%.50s' is listed twice", vals[i]);
-		else if (v >= 0)
-			out[got++] = (unsigned)v;
-		path[base] = '\0';
-	}
-	return got;
-}
-
 static void validate_sources(struct cfg_ctx *x, struct cfg_nat *n)
 {
 	static const char *const names[] = { "static", "stun", "cloud", "none" };
@@ -48,7 +20,7 @@ static void validate_sources(struct cfg_ctx *x, struct cfg_nat *n)
 			n->source_order[n->n_sources++] = CFG_NAT_SRC_STUN;
 		return;
 	}
-	n->n_sources = pick_list(x, "nat.sources", n->sources, n->sources_count, names, 4,
+	n->n_sources = cfg_pick_list(x, "nat.sources", n->sources, n->sources_count, names, 4,
 				 "static, stun, cloud, none", CFG_NAT_MAX_SOURCES, v);
 	for (unsigned i = 0; i < n->n_sources; i++) {
 		n->source_order[i] = (enum cfg_nat_source)v[i];
@@ -67,8 +39,9 @@ static void validate_cloud(struct cfg_ctx *x, struct cfg_nat_cloud *cl)
 	char **urls[] = { &cl->gcp_url, &cl->aws_url, &cl->azure_url };
 	unsigned v[CFG_CLOUD_MAX];
 
-	cl->n_order = pick_list(x, "nat.cloud.providers", cl->providers, cl->providers_count,
-				names, 3, "gcp, aws, azure", CFG_CLOUD_MAX, v);
+	cl->n_order = cfg_pick_list(x, "nat.cloud.providers", cl->providers,
+				    cl->providers_count, names, 3, "gcp, aws, azure",
+				    CFG_CLOUD_MAX, v);
 	for (unsigned i = 0; i < cl->n_order; i++)
 		cl->order[i] = (enum cfg_cloud)v[i];
 	if (cl->providers_count == 0)

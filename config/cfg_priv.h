@@ -126,6 +126,12 @@ void cfg_default_str(struct cfg_ctx *x, const char *path, char **s, const char *
  * naming list. */
 int cfg_pick(struct cfg_ctx *x, const char *path, const char *s, const char *const *names,
 	     size_t n, const char *list);
+/* The n strings vals[] (a sequence at key) as indexes in names[n_names] into out[]
+ * (at most max: more is an error); unknown names (list names the known ones) and
+ * duplicates are errors. Returns how many went into out. */
+unsigned cfg_pick_list(struct cfg_ctx *x, const char *key, char **vals, unsigned n,
+		       const char *const *names, unsigned n_names, const char *list, unsigned max,
+		       unsigned *out);
 /* Error at path if val was already seen in m (as entry "<seq>[i]"). */
 void cfg_check_unique(struct cfg_ctx *x, struct cfg_map *m, const char *path, const char *what,
 		      const char *val, const char *seq, size_t i);

@@ -175,3 +175,30 @@ int cfg_set_str(char **dst, const char *s)
 	*dst = copy;
 	return 0;
 }
+
+unsigned cfg_pick_list(struct cfg_ctx *x, const char *key, char **vals, unsigned n,
+		       const char *const *names, unsigned n_names, const char *list, unsigned max,
+		       unsigned *out)
+{
+	char path[CFG_PATH_MAX];
+	unsigned got = 0;
+
+	snprintf(path, sizeof(path), "%s", key);
+	if (n > max) {
+		cfg_errp(x, path, "at most %u entries, got %u", max, n);
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		size_t base = cfg_path_index(path, i);
+		int v = cfg_pick(x, path, vals[i], names, n_names, list);
+		bool dup = false;
+		for (unsigned k = 0; v >= 0 && k < got; k++)
+			dup |= out[k] == (unsigned)v;
+		if (dup)
+			cfg_errp(x, path, "'%.50s' is listed twice", vals[i]);
+		else if (v >= 0)
+			out[got++] = (unsigned)v;
+		path[base] = '\0';
+	}
+	return got;
+}

@@ -186,11 +186,19 @@ static const cyaml_schema_field_t media_fields[] = {
 	CYAML_FIELD_UINT("timeout_s", OPT, struct cfg_media, timeout_s),
 	CYAML_FIELD_BOOL("strict_source", OPT, struct cfg_media, strict_source),
 	CYAML_FIELD_UINT("relatch_packets", OPT, struct cfg_media, relatch_packets),
+	CYAML_FIELD_SEQUENCE("kinds", CYAML_FLAG_POINTER | OPT, struct cfg_media, kinds,
+			     &string_entry, 0, CYAML_UNLIMITED),
 	CYAML_FIELD_END,
 };
 
 static const cyaml_schema_field_t shutdown_fields[] = {
 	CYAML_FIELD_UINT("drain_s", OPT, struct cfg_shutdown, drain_s),
+	CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t siprec_fields[] = {
+	CYAML_FIELD_BOOL("require_metadata", OPT, struct cfg_siprec, require_metadata),
+	CYAML_FIELD_BOOL("request_metadata", OPT, struct cfg_siprec, request_metadata),
 	CYAML_FIELD_END,
 };
 
@@ -208,6 +216,7 @@ static const cyaml_schema_field_t top_fields[] = {
 	CYAML_FIELD_MAPPING("sip", OPT, struct cfg, sip, sip_fields),
 	CYAML_FIELD_MAPPING("media", OPT, struct cfg, media, media_fields),
 	CYAML_FIELD_MAPPING("shutdown", OPT, struct cfg, shutdown, shutdown_fields),
+	CYAML_FIELD_MAPPING("siprec", OPT, struct cfg, siprec, siprec_fields),
 	CYAML_FIELD_END,
 };
 

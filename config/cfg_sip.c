@@ -124,10 +124,38 @@ static void validate_allow(struct cfg_ctx *x, struct cfg_sip *sp)
 	}
 }
 
+const char *const cfg_media_kinds[CFG_MEDIA_KINDS] = { "audio", "video", "text", "application",
+							"image", "message" };
+
+bool cfg_media_kind_ok(const struct cfg_media *m, const char *kind)
+{
+	for (unsigned i = 0; i < CFG_MEDIA_KINDS; i++)
+		if (strcasecmp(kind, cfg_media_kinds[i]) == 0)
+			return (m->kinds_mask >> i) & 1u;
+	return false;
+}
+
+static void validate_media_kinds(struct cfg_ctx *x, struct cfg_media *m)
+{
+	unsigned v[CFG_MEDIA_KINDS];
+	unsigned n;
+
+	if (m->kinds_count == 0) {
+		m->kinds_mask = 0x3; /* audio, video */
+		return;
+	}
+	n = cfg_pick_list(x, "media.kinds", m->kinds, m->kinds_count, cfg_media_kinds,
+			  CFG_MEDIA_KINDS, "audio, video, text, application, image, message",
+			  CFG_MEDIA_KINDS, v);
+	for (unsigned i = 0; i < n; i++)
+		m->kinds_mask |= 1u << v[i];
+}
+
 static void validate_media(struct cfg_ctx *x, struct cfg *c)
 {
 	struct cfg_media *m = &c->media;
 
+	validate_media_kinds(x, m);
 	cfg_check_uint(x, "media.port_min", &m->port_min, 30000, 1024, 65534);
 	cfg_check_uint(x, "media.port_max", &m->port_max, 39999, 1025, 65535);
 	if (m->port_min % 2)

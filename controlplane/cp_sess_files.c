@@ -209,6 +209,35 @@ static void cp_write_pauses(FILE *f, const struct cp_stream *st)
 	fputc(']', f);
 }
 
+struct cp_ext_out {
+	FILE *f;
+	unsigned n;
+};
+
+static void cp_write_ext(void *arg, const char *xml, size_t len)
+{
+	struct cp_ext_out *o = arg;
+	char *s = strndup(xml, len);
+
+	if (s == NULL)
+		return;
+	fputs(o->n++ ? "," : "", o->f);
+	cp_json_str(o->f, s);
+	free(s);
+}
+
+/* ,"metadata_extensions":[raw XML, ...]: vendor blocks of every body received, verbatim. */
+static void cp_write_extensions(FILE *f, const struct cp_session *s)
+{
+	struct cp_ext_out o = { f, 0 };
+
+	fputs(",\"metadata_extensions\":[", f);
+	for (unsigned i = 0; i < s->n_md; i++)
+		(void)cp_metadata_extensions(s->md_bodies[i], strlen(s->md_bodies[i]), cp_write_ext,
+					     &o);
+	fputc(']', f);
+}
+
 static void cp_write_participants(FILE *f, const struct cp_metadata *md)
 {
 	fputs("\"participants\":[", f);
@@ -299,13 +328,15 @@ static void cp_write_json(FILE *f, const struct cp_ctx *cp, const struct cp_sess
 	cp_json_str(f, s->to);
 	fputs(",\"source\":", f);
 	cp_json_str(f, s->src ? s->src : "");
-	fprintf(f, ",\"siprec\":%s,\"metadata\":%s,\"recording_session_id\":",
-		s->siprec ? "true" : "false", s->has_md ? "true" : "false");
+	fprintf(f, ",\"siprec\":%s,\"metadata\":%s,\"metadata_requested\":%s,"
+		"\"recording_session_id\":", s->siprec ? "true" : "false",
+		s->has_md ? "true" : "false", s->md_requested ? "true" : "false");
 	cp_json_str(f, s->md.session_id);
 	fputs(",\"group_id\":", f);
 	cp_json_str(f, s->md.group_id);
 	fputc(',', f);
 	cp_write_participants(f, &s->md);
+	cp_write_extensions(f, s);
 	fputs(",\"streams\":[", f);
 	for (unsigned i = 0; i < s->n_streams; i++) {
 		if (i)

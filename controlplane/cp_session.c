@@ -287,7 +287,9 @@ static int cp_sess_take_streams(struct cp_ctx *cp, struct cp_session *s, unsigne
 		st->offer_port = o->port;
 		st->rtcp_mux = o->rtcp_mux != 0;
 		cp_sess_set_paused(st, cp_sess_offer_paused(o), s->start_ns);
-		if (o->port == 0 || strstr(o->proto, "RTP") == NULL)
+		/* a disabled m= line, not RTP, or a media type media.kinds leaves out: port 0 */
+		if (o->port == 0 || strstr(o->proto, "RTP") == NULL ||
+		    !cfg_media_kind_ok(&cp->cfg->media, o->media))
 			continue;
 		/* SRTP without an acceptable a=crypto: port 0 (RFC 4568 7.1.2) */
 		if (cp_sdp_is_savp(o->proto) && o->crypto.suite == CP_SDP_SUITE_NONE)
@@ -373,6 +375,8 @@ static void cp_sess_new(struct cp_ctx *cp, const struct cp_sip_request *req,
 		return cp_sess_answer(cp, p, rc, NULL, why);
 	if (!b->has_sdp)
 		return cp_sess_answer(cp, p, 400, NULL, "no SDP offer in the INVITE");
+	if (!b->has_md && cp->cfg->siprec.require_metadata)
+		return cp_sess_answer(cp, p, 400, NULL, "no rs-metadata in the INVITE");
 	s = cp_sess_alloc(cp, req);
 	if (s == NULL)
 		return cp_sess_answer(cp, p, 503, "Session Limit Reached", "no session slot");
@@ -510,13 +514,27 @@ static void cp_app_cancel(void *ctx, struct cp_sip_pending *p)
 	cp_sess_end(ctx, s, "cancel");
 }
 
+/* RFC 7866 7.2: ask the SRC for a metadata snapshot (siprec.request_metadata), once. */
+static void cp_sess_request_metadata(struct cp_ctx *cp, struct cp_session *s)
+{
+	static const char why[] = "SRS has no recording metadata for this session\r\n";
+
+	if (!cp->cfg->siprec.request_metadata || s->has_md || s->md_requested || s->dialog == NULL)
+		return;
+	s->md_requested = true;
+	if (cp_sip_send_update(s->dialog, "application/rs-metadata-request", why,
+			       sizeof(why) - 1) == 0)
+		LOG_INFO("session %s: no metadata, asked the SRC for it", s->id);
+}
+
 static void cp_app_ack(void *ctx, struct cp_sip_dialog *d)
 {
 	struct cp_session *s = cp_sip_dialog_data(d);
 
-	(void)ctx;
-	if (s != NULL)
-		s->last_activity_ms = cp_now_ms();
+	if (s == NULL)
+		return;
+	s->last_activity_ms = cp_now_ms();
+	cp_sess_request_metadata(ctx, s);
 }
 
 static void cp_app_bye(void *ctx, struct cp_sip_dialog *d)

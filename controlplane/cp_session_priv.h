@@ -94,6 +94,7 @@ struct cp_session {
 	unsigned acks_pending;
 	bool add_failed;
 	bool answer_bare;    /* the pending request carried no offer and wants no SDP back */
+	bool md_requested;   /* an rs-metadata-request UPDATE went out */
 	unsigned se_s;       /* RFC 4028 session interval, 0: no timer */
 	bool se_we_refresh;  /* refresher=uas */
 	bool se_require;     /* Require: timer in our 2xx */

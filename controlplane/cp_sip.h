@@ -97,6 +97,9 @@ int cp_sip_send_bye(struct cp_sip_dialog *d, const char *reason);
  * ACKed, a failure is logged. One at a time per dialog: a newer offer waits for the
  * running one (and replaces an older waiting one). 0 or -errno. */
 int cp_sip_send_reinvite(struct cp_sip_dialog *d, const char *sdp, size_t len);
+/* An UPDATE in the dialog with this body (e.g. an rs-metadata-request); its answer is
+ * not waited for. 0 or -errno. */
+int cp_sip_send_update(struct cp_sip_dialog *d, const char *ctype, const char *body, size_t len);
 
 /* Counters for stats lines. */
 struct cp_sip_counters {

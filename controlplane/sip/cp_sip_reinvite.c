@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * re-INVITE from rtprec (a new offer in an established dialog: our media address
- * changed). An INVITE client transaction; the ACK of its 2xx is ours to send (RFC 3261
+ * changed, or a session refresh), and its UPDATE (a metadata request). An INVITE client transaction; the ACK of its 2xx is ours to send (RFC 3261
  * 13.2.2.4), again for each retransmitted 2xx; one re-INVITE at a time per dialog, a
  * newer offer waits for the running one and replaces an older waiting one. */
 #include <errno.h>
@@ -55,6 +55,31 @@ int cp_sip_send_reinvite(struct cp_sip_dialog *d, const char *sdp, size_t len)
 	if (d->reinvite_txd != NULL)
 		return 0; /* sent when the running one ends */
 	return cp_sip_reinvite_start(d);
+}
+
+int cp_sip_send_update(struct cp_sip_dialog *d, const char *ctype, const char *body, size_t len)
+{
+	struct cp_sip_peer peer;
+	osip_message_t *m = NULL;
+	struct cp_sip_txd *t;
+	char contact[256], clen[16];
+
+	if (d->bye_sent || d->ending)
+		return -EALREADY;
+	if (cp_sip_dialog_request(d, "UPDATE", ++d->local_cseq, &m, &peer) != 0)
+		return -EINVAL;
+	cp_sip_msg_contact(d->s, &peer, NULL, contact, sizeof(contact));
+	osip_message_set_contact(m, contact);
+	cp_sip_msg_add_caps(m);
+	osip_message_set_content_type(m, ctype);
+	osip_message_set_body(m, body, len);
+	snprintf(clen, sizeof(clen), "%zu", len);
+	osip_message_set_content_length(m, clen);
+	if (cp_sip_dialog_send(d->s, m, NICT, &peer, &t) != 0) {
+		osip_message_free(m);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* ACK for the 2xx of our re-INVITE (each copy of it gets one). */

@@ -200,32 +200,28 @@ static int has_doctype(const char *xml, size_t len)
 	return 0;
 }
 
-int cp_metadata_parse(const char *xml, size_t len, struct cp_metadata *md, const char **why)
+/* The document with its recording root in *root, or NULL with *why. */
+static xmlDoc *md_read(const char *xml, size_t len, xmlNode **root, const char **why)
 {
 	static int inited;
-	const char *dummy;
 	xmlDoc *doc;
-	xmlNode *root;
 
-	if (!why)
-		why = &dummy;
-	memset(md, 0, sizeof(*md));
 	if (!xml || len == 0) {
 		*why = "empty metadata";
-		return -1;
+		return NULL;
 	}
 	if (len > CP_MD_MAX_XML || len > (size_t)INT32_MAX) {
 		*why = "metadata too large";
-		return -1;
+		return NULL;
 	}
 	if (memchr(xml, '\0', len)) {
 		/* UTF-16/32 would hide a DOCTYPE from the scan below */
 		*why = "metadata is not UTF-8 text";
-		return -1;
+		return NULL;
 	}
 	if (has_doctype(xml, len)) {
 		*why = "DTD not allowed in metadata";
-		return -1;
+		return NULL;
 	}
 	if (!inited) {
 		xmlInitParser();
@@ -236,22 +232,85 @@ int cp_metadata_parse(const char *xml, size_t len, struct cp_metadata *md, const
 			    XML_PARSE_NOCDATA);
 	if (!doc) {
 		*why = "metadata is not well-formed XML";
-		return -1;
+		return NULL;
 	}
 	if (doc->intSubset || doc->extSubset) {
 		xmlFreeDoc(doc);
 		*why = "DTD not allowed in metadata";
-		return -1;
+		return NULL;
 	}
-	root = xmlDocGetRootElement(doc);
-	if (!root || (!name_is(root, "recording") && !name_is(root, "recording_metadata"))) {
+	*root = xmlDocGetRootElement(doc);
+	if (!*root || (!name_is(*root, "recording") && !name_is(*root, "recording_metadata"))) {
 		xmlFreeDoc(doc);
 		*why = "no recording element in metadata";
-		return -1;
+		return NULL;
 	}
+	return doc;
+}
+
+int cp_metadata_parse(const char *xml, size_t len, struct cp_metadata *md, const char **why)
+{
+	const char *dummy;
+	xmlDoc *doc;
+	xmlNode *root = NULL;
+
+	if (!why)
+		why = &dummy;
+	memset(md, 0, sizeof(*md));
+	if ((doc = md_read(xml, len, &root, why)) == NULL)
+		return -1;
 	parse_root(md, root);
 	xmlFreeDoc(doc);
 	return 0;
+}
+
+/* RFC 7865's own top-level elements; anything else under the root is an extension. */
+static int md_known(const xmlNode *n)
+{
+	static const char *const known[] = { "datamode", "session", "group", "participant",
+					     "stream", "sessionrecordingassoc",
+					     "participantsessionassoc", "participantstreamassoc" };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (name_is(n, known[i]))
+			return 1;
+	return 0;
+}
+
+static unsigned md_emit(xmlDoc *doc, xmlNode *n, cp_md_ext_fn emit, void *arg)
+{
+	xmlBuffer *b = xmlBufferCreate();
+
+	if (b == NULL)
+		return 0;
+	if (xmlNodeDump(b, doc, n, 0, 0) > 0)
+		emit(arg, (const char *)xmlBufferContent(b), (size_t)xmlBufferLength(b));
+	xmlBufferFree(b);
+	return 1;
+}
+
+int cp_metadata_extensions(const char *xml, size_t len, cp_md_ext_fn emit, void *arg)
+{
+	const char *why;
+	xmlNode *root = NULL;
+	xmlDoc *doc = md_read(xml, len, &root, &why);
+	unsigned n = 0;
+
+	if (doc == NULL)
+		return -1;
+	for (xmlNode *c = root->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (!md_known(c)) {
+			n += md_emit(doc, c, emit, arg);
+			continue;
+		}
+		for (xmlNode *g = c->children; g; g = g->next)
+			if (name_is(g, "extensiondata"))
+				n += md_emit(doc, g, emit, arg);
+	}
+	xmlFreeDoc(doc);
+	return (int)n;
 }
 
 static void overlay(char *dst, const char *src, size_t n)

@@ -26,6 +26,12 @@ struct cp_metadata {
 };
 /* 0, or -1 with *why (static string) for XML that is not well formed or has no recording root. */
 int cp_metadata_parse(const char *xml, size_t len, struct cp_metadata *md, const char **why);
+/* Vendor extensions of a body, verbatim: every element under the root that RFC 7865 does
+ * not define (e.g. <extensiondata>, vendor-named blocks) and every <extensiondata> inside
+ * one it does, each handed to emit as serialised XML. Their count, or -1 (same refusals
+ * as cp_metadata_parse). */
+typedef void (*cp_md_ext_fn)(void *arg, const char *xml, size_t len);
+int cp_metadata_extensions(const char *xml, size_t len, cp_md_ext_fn emit, void *arg);
 /* Merge a partial update (RFC 7865 §6: elements by id replace or add) into dst. */
 void cp_metadata_merge(struct cp_metadata *dst, const struct cp_metadata *upd);
 /* A later body on the session: a "complete" snapshot replaces dst; a

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * libFuzzer: cp_metadata_parse, then a merge into a parsed snapshot. */
+ * libFuzzer: cp_metadata_parse, then a merge into a parsed snapshot; the vendor
+ * extension blocks, which must come out of a document that parses. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,13 @@
 #include "controlplane/siprec/cp_metadata.h"
 
 static struct cp_metadata md, acc;
+
+static void ext_check(void *arg, const char *xml, size_t len)
+{
+	(void)arg;
+	if (len == 0 || xml[0] != '<')
+		abort();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
@@ -24,6 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			abort();
 	if (md.n_participants > CP_MD_MAX || md.n_streams > CP_MD_MAX || md.n_assocs > CP_MD_MAX)
 		abort();
+	if (cp_metadata_extensions((const char *)d, n, ext_check, NULL) < 0)
+		abort(); /* it parsed above */
 	cp_metadata_merge(&acc, &md);
 	if (acc.n_participants > CP_MD_MAX || acc.n_streams > CP_MD_MAX)
 		abort();

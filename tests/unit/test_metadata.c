@@ -396,6 +396,44 @@ static void test_datamode(void **state)
 	free(xml);
 }
 
+struct ext_seen {
+	char xml[4][256];
+	unsigned n;
+};
+
+static void ext_collect(void *arg, const char *xml, size_t len)
+{
+	struct ext_seen *e = arg;
+
+	assert_true(e->n < 4 && len < sizeof(e->xml[0]));
+	memcpy(e->xml[e->n], xml, len);
+	e->xml[e->n++][len] = '\0';
+}
+
+/* Vendor blocks come back verbatim: unknown top-level elements and <extensiondata>
+ * inside known ones; RFC 7865's own elements do not. */
+static void test_extensions(void **state)
+{
+	static const char xml[] =
+		"<?xml version=\"1.0\"?>"
+		"<recording xmlns=\"urn:ietf:params:xml:ns:recording:1\">"
+		"<datamode>complete</datamode>"
+		"<session session_id=\"s1\"><extensiondata xmlns:apkt=\"http://acme/x\">"
+		"<apkt:ucid>00FA080018803B69</apkt:ucid></extensiondata></session>"
+		"<participant participant_id=\"p1\"><nameID aor=\"sip:a@x\"/></participant>"
+		"<callData xmlns=\"http://vendor.example/cd\"><trunk>7</trunk></callData>"
+		"</recording>";
+	struct ext_seen e = { .n = 0 };
+	(void)state;
+
+	assert_int_equal(cp_metadata_extensions(xml, sizeof(xml) - 1, ext_collect, &e), 2);
+	assert_non_null(strstr(e.xml[0], "<extensiondata"));
+	assert_non_null(strstr(e.xml[0], "00FA080018803B69"));
+	assert_non_null(strstr(e.xml[1], "<callData"));
+	assert_non_null(strstr(e.xml[1], "<trunk>7</trunk>"));
+	assert_int_equal(cp_metadata_extensions("<x/>", 4, ext_collect, &e), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_datamode),
+		cmocka_unit_test(test_extensions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

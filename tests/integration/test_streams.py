@@ -1,0 +1,54 @@
+"""Streams as SRCs offer them (issue 10): one mixed m= line or several per-party ones,
+labels echoed unchanged whatever they are, and m= lines rtprec does not record (a media
+type media.kinds leaves out, non-RTP media) answered with port 0 while the call goes on."""
+import json
+import os
+import re
+import shutil
+
+import pytest
+
+from conftest import NS_ADDR
+from sip_uac import Uac
+from test_siprec import session_dirs, start_srs, wait_for
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("ip"),
+                                reason="needs root and iproute2")
+
+OFFER = (f"v=0\no=SRC 1 1 IN IP4 {NS_ADDR}\ns=-\nc=IN IP4 {NS_ADDR}\nt=0 0\n"
+         "m=audio 40000 RTP/AVP 0 8\na=label:4294967296001\na=sendonly\n"
+         "m=video 40010 RTP/AVP 96\na=rtpmap:96 H264/90000\na=label:vid-A\na=sendonly\n"
+         "m=application 40020 UDP/BFCP *\na=label:floor\n"
+         "m=audio 40002 RTP/AVP 9\na=rtpmap:9 G722/8000\na=label:callee_leg.2\n")
+
+
+def media_lines(resp):
+    body = resp.split("\r\n\r\n", 1)[1]
+    return re.findall(r"^m=(\w+) (\d+) ", body, re.M), re.findall(r"^a=label:(\S+)\r?$", body, re.M)
+
+
+@pytest.mark.parametrize("kinds,video_recorded", [(None, True), ("[audio]", False)])
+def test_kinds_and_labels(start_rtprec, tmp_path, veth_ns, kinds, video_recorded):
+    extra = f"  kinds: {kinds}\n" if kinds else ""
+    r, port = start_srs(start_rtprec, tmp_path, veth_ns, media_extra=extra)
+    uac = Uac(port)
+    code, resp = uac.invite(OFFER)
+    assert code == 200, resp
+    lines, labels = media_lines(resp)
+    assert [m for m, _ in lines] == ["audio", "video", "application", "audio"], resp
+    ports = [int(p) for _, p in lines]
+    assert ports[0] and ports[3] and ports[2] == 0, resp
+    assert (ports[1] != 0) == video_recorded, resp
+    assert labels == ["4294967296001", "vid-A", "floor", "callee_leg.2"], resp
+    assert uac.bye() == 200
+    r.stop()
+    assert wait_for(lambda: session_dirs(tmp_path) and
+                    os.path.exists(session_dirs(tmp_path)[0] + "/session.json"))
+    st = json.load(open(session_dirs(tmp_path)[0] + "/session.json"))["streams"]
+    assert [s["recorded"] for s in st] == [True, video_recorded, False, True], st
+    uac.close()
+
+
+def test_bad_kind_is_a_config_error(start_rtprec, tmp_path, veth_ns):
+    with pytest.raises(AssertionError, match=r"media\.kinds.*'smell'"):
+        start_srs(start_rtprec, tmp_path, veth_ns, media_extra="  kinds: [audio, smell]\n")
