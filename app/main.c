@@ -14,6 +14,8 @@
 #include <rte_version.h>
 
 #include "app_args.h"
+#include "app_ops.h"
+#include "app_reload.h"
 #include "config/cfg_log.h"
 #include "controlplane/cp.h"
 #include "controlplane/cp_session.h"
@@ -23,11 +25,14 @@
 
 static volatile sig_atomic_t app_quit;
 static volatile sig_atomic_t app_dump;
+static volatile sig_atomic_t app_hup;
 
 static void app_on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		app_dump = 1;
+	else if (sig == SIGHUP)
+		app_hup = 1;
 	else if (app_quit < 2)
 		app_quit++; /* a second stop signal ends a drain */
 }
@@ -42,6 +47,7 @@ static void app_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL); /* reload */
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -60,9 +66,10 @@ static bool app_draining(struct cp_ctx *cp, unsigned drain_s, uint64_t *end)
 	return cp_now_ms() < *end;
 }
 
-/* Control loop: SIP and dataplane events, session timers once a second,
- * stats on SIGUSR1, until a stop signal. */
-static void app_run(struct cp_ctx *cp, struct cp_sip *sip, unsigned drain_s)
+/* Control loop: SIP and dataplane events, operator requests, session timers once a
+ * second, stats on SIGUSR1, reload on SIGHUP, until a stop signal. */
+static void app_run(struct cp_ctx *cp, struct cp_sip *sip, struct app_ops *ops,
+		    struct app_reload_ctx *rl, unsigned drain_s)
 {
 	uint64_t next_tick = cp_now_ms() + 1000;
 
@@ -71,6 +78,13 @@ static void app_run(struct cp_ctx *cp, struct cp_sip *sip, unsigned drain_s)
 	while (!app_quit || app_draining(cp, drain_s, &drain_end)) {
 		cp_poll(cp);
 		cp_sip_poll(sip, 1);
+		app_ops_poll(ops, cp, sip);
+		if (app_hup) {
+			const char *why;
+			app_hup = 0;
+			if ((why = app_reload(rl)) != NULL)
+				LOG_WARN("reload: %s", why);
+		}
 		if (cp_now_ms() >= next_tick) {
 			cp_sessions_tick(cp);
 			next_tick += 1000;
@@ -85,8 +99,10 @@ static void app_run(struct cp_ctx *cp, struct cp_sip *sip, unsigned drain_s)
 	}
 }
 
-static int app_serve(const struct cfg *cfg)
+static int app_serve(struct cfg *cfg, const char *cfg_path)
 {
+	struct app_reload_ctx rl = { cfg, cfg_path, NULL };
+	struct app_ops *ops = NULL;
 	struct dp_ctx *dp = NULL;
 	struct rec_ctx *rec = NULL;
 	struct cp_ctx *cp = NULL;
@@ -130,7 +146,11 @@ static int app_serve(const struct cfg *cfg)
 			 dp_port_count(dp), dp_worker_count(dp), cfg->flows_count,
 			 cfg->recording.dir);
 	}
-	app_run(cp, sip, cfg->shutdown.drain_s);
+	rl.sip = sip;
+	ops = app_ops_create(cfg, app_reload, &rl);
+	app_ops_telemetry();
+	app_run(cp, sip, ops, &rl, cfg->shutdown.drain_s);
+	app_ops_free(ops);
 	LOG_INFO("stopping");
 	cp_sessions_shutdown(cp, 5000);
 	cp_sip_poll(sip, 0);
@@ -172,7 +192,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rtprec: %d configuration error%s\n", n_err, n_err == 1 ? "" : "s");
 		return 2;
 	}
-	cfg_log_level_current = cfg->log.level_value;
+	cfg_log_setup(&cfg->log);
 	if (args.check) {
 		fprintf(stderr, "%s: OK\n", args.config ? args.config : "<default>");
 		cfg_free(cfg);
@@ -181,7 +201,7 @@ int main(int argc, char **argv)
 	app_signals();
 	rc = app_eal_init(cfg, &args);
 	if (rc == 0) {
-		rc = app_serve(cfg);
+		rc = app_serve(cfg, args.config);
 		rte_eal_cleanup();
 	} else {
 		rc = 1;

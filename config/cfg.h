@@ -297,13 +297,29 @@ extern const char *const cfg_media_kinds[CFG_MEDIA_KINDS];
 bool cfg_media_kind_ok(const struct cfg_media *m, const char *kind);
 
 struct cfg_log {
-	char *level; /* error | warning | info | debug, default info */
+	char *level;  /* error | warning | info | debug, default info */
+	char *target; /* stderr | syslog (facility daemon), default stderr */
+	char *format; /* text | json (one object per line), default text */
 	enum cfg_log_level level_value;
+	bool to_syslog;
+	bool json;
 };
 
 struct cfg_shutdown {
 	unsigned drain_s; /* on SIGTERM/SIGINT: refuse new calls (503), let active ones end for
 			     this long, then BYE the rest; default 0 = BYE at once, 0..86400 */
+};
+
+/* Operations: Prometheus metrics over HTTP and the rtprecctl control socket. */
+struct cfg_metrics {
+	char *listen;          /* "a.b.c.d:port": HTTP GET /metrics there; default none (off) */
+};
+struct cfg_control {
+	char *socket;          /* Unix socket path for rtprecctl; default none (off) */
+};
+struct cfg_ops {
+	bool has_metrics;
+	struct cfg_addr metrics; /* host order */
 };
 
 /* What rtprec asks of an SRC's recording metadata (RFC 7865/7866). */
@@ -329,6 +345,10 @@ struct cfg {
 	struct cfg_media media;
 	struct cfg_shutdown shutdown;
 	struct cfg_siprec siprec;
+	struct cfg_metrics metrics;
+	struct cfg_control control;
+	/* derived */
+	struct cfg_ops ops;
 };
 
 /*

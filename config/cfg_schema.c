@@ -140,6 +140,8 @@ static const cyaml_schema_field_t nat_fields[] = {
 
 static const cyaml_schema_field_t log_fields[] = {
 	STR("level", OPT, struct cfg_log, level),
+	STR("target", OPT, struct cfg_log, target),
+	STR("format", OPT, struct cfg_log, format),
 	CYAML_FIELD_END,
 };
 
@@ -202,6 +204,16 @@ static const cyaml_schema_field_t siprec_fields[] = {
 	CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t metrics_fields[] = {
+	STR("listen", OPT, struct cfg_metrics, listen),
+	CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t control_fields[] = {
+	STR("socket", OPT, struct cfg_control, socket),
+	CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t top_fields[] = {
 	CYAML_FIELD_MAPPING("dpdk", OPT, struct cfg, dpdk, dpdk_fields),
 	CYAML_FIELD_SEQUENCE("ports", CYAML_FLAG_POINTER, struct cfg, ports, &port_entry, 0,
@@ -217,6 +229,8 @@ static const cyaml_schema_field_t top_fields[] = {
 	CYAML_FIELD_MAPPING("media", OPT, struct cfg, media, media_fields),
 	CYAML_FIELD_MAPPING("shutdown", OPT, struct cfg, shutdown, shutdown_fields),
 	CYAML_FIELD_MAPPING("siprec", OPT, struct cfg, siprec, siprec_fields),
+	CYAML_FIELD_MAPPING("metrics", OPT, struct cfg, metrics, metrics_fields),
+	CYAML_FIELD_MAPPING("control", OPT, struct cfg, control, control_fields),
 	CYAML_FIELD_END,
 };
 

@@ -149,6 +149,26 @@ static void validate_log(struct cfg_ctx *x, struct cfg *c)
 	cfg_default_str(x, "log.level", &c->log.level, "info");
 	int i = cfg_pick(x, "log.level", c->log.level, names, 4, "error, warning, info, debug");
 	c->log.level_value = i < 0 ? CFG_LOG_INFO : (enum cfg_log_level)i;
+	cfg_default_str(x, "log.target", &c->log.target, "stderr");
+	c->log.to_syslog = cfg_pick(x, "log.target", c->log.target,
+				    (const char *const[]){ "stderr", "syslog" }, 2, "stderr, syslog") == 1;
+	cfg_default_str(x, "log.format", &c->log.format, "text");
+	c->log.json = cfg_pick(x, "log.format", c->log.format, (const char *const[]){ "text", "json" },
+			       2, "text, json") == 1;
+}
+
+static void validate_ops(struct cfg_ctx *x, struct cfg *c)
+{
+	if (c->metrics.listen != NULL) {
+		c->ops.has_metrics = cfg_parse_addr(c->metrics.listen, &c->ops.metrics) &&
+				     c->ops.metrics.port != 0;
+		if (!c->ops.has_metrics)
+			cfg_errp(x, "metrics.listen", "'%.60s' is not a.b.c.d:port",
+				 c->metrics.listen);
+	}
+	if (c->control.socket != NULL &&
+	    (c->control.socket[0] == '\0' || strlen(c->control.socket) >= 100))
+		cfg_errp(x, "control.socket", "a path of 1..99 characters");
 }
 
 void cfg_validate(struct cfg_ctx *x, struct cfg *c)
@@ -162,4 +182,5 @@ void cfg_validate(struct cfg_ctx *x, struct cfg *c)
 	cfg_validate_sip(x, c);
 	cfg_validate_nat(x, c); /* after media: stun_port defaults to media.port_max */
 	cfg_check_uint(x, "shutdown.drain_s", &c->shutdown.drain_s, 0, 0, 86400);
+	validate_ops(x, c);
 }

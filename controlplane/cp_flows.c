@@ -39,6 +39,7 @@ struct cp_ctx *cp_create(const struct cfg *cfg, struct dp_ctx *dp, struct rec_ct
 	cp->cfg = cfg;
 	cp->dp = dp;
 	cp->rec = rec;
+	cp->start_ms = cp_now_ms();
 	cp->n_flow_ids = n;
 	cp->flow_cfg = calloc(n ? n : 1, sizeof(*cp->flow_cfg));
 	cp->agg = calloc(cfg->flows_count ? cfg->flows_count : 1, sizeof(*cp->agg));

@@ -253,6 +253,12 @@ void cp_nat_poll(struct cp_nat *n, uint64_t now_ms)
 		cp_nat_start(n, now_ms);
 }
 
+void cp_nat_recheck(struct cp_nat *n)
+{
+	if (n->phase == CP_NAT_IDLE && n->cfg->n_sources != 0)
+		n->next_check_ms = 0;
+}
+
 bool cp_nat_busy(const struct cp_nat *n)
 {
 	return n->phase != CP_NAT_IDLE;

@@ -43,6 +43,8 @@ void cp_nat_relay_stop(struct cp_nat *n, int handle);
 struct dp_msg;
 bool cp_nat_relay_event(struct cp_nat *n, const struct dp_msg *m);
 #define CP_NAT_RELAY_FLOW_BASE 0xF0000000u
+/* Run the discovery again at the next poll (rtprecctl nat-recheck). */
+void cp_nat_recheck(struct cp_nat *n);
 /* Is a discovery running (no result yet)? */
 bool cp_nat_busy(const struct cp_nat *n);
 /* One JSON line: head (e.g. {"event":"stats","type":"nat"), then the fields. Also

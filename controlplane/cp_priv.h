@@ -37,6 +37,7 @@ struct cp_ctx {
 	uint64_t neigh_learned;
 	struct cp_sessions *sess; /* SIPREC sessions, NULL until created */
 	struct cp_nat *nat;       /* external address discovery */
+	uint64_t start_ms;        /* cp_now_ms() at creation */
 	/* most entries seen in each worker's rings, sampled by the control plane: after
 	 * it enqueues (commands, TX requests), before it dequeues (events, punts) */
 	struct cp_ring_high {

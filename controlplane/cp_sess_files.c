@@ -314,7 +314,7 @@ static void cp_write_stream(FILE *f, const struct cp_ctx *cp, const struct cp_se
 
 /* session.json as the control plane knows it, without the closing brace:
  * the recorder thread adds what it wrote. */
-static void cp_write_json(FILE *f, const struct cp_ctx *cp, const struct cp_session *s)
+void cp_sess_write_json(FILE *f, const struct cp_ctx *cp, const struct cp_session *s)
 {
 	uint64_t drops = 0;
 
@@ -456,7 +456,7 @@ static struct cp_sess_json_job *cp_sess_json_job(const struct cp_ctx *cp,
 		free(j);
 		return NULL;
 	}
-	cp_write_json(f, cp, s);
+	cp_sess_write_json(f, cp, s);
 	if (fclose(f) != 0) {
 		free(j->text);
 		free(j);

@@ -380,6 +380,7 @@ static void cp_sess_new(struct cp_ctx *cp, const struct cp_sip_request *req,
 	s = cp_sess_alloc(cp, req);
 	if (s == NULL)
 		return cp_sess_answer(cp, p, 503, "Session Limit Reached", "no session slot");
+	cfg_log_context(s->id);
 	rc = cp_sess_timer_request(cp, s, req, why, sizeof(why));
 	if (rc != 0) {
 		cp_sess_refuse_timer(cp, p, rc, why);
@@ -495,12 +496,14 @@ static void cp_app_invite(void *ctx, const struct cp_sip_request *req, struct cp
 		cp_sess_answer(cp, p, 500, NULL, "out of memory");
 		return;
 	}
+	cfg_log_context(s ? s->id : NULL);
 	if (req->dialog == NULL)
 		cp_sess_new(cp, req, p, b);
 	else if (s == NULL)
 		cp_sess_answer(cp, p, 481, NULL, "session already ended");
 	else
 		cp_sess_update(cp, s, p, req, b);
+	cfg_log_context(NULL);
 	free(b);
 }
 
@@ -541,8 +544,11 @@ static void cp_app_bye(void *ctx, struct cp_sip_dialog *d)
 {
 	struct cp_session *s = cp_sip_dialog_data(d);
 
-	if (s != NULL)
-		cp_sess_end(ctx, s, "bye");
+	if (s == NULL)
+		return;
+	cfg_log_context(s->id);
+	cp_sess_end(ctx, s, "bye");
+	cfg_log_context(NULL);
 }
 
 static void cp_app_dialog_end(void *ctx, struct cp_sip_dialog *d, const char *why)

@@ -162,6 +162,8 @@ void cp_sess_files_srtp(struct cp_ctx *cp, const struct cp_session *s);
 void cp_sess_keep_metadata(struct cp_session *s, const char *xml, size_t len);
 /* Refuse new calls (503)? recording.refuse_when_full and storage failing. */
 bool cp_sess_recording_refused(const struct cp_ctx *cp);
+/* session.json as the control plane knows it, without its closing brace. */
+void cp_sess_write_json(FILE *f, const struct cp_ctx *cp, const struct cp_session *s);
 
 /* cp_sess_natport.c: start the per-port discoveries the answer needs (acks_pending
  * grows by their number, which is returned; 0: answer now). */

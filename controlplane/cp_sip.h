@@ -101,6 +101,15 @@ int cp_sip_send_reinvite(struct cp_sip_dialog *d, const char *sdp, size_t len);
  * not waited for. 0 or -errno. */
 int cp_sip_send_update(struct cp_sip_dialog *d, const char *ctype, const char *body, size_t len);
 
+/* sip.rate_limit changed (reload): the table starts again. 0 or -ENOMEM. */
+int cp_sip_set_rate_limit(struct cp_sip *s, unsigned requests_per_s, unsigned burst);
+
+/* Responses sent by request method and status code (retransmissions included):
+ * methods INVITE ACK BYE CANCEL OPTIONS UPDATE and "other"; codes 100..699. */
+#define CP_SIP_N_METHODS 7
+extern const char *const cp_sip_method_names[CP_SIP_N_METHODS];
+uint64_t cp_sip_responses(const struct cp_sip *s, unsigned method, unsigned code);
+
 /* Counters for stats lines. */
 struct cp_sip_counters {
 	uint64_t requests_in;

@@ -57,6 +57,24 @@ static void dp_list_devices(void)
 	}
 }
 
+/* net_af_packet's socket takes frames from every interface until the PMD binds it to
+ * its own: those left in its ring at start are not ours (they would count as no_flow).
+ * Other PMDs keep theirs (net_pcap's input file starts at once). */
+static void dp_port_flush_stale(uint16_t port_id, uint16_t nq)
+{
+	struct rte_eth_dev_info info;
+	struct rte_mbuf *m[32];
+
+	if (rte_eth_dev_info_get(port_id, &info) != 0 || info.driver_name == NULL ||
+	    strcmp(info.driver_name, "net_af_packet") != 0)
+		return;
+	for (uint16_t q = 0; q < nq; q++)
+		for (unsigned i = 0, n = 1; i < 64 && n != 0; i++) {
+			n = rte_eth_rx_burst(port_id, q, m, 32);
+			rte_pktmbuf_free_bulk(m, n);
+		}
+}
+
 static int dp_port_configure(struct dp_ctx *dp, unsigned idx)
 {
 	const struct cfg_port *cp = &dp->cfg->ports[idx];
@@ -119,6 +137,7 @@ static int dp_port_configure(struct dp_ctx *dp, unsigned idx)
 		return rc;
 	}
 	dp->ports_started[idx] = true;
+	dp_port_flush_stale(pi->port_id, nw);
 	rte_eth_promiscuous_enable(pi->port_id); /* not every PMD can: fine */
 	rte_eth_macaddr_get(pi->port_id, &mac);
 	memcpy(pi->mac, mac.addr_bytes, 6);

@@ -11,7 +11,8 @@ RTPREC_DEBS=(
 	libosip2-dev libssl-dev libxml2-dev libspandsp-dev libjansson-dev libsrtp2-dev
 	libcurl4-openssl-dev
 	tshark python3-pytest python3-scapy sip-tester openssl sox
-	iproute2 iputils-ping lua5.3 coturn nftables ethtool
+	iproute2 iputils-ping lua5.3 coturn nftables ethtool rtpengine-daemon
+	groff-base man-db
 )
 
 rtprec_log() { printf '[rtprec] %s\n' "$*" >&2; }

@@ -220,8 +220,12 @@ int cp_sip_msg_send(struct cp_sip *s, const osip_message_t *m, const struct cp_s
 		return -1;
 	rc = cp_sip_send_raw(s, p, buf, len);
 	osip_free(buf);
-	if (rc == 0 && MSG_IS_RESPONSE(m))
+	if (rc == 0 && MSG_IS_RESPONSE(m)) {
 		s->ctr.responses_out++;
+		if (m->status_code >= 100 && m->status_code <= 699)
+			s->by_method[cp_sip_method_index(m->cseq ? m->cseq->method : NULL)]
+				    [m->status_code - 100]++;
+	}
 	return rc;
 }
 

@@ -139,6 +139,7 @@ struct cp_sip_dialog {
 };
 
 struct cp_sip {
+	uint64_t by_method[CP_SIP_N_METHODS][600]; /* responses sent: method x (code - 100) */
 	const struct cfg *cfg;
 	struct cp_sip_app app;
 	osip_t *osip;
@@ -191,6 +192,8 @@ void cp_sip_transport_events(struct cp_sip *s, struct pollfd *pfd, unsigned n);
 void cp_sip_transport_timers(struct cp_sip *s, uint64_t now, uint64_t *next);
 struct cp_sip_conn *cp_sip_conn_get(struct cp_sip *s, uint64_t id);
 /* Send bytes to a peer: TCP/TLS on its connection, UDP by sendto. 0 or -errno. */
+/* cp_sip_stats.c: INVITE -> 0 ... (cp_sip_method_names), anything else the last. */
+unsigned cp_sip_method_index(const char *method);
 int cp_sip_send_raw(struct cp_sip *s, const struct cp_sip_peer *p, const char *buf, size_t len);
 /* UDP to ip:port from the first UDP listener (fallback). */
 int cp_sip_send_udp(struct cp_sip *s, uint32_t ip, uint16_t port, const char *buf, size_t len);
