@@ -12,7 +12,7 @@ RTPREC_DEBS=(
 	libcurl4-openssl-dev
 	tshark python3-pytest python3-scapy sip-tester openssl sox
 	iproute2 iputils-ping lua5.3 coturn nftables ethtool rtpengine-daemon
-	groff-base man-db
+	groff-base man-db valgrind
 )
 
 rtprec_log() { printf '[rtprec] %s\n' "$*" >&2; }
