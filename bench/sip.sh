@@ -5,8 +5,9 @@
 #   against one rtprec; the highest rate with 0 failed calls is printed.
 #   Before that, on a fresh rtprec, BENCH_SIP_HOLD calls (default 50000; two streams take
 #   four media ports, so one media address holds about 16k calls: media.addresses gives
-#   rtprec four) are set up and held, and rtprec's resident memory is read: total and per
-#   call. The rate runs get a new rtprec.
+#   rtprec four; and four flows: the flow table has 262144 entries) are set up and held
+#   (counted as active sessions by rtprecctl, so a refused call does not count), and
+#   rtprec's resident memory is read: total and per call. The rate runs get a new rtprec.
 # The media port is net_null (no RTP is sent: this measures the control plane), and the
 # worker sleeps when idle (dataplane.idle_sleep_us) instead of spinning on a vCPU.
 # Results: one summary line, JSON in bench/results/.
@@ -37,7 +38,8 @@ ports:
   - { name: media0, device: net_null0, ipv4: 198.18.0.10/24 }
 # the worker has nothing to receive here: let it sleep when idle so that the vCPU it
 # would spin on is left to SIPp and the control plane being measured
-dataplane: { idle_sleep_us: 200 }
+dataplane: { idle_sleep_us: 200, flow_table_size: 262144 }
+control: { socket: "$work/ctl.sock" }
 recording: { dir: "$work/rec" }
 log: { level: warning }
 sip:
@@ -80,12 +82,16 @@ sed 's/<pause milliseconds="500"\/>/<pause milliseconds="600000"\/>/' \
 timeout 900 sipp -sf "$work/hold_uac.xml" -r 500 -m "$hold" -l "$hold" -t u1 -nostdin \
 	-max_recv_loops 1000 -p "$(freeport)" "127.0.0.1:$port" >"$work/hold.out" 2>&1 &
 spid=$!
+active() { "$(dirname "$BIN")/rtprecctl" -s "$work/ctl.sock" status 2>/dev/null |
+	/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["sessions_active"])' 2>/dev/null ||
+	echo 0; }
 for _ in $(seq 1 $((hold / 250 + 60))); do
-	n=$(find "$work/rec" -mindepth 4 -maxdepth 4 -type d 2>/dev/null | wc -l)
+	n=$(active)
 	((n >= hold)) && break
 	sleep 1
 done
 sleep 2
+held=$(active)
 rss1=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 kill $spid 2>/dev/null || true
 wait $spid 2>/dev/null || true
@@ -116,10 +122,10 @@ for r in "${rates[@]}"; do
 	sleep 3 # let every session finish
 done
 
-per=$(((rss1 - rss0) * 1024 / (n > 0 ? n : 1)))
-line="sip: highest rate with 0 failures ${best} calls/s (target >= 2000; the control-plane thread used ${best_us} us per call there, ~$((1000000 / (best_us > 0 ? best_us : 1))) calls/s on a core of its own); ${n} calls held: RSS ${rss1} kB (+$((rss1 - rss0)) kB, ${per} B per call; 50k calls would take ~$((per * 50000 / 1048576)) MiB, target <= 4096)"
+per=$(((rss1 - rss0) * 1024 / (held > 0 ? held : 1)))
+line="sip: highest rate with 0 failures ${best} calls/s (target >= 2000; the control-plane thread used ${best_us} us per call there, ~$((1000000 / (best_us > 0 ? best_us : 1))) calls/s on a core of its own); ${held} calls held (active sessions): RSS ${rss1} kB (+$((rss1 - rss0)) kB, ${per} B per call; 50k calls would take ~$((per * 50000 / 1048576)) MiB, target <= 4096)"
 echo "$line"
 mkdir -p "$ROOT/bench/results"
 printf '{"rates":[%s],"best_cps":%s,"cp_us_per_call":%s,"held_calls":%s,"rss_kb":%s,"bytes_per_call":%s}\n' \
-	"$(IFS=,; echo "${results[*]}")" "$best" "$best_us" "$n" "$rss1" "$per" \
+	"$(IFS=,; echo "${results[*]}")" "$best" "$best_us" "$held" "$rss1" "$per" \
 	>"$ROOT/bench/results/sip-$(date -u +%Y%m%dT%H%M%SZ).json"

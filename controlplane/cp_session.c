@@ -559,6 +559,13 @@ static void cp_app_dialog_end(void *ctx, struct cp_sip_dialog *d, const char *wh
 		cp_sess_end(ctx, s, why ? why : "dialog ended");
 }
 
+static bool cp_app_draining(void *ctx)
+{
+	const struct cp_ctx *cp = ctx;
+
+	return cp->sess != NULL && cp->sess->draining;
+}
+
 struct cp_sess_taken {
 	const struct cp_ctx *cp;
 	uint32_t ip;
@@ -604,6 +611,7 @@ int cp_sessions_create(struct cp_ctx *cp)
 		.on_ack = cp_app_ack,
 		.on_bye = cp_app_bye,
 		.on_dialog_end = cp_app_dialog_end,
+		.draining = cp_app_draining,
 	};
 	if (ss->slots == NULL) {
 		cp_sessions_free(cp);

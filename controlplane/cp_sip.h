@@ -70,6 +70,9 @@ struct cp_sip_app {
 	/* The dialog ended otherwise (no ACK in time, BYE we sent answered or
 	 * timed out, transport gone); d is gone after the call. */
 	void (*on_dialog_end)(void *ctx, struct cp_sip_dialog *d, const char *why);
+	/* Is the app refusing new calls (drain)? OPTIONS then get 503 + Retry-After, so a
+	 * load balancer probing with OPTIONS takes this node out. May be NULL. */
+	bool (*draining)(void *ctx);
 };
 
 /* Listeners from cfg->sip. 0 or -errno (logged). */

@@ -12,6 +12,7 @@ RTPREC_DEBS=(
 	libcurl4-openssl-dev
 	tshark python3-pytest python3-scapy sip-tester openssl sox
 	iproute2 iputils-ping lua5.3 coturn nftables ethtool rtpengine-daemon
+	kamailio
 	groff-base man-db valgrind
 )
 
@@ -37,6 +38,12 @@ rtprec_deps() {
 		debconf-set-selections 2>/dev/null || true
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
+	# kamailio's package enables a service with its example config, which listens on
+	# every address's port 5060 (127.0.0.1:5060 is rtprec's default sip.listen);
+	# test_kamailio.py runs its own. Only when just installed, and only under systemd.
+	if [[ " ${missing[*]} " == *" kamailio "* && -d /run/systemd/system ]]; then
+		systemctl disable --now kamailio.service || true
+	fi
 }
 
 # rtprec_build DIR [extra meson setup args]; env CC honoured at setup time.

@@ -141,6 +141,50 @@ static char *headers_only(const char *buf, size_t len, size_t *out_len)
 	return o;
 }
 
+/* libosip2 splits multipart bodies itself and refuses the whole message when a quirk
+ * of the SRC's (blanks after a delimiter, no final boundary, a boundary parameter with a
+ * blank in it) puts it off; rtprec has its own lenient splitter for the raw body. So a
+ * message that did not parse is tried again with its multipart Content-Type renamed
+ * (same length: "xultipart") so that libosip2 keeps the body opaque, and the type is
+ * put back on the parsed message (the body, at the same offset in buf, is taken from buf
+ * as for any message). NULL when that does not parse either. */
+static osip_event_t *parse_opaque_multipart(const char *buf, size_t len)
+{
+	osip_event_t *ev = NULL;
+	char *c = malloc(len + 1);
+	size_t i = 0;
+
+	if (c == NULL)
+		return NULL;
+	memcpy(c, buf, len);
+	c[len] = '\0';
+	while (i < len) { /* header lines up to the blank line */
+		char *l = c + i, *e = memchr(l, '\n', len - i), *mp;
+		size_t ll = e ? (size_t)(e - l) : len - i;
+
+		if (ll == 0 || (ll == 1 && l[0] == '\r'))
+			break;
+		if ((strncasecmp(l, "content-type", 12) == 0 || strncasecmp(l, "c:", 2) == 0 ||
+		     strncasecmp(l, "c ", 2) == 0) &&
+		    (mp = strcasestr(l, "multipart")) != NULL && mp < l + ll) {
+			mp[0] = 'x';
+			ev = osip_parse(c, len);
+			break;
+		}
+		i += ll + 1;
+	}
+	free(c);
+	if (ev == NULL || ev->sip == NULL || ev->sip->content_type == NULL ||
+	    ev->sip->content_type->type == NULL) {
+		if (ev)
+			osip_event_free(ev);
+		return NULL;
+	}
+	osip_free(ev->sip->content_type->type);
+	ev->sip->content_type->type = osip_strdup("multipart");
+	return ev;
+}
+
 /* libosip2 refuses the whole message when its body does not parse (say a
  * multipart type without a boundary): answer 400 from the headers alone;
  * when those do not parse either, from the raw text (cp_sip_raw.c). */
@@ -213,6 +257,8 @@ void cp_sip_receive(struct cp_sip *s, const char *buf, size_t len, unsigned flag
 		buf = hb;
 	}
 	ev = osip_parse(buf, len);
+	if (ev == NULL && !truncated)
+		ev = parse_opaque_multipart(buf, len);
 	if (ev == NULL && !truncated && rv == CP_SIP_RATE_PASS) {
 		reply_bad_body(s, buf, len, from);
 		return;

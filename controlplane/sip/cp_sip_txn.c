@@ -249,7 +249,10 @@ static void cb_nist(int type, osip_transaction_t *tr, osip_message_t *m)
 		}
 	}
 	if (strcmp(method, "OPTIONS") == 0) {
-		respond(s, tr, 200, NULL, true);
+		if (s->app.draining && s->app.draining(s->app.ctx))
+			respond_hdr(s, tr, 503, "Draining", true, "Retry-After", "30");
+		else
+			respond(s, tr, 200, NULL, true);
 	} else if (strcmp(method, "CANCEL") == 0) {
 		struct cp_sip_pending *p = cp_sip_pending_by_branch(s, m);
 

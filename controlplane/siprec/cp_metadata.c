@@ -328,8 +328,12 @@ void cp_metadata_merge(struct cp_metadata *dst, const struct cp_metadata *upd)
 		const struct cp_md_participant *u = &upd->participants[i];
 		struct cp_md_participant *d = NULL;
 
-		for (unsigned j = 0; u->id[0] && j < dst->n_participants; j++)
-			if (strcmp(dst->participants[j].id, u->id) == 0)
+		/* by id; without one (SRCs that leave ids out), the same AoR is the same
+		 * participant, so a repeated body does not list everyone twice */
+		for (unsigned j = 0; j < dst->n_participants; j++)
+			if (u->id[0] ? strcmp(dst->participants[j].id, u->id) == 0
+				     : !dst->participants[j].id[0] && u->aor[0] &&
+					       strcasecmp(dst->participants[j].aor, u->aor) == 0)
 				d = &dst->participants[j];
 		if (d) {
 			overlay(d->name, u->name, sizeof(d->name));
@@ -342,8 +346,10 @@ void cp_metadata_merge(struct cp_metadata *dst, const struct cp_metadata *upd)
 		const struct cp_md_stream *u = &upd->streams[i];
 		struct cp_md_stream *d = NULL;
 
-		for (unsigned j = 0; u->id[0] && j < dst->n_streams; j++)
-			if (strcmp(dst->streams[j].id, u->id) == 0)
+		for (unsigned j = 0; j < dst->n_streams; j++) /* by id, else by label */
+			if (u->id[0] ? strcmp(dst->streams[j].id, u->id) == 0
+				     : !dst->streams[j].id[0] && u->label[0] &&
+					       strcmp(dst->streams[j].label, u->label) == 0)
 				d = &dst->streams[j];
 		if (d) {
 			overlay(d->label, u->label, sizeof(d->label));

@@ -24,8 +24,8 @@ class Uac:
                 f"From: <sip:src@127.0.0.1>;tag={self.tag}\r\nTo: {self.to}\r\nCall-ID: {self.cid}\r\n"
                 f"CSeq: {self.cseq} {method}\r\nMax-Forwards: 70\r\n")
 
-    def _final(self, deadline=10.0):
-        end = time.monotonic() + deadline
+    def _final(self, deadline=None):
+        end = time.monotonic() + (deadline or max(10.0, self.s.gettimeout() or 0))
         while time.monotonic() < end:
             resp = self.s.recv(65535).decode(errors="replace")
             if resp.startswith("SIP/2.0 ") and not resp.startswith("SIP/2.0 1"):

@@ -31,6 +31,9 @@ def test_start_call_stop_valgrind_clean(tmp_path):
         "dpdk:\n  eal_args: [\"--no-pci\", \"--no-huge\", \"-m\", \"512\", "
         f"\"--file-prefix=vg{uuid.uuid4().hex[:8]}\", \"--vdev=net_null0,no-rx=1\", \"-l\", \"0-1\"]\n"
         "ports:\n  - name: media0\n    device: net_null0\n    ipv4: 198.18.0.10/24\n"
+        # valgrind runs one thread at a time: a worker spinning on an empty port would
+        # starve the control plane
+        "dataplane:\n  idle_sleep_us: 1000\n"
         f"recording:\n  dir: \"{tmp_path / 'rec'}\"\n"
         f"sip:\n  listen: [\"udp:127.0.0.1:{sip}\"]\nflows: []\n")
     log = tmp_path / "valgrind.txt"

@@ -396,6 +396,26 @@ static void test_datamode(void **state)
 	free(xml);
 }
 
+/* Participants and streams without ids (an SRC that leaves them out) repeated in a later
+ * body are the same ones: matched by AoR and by label, not listed twice. */
+static void test_merge_without_ids(void **state)
+{
+	static const char xml[] =
+		"<recording xmlns=\"urn:ietf:params:xml:ns:recording:1\">"
+		"<participant><nameID aor=\"sip:a@x\"><name>A</name></nameID></participant>"
+		"<participant><nameID aor=\"sip:b@x\"/></participant>"
+		"<stream><label>1</label></stream></recording>";
+	struct cp_metadata acc, md;
+	(void)state;
+
+	assert_int_equal(cp_metadata_parse(xml, sizeof(xml) - 1, &acc, NULL), 0);
+	assert_int_equal(cp_metadata_parse(xml, sizeof(xml) - 1, &md, NULL), 0);
+	cp_metadata_apply(&acc, &md);
+	assert_int_equal(acc.n_participants, 2);
+	assert_int_equal(acc.n_streams, 1);
+	assert_string_equal(acc.participants[0].name, "A");
+}
+
 struct ext_seen {
 	char xml[4][256];
 	unsigned n;
@@ -447,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_datamode),
 		cmocka_unit_test(test_extensions),
+		cmocka_unit_test(test_merge_without_ids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
