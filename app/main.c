@@ -16,6 +16,7 @@
 #include "app_args.h"
 #include "app_ops.h"
 #include "app_reload.h"
+#include "app_user.h"
 #include "config/cfg_log.h"
 #include "controlplane/cp.h"
 #include "controlplane/cp_session.h"
@@ -137,18 +138,19 @@ static int app_serve(struct cfg *cfg, const char *cfg_path)
 		goto out;
 	}
 	dp_launch(dp);
-	if (cp_program_static_flows(cp) != 0 || cp_start_rx(cp) != 0) {
+	rl.sip = sip;
+	ops = app_ops_create(cfg, app_reload, &rl);
+	app_ops_telemetry();
+	if (cp_program_static_flows(cp) != 0 || cp_start_rx(cp) != 0 ||
+	    app_drop_privileges(cfg) != 0) {
 		rc = 1;
-		app_quit = 1;
+		app_quit = 2;
 	} else {
 		cp_print_ready(cp, stdout);
 		LOG_INFO("ready: %u ports, %u workers, %u flows; recordings in %s",
 			 dp_port_count(dp), dp_worker_count(dp), cfg->flows_count,
 			 cfg->recording.dir);
 	}
-	rl.sip = sip;
-	ops = app_ops_create(cfg, app_reload, &rl);
-	app_ops_telemetry();
 	app_run(cp, sip, ops, &rl, cfg->shutdown.drain_s);
 	app_ops_free(ops);
 	LOG_INFO("stopping");

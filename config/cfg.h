@@ -317,6 +317,12 @@ struct cfg_metrics {
 struct cfg_control {
 	char *socket;          /* Unix socket path for rtprecctl; default none (off) */
 };
+/* Who rtprec runs as once it has started. */
+struct cfg_process {
+	char *user;   /* after start-up (ports, rings, sockets, files open): switch to this user
+			 (and its group), keeping no capability; recording.dir is given to it;
+			 default none: stay as started */
+};
 struct cfg_ops {
 	bool has_metrics;
 	struct cfg_addr metrics; /* host order */
@@ -347,6 +353,7 @@ struct cfg {
 	struct cfg_siprec siprec;
 	struct cfg_metrics metrics;
 	struct cfg_control control;
+	struct cfg_process process;
 	/* derived */
 	struct cfg_ops ops;
 };

@@ -214,6 +214,11 @@ static const cyaml_schema_field_t control_fields[] = {
 	CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t process_fields[] = {
+	STR("user", OPT, struct cfg_process, user),
+	CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t top_fields[] = {
 	CYAML_FIELD_MAPPING("dpdk", OPT, struct cfg, dpdk, dpdk_fields),
 	CYAML_FIELD_SEQUENCE("ports", CYAML_FLAG_POINTER, struct cfg, ports, &port_entry, 0,
@@ -231,6 +236,7 @@ static const cyaml_schema_field_t top_fields[] = {
 	CYAML_FIELD_MAPPING("siprec", OPT, struct cfg, siprec, siprec_fields),
 	CYAML_FIELD_MAPPING("metrics", OPT, struct cfg, metrics, metrics_fields),
 	CYAML_FIELD_MAPPING("control", OPT, struct cfg, control, control_fields),
+	CYAML_FIELD_MAPPING("process", OPT, struct cfg, process, process_fields),
 	CYAML_FIELD_END,
 };
 

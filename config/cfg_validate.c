@@ -3,6 +3,7 @@
  * dataplane, log; flows in cfg_flows.c, nat in cfg_nat.c). Every error is reported at
  * the offending value, or at the parent mapping when the key is absent.
  */
+#include <pwd.h>
 #include <string.h>
 #include <strings.h>
 
@@ -166,6 +167,8 @@ static void validate_ops(struct cfg_ctx *x, struct cfg *c)
 			cfg_errp(x, "metrics.listen", "'%.60s' is not a.b.c.d:port",
 				 c->metrics.listen);
 	}
+	if (c->process.user != NULL && getpwnam(c->process.user) == NULL)
+		cfg_errp(x, "process.user", "no user '%.40s' on this system", c->process.user);
 	if (c->control.socket != NULL &&
 	    (c->control.socket[0] == '\0' || strlen(c->control.socket) >= 100))
 		cfg_errp(x, "control.socket", "a path of 1..99 characters");

@@ -172,3 +172,28 @@ def test_json_logs_carry_the_session(start_rtprec, tmp_path, veth_ns):
     started = [x for x in lines if "call " in x["msg"] and "from" in x["msg"]]
     assert started and re.fullmatch(r"[0-9a-f]{32}", started[0]["session"]), started
     uac.close()
+
+
+def test_runs_as_process_user(start_rtprec, tmp_path, veth_ns):
+    """process.user: once started every thread runs as that user (nobody here), with no
+    capability; calls are still answered and recorded into the directory given to it,
+    and rtprecctl still reaches the (root-owned) control socket."""
+    for d in (tmp_path, *tmp_path.parents[:2]):  # pytest's dirs are 0700: let nobody in
+        os.chmod(d, 0o711)
+    r, port, mport, sock = ops_srs(start_rtprec, tmp_path, veth_ns,
+                                   sip_extra="process:\n  user: nobody\n")
+    pid = r.proc.pid
+    for task in os.listdir(f"/proc/{pid}/task"):
+        status = open(f"/proc/{pid}/task/{task}/status").read()
+        uids = re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()
+        assert set(uids) == {"65534"}, (task, uids)
+        assert re.search(r"^CapEff:\s+0+$", status, re.M), (task, status)
+    uac = Uac(port)
+    code, resp = uac.invite(offer(1, "sendonly", "sendonly"))
+    assert code == 200, resp + r.diag()
+    assert ctl(sock, "status")[1]["sessions_active"] == 1
+    assert uac.bye() == 200
+    r.stop()
+    (sess,) = glob.glob(str(tmp_path / "rec" / "*" / "*" / "*" / "*" / "session.json"))
+    assert os.stat(sess).st_uid == 65534
+    uac.close()
