@@ -37,6 +37,11 @@ typedef void (*cp_nat_relay_fn)(void *arg, uint16_t local_port, uint32_t relay_i
 				uint16_t relay_port);
 int cp_nat_relay_start(struct cp_nat *n, uint32_t local_ip, uint16_t local_port, uint32_t peer_ip,
 		       uint16_t peer_port, cp_nat_relay_fn done, void *arg);
+/* Send msg to a peer through relay handle (ChannelData on its channel, else a Send
+ * indication; a permission for the peer's address is asked first when missing). 0, or
+ * -1 (no such relay, not allocated, no room). */
+int cp_nat_relay_send(struct cp_nat *n, int handle, uint32_t peer_ip, uint16_t peer_port,
+		      const uint8_t *msg, size_t len);
 /* Release it (done is not called any more). */
 void cp_nat_relay_stop(struct cp_nat *n, int handle);
 /* A dataplane event about a relay's flow (true: taken). */

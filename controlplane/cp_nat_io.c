@@ -69,13 +69,15 @@ void cp_nat_send(void *arg, uint32_t dst_ip, uint16_t dst_port, const uint8_t *m
 
 /* One STUN datagram from src to our dst_port. */
 static void cp_nat_stun(struct cp_nat *n, uint32_t src_ip, uint16_t src_port, uint32_t dst_ip,
-			uint16_t dst_port, const uint8_t *u, size_t len)
+			uint16_t dst_port, const uint8_t *u, size_t len, bool via_relay)
 {
 	struct nat_stun_msg msg;
 	int used = 0;
 
 	n->stun_in++;
-	if (dst_port == n->cfg->stun_port && n->phase == CP_NAT_STUN) {
+	if (via_relay) { /* a peer's check to one of our relayed candidates */
+		used = cp_sessions_ice_input(n->cp, dst_ip, dst_port, src_ip, src_port, u, len, true);
+	} else if (dst_port == n->cfg->stun_port && n->phase == CP_NAT_STUN) {
 		if (n->cfg->behaviour_on)
 			used = nat_behav_input(&n->behav, src_ip, src_port, u, len, n->now_ms);
 		else if (nat_stun_parse(u, len, &msg) == 0)
@@ -83,7 +85,8 @@ static void cp_nat_stun(struct cp_nat *n, uint32_t src_ip, uint16_t src_port, ui
 	} else if (dst_port != n->cfg->stun_port && nat_stun_parse(u, len, &msg) == 0) {
 		used = cp_nat_ports_input(n, dst_port, &msg) ||
 		       cp_nat_relay_input(n, src_ip, src_port, dst_port, u, len) ||
-		       cp_sessions_ice_input(n->cp, dst_ip, dst_port, src_ip, src_port, u, len);
+		       cp_sessions_ice_input(n->cp, dst_ip, dst_port, src_ip, src_port, u, len,
+					     false);
 	}
 	if (!used)
 		n->stun_unmatched++;
@@ -109,7 +112,8 @@ void cp_nat_drain(struct cp_nat *n)
 			    dp_parse(f, rte_pktmbuf_data_len(m[i]), &p, &why) == DP_PKT_UDP4)
 				cp_nat_stun(n, rte_be_to_cpu_32(p.src_ip), rte_be_to_cpu_16(p.src_port),
 					    rte_be_to_cpu_32(p.dst_ip), rte_be_to_cpu_16(p.dst_port),
-					    f + p.l4_off + 8, p.l4_len - 8u);
+					    f + p.l4_off + 8, p.l4_len - 8u,
+					    m[i]->hash.usr == DP_PUNT_VIA_RELAY);
 			rte_pktmbuf_free(m[i]);
 		}
 	}

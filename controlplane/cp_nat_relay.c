@@ -202,6 +202,29 @@ int cp_nat_relay_start(struct cp_nat *n, uint32_t local_ip, uint16_t local_port,
 	return (int)i;
 }
 
+int cp_nat_relay_send(struct cp_nat *n, int handle, uint32_t peer_ip, uint16_t peer_port,
+		      const uint8_t *msg, size_t len)
+{
+	struct cp_relay *r = handle >= 0 && handle < CP_NAT_RELAYS ? n->relays[handle] : NULL;
+	struct nat_stun_addr peer = { .family = NAT_STUN_FAM_IPV4, .ip4 = peer_ip, .port = peer_port };
+	uint8_t out[NAT_TURN_REQ_MAX];
+	uint16_t channel;
+	int k;
+
+	if (r == NULL || !r->flow_added)
+		return -1;
+	if (nat_turn_permission(&r->t, peer_ip) == NAT_TURN_PEER_FREE &&
+	    nat_turn_permit(&r->t, peer_ip, n->now_ms) != 0)
+		return -1;
+	channel = nat_turn_channel(&r->t, peer_ip, peer_port);
+	k = channel ? nat_turn_wrap_channel(channel, msg, len, out, sizeof(out))
+		    : nat_turn_wrap_send(&r->t, &peer, msg, len, out, sizeof(out));
+	if (k < 0)
+		return -1;
+	cp_relay_send(r, cp_relay_server(r)->addr.ip, cp_relay_server(r)->addr.port, out, (size_t)k);
+	return 0;
+}
+
 void cp_nat_relay_stop(struct cp_nat *n, int idx)
 {
 	struct cp_relay *r = idx >= 0 && idx < CP_NAT_RELAYS ? n->relays[idx] : NULL;

@@ -5,8 +5,11 @@
  * server-reflexive behind NAT); connectivity checks arrive on the punt rings and
  * leave through the TX-request ring from the stream's own ports; once a stream's
  * pairs are selected its flows take media from the selected remote address only.
- * A stream that goes through a TURN relay answers without ICE (RFC 8839 lets ICE be
- * used per m= line). */
+ * A stream that goes through a TURN relay has relayed candidates too: checks from them
+ * leave as Send indications (or ChannelData) through the relay, and the peer's checks to
+ * them come back unwrapped by the workers, punted with DP_PUNT_VIA_RELAY. Inside an
+ * agent a candidate's base is named by a port number (nat_ice.h): the host ports for
+ * host and server-reflexive candidates, the relayed port for a relayed one. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,9 +115,17 @@ static void cp_ice_send(void *arg, uint16_t local_port, uint32_t dst_ip, uint16_
 {
 	struct cp_ice_stream *is = arg;
 	struct cp_session *s = is->owner->s;
+	const struct cp_stream *st = &s->streams[is->idx];
 	struct cp_udp_addr a = { cp_sess_local_ip(s->cp->sess, s), dst_ip, local_port, dst_port };
+	int rel = !st->relayed ? -1 : local_port == st->relay_port ? 0
+		: !st->rtcp_mux && local_port == st->relay_rtcp_port ? 1 : -1;
+	int rc;
 
-	if (cp_udp_send(s->cp, &a, msg, len) != 0)
+	if (rel >= 0) /* from a relayed candidate: through that port's relay */
+		rc = cp_nat_relay_send(s->cp->nat, st->relay[rel], dst_ip, dst_port, msg, len);
+	else
+		rc = cp_udp_send(s->cp, &a, msg, len);
+	if (rc != 0)
 		s->cp->sess->ice.tx_dropped++;
 }
 
@@ -190,7 +201,16 @@ static void cp_ice_locals(struct cp_ctx *cp, struct cp_session *s, unsigned i, u
 		k.ip = host;
 		k.port = port;
 		(void)nat_ice_add_local(a, &k);
-		if (ans_ip == host)
+		if (st->relay_ip != 0 && (c == 1 ? st->relay_port : st->relay_rtcp_port) != 0) {
+			k.type = NAT_ICE_RELAY;
+			k.ip = st->relay_ip;
+			k.port = c == 1 ? st->relay_port : st->relay_rtcp_port;
+			k.server_ip = st->relay_ip; /* its base is itself (nat_ice.h) */
+			(void)nat_ice_add_local(a, &k);
+			memset(&k, 0, sizeof(k));
+			k.component = (uint16_t)c;
+		}
+		if (ans_ip == host || ans_ip == st->relay_ip)
 			continue;
 		k.type = NAT_ICE_SRFLX;
 		k.ip = ans_ip;
@@ -283,7 +303,7 @@ int cp_sess_ice_answer(struct cp_ctx *cp, struct cp_session *s, uint32_t ans_ip,
 		const struct cp_stream *st = &s->streams[i];
 		int n;
 
-		if (is == NULL && x->remote[i] != NULL && st->in_use && st->relay_ip == 0) {
+		if (is == NULL && x->remote[i] != NULL && st->in_use) {
 			is = x->st[i] = cp_ice_start(cp, x, (unsigned)i, ans_ip, ports[i],
 						     rtcp ? rtcp[i] : 0);
 			free(x->remote[i]);
@@ -345,7 +365,7 @@ void cp_sess_ice_free(struct cp_ctx *cp, struct cp_session *s)
 }
 
 bool cp_sessions_ice_input(struct cp_ctx *cp, uint32_t dst_ip, uint16_t dst_port, uint32_t src_ip,
-			   uint16_t src_port, const uint8_t *msg, size_t len)
+			   uint16_t src_port, const uint8_t *msg, size_t len, bool via_relay)
 {
 	struct cp_sessions *ss = cp->sess;
 	struct cp_session *s = ss && ss->ice_port ? ss->ice_port[dst_port] : NULL;
@@ -355,9 +375,14 @@ bool cp_sessions_ice_input(struct cp_ctx *cp, uint32_t dst_ip, uint16_t dst_port
 		return false;
 	for (unsigned i = 0; i < s->n_streams && !used; i++) {
 		struct cp_ice_stream *is = s->ice->st[i];
-		if (is != NULL && (dst_port == s->streams[i].port ||
-				   (is->a.cfg.components == 2 && dst_port == s->streams[i].port + 1)))
-			used = nat_ice_input(&is->a, dst_port, src_ip, src_port, msg, len, cp_now_ms());
+		const struct cp_stream *st = &s->streams[i];
+		bool rtp = dst_port == st->port;
+		if (is == NULL || (!rtp && !(is->a.cfg.components == 2 && dst_port == st->port + 1)))
+			continue;
+		/* through the relay: the base is the relayed candidate, named by its port */
+		used = nat_ice_input(&is->a,
+				     via_relay ? (rtp ? st->relay_port : st->relay_rtcp_port) : dst_port,
+				     src_ip, src_port, msg, len, cp_now_ms());
 	}
 	ss->ice_next_ms = 0; /* a triggered check may be due */
 	return used != 0;

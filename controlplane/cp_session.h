@@ -32,10 +32,10 @@ void cp_sessions_drain(struct cp_ctx *cp);
 /* The address new SDP answers carry instead of the local one (host order; 0: the
  * local one), from cp_nat. */
 void cp_sess_set_external(struct cp_ctx *cp, uint32_t ip);
-/* A STUN datagram punted to a media port (addresses host order): true when a call's
- * ICE agent took it. */
+/* A STUN datagram punted to a media port (addresses host order; via_relay: it came from
+ * the peer through the port's TURN relay): true when a call's ICE agent took it. */
 bool cp_sessions_ice_input(struct cp_ctx *cp, uint32_t dst_ip, uint16_t dst_port, uint32_t src_ip,
-			   uint16_t src_port, const uint8_t *msg, size_t len);
+			   uint16_t src_port, const uint8_t *msg, size_t len, bool via_relay);
 /* ICE checks, retransmissions and consent as due (every loop; cheap when nothing is). */
 void cp_sessions_ice_poll(struct cp_ctx *cp, uint64_t now_ms);
 /* {"event":"stats","type":"ice",...}: agents, outcomes, checks. */

@@ -30,8 +30,10 @@ struct dp_flow_key {
 /* A TURN relay's traffic to one of our ports (key: exact relay address -> ours):
  * ChannelData on a channel given by DP_CMD_TURN_CHANNEL is unwrapped into the peer's
  * datagram, which then goes through the flow table as if the peer had sent it (the
- * TURN flow counts the relayed packets and bytes); STUN from the relay is punted
- * like all STUN; anything else is dropped (turn_bad). */
+ * TURN flow counts the relayed packets and bytes); Data indications are unwrapped the
+ * same way; STUN from the relay is punted like all STUN, and so is STUN a peer sent
+ * through the relay (ICE checks to a relayed candidate), unwrapped and marked
+ * DP_PUNT_VIA_RELAY; anything else is dropped (turn_bad). */
 #define DP_ACT_TURN    (1u << 3)
 
 #define DP_REC_NONE UINT32_MAX
@@ -195,8 +197,10 @@ _Static_assert(sizeof(struct dp_rec_item) % 4 == 0, "ring element size must be a
 /* Punt ring (worker -> control plane, one per worker, SP/SC, mbuf pointers): frames
  * for the slow path, today STUN (RFC 8489: first two bits 0, magic cookie) sent to one
  * of the dataplane's own addresses, whatever the port: binding responses for discovery
- * and, later, connectivity checks. m->port is the dataplane port index the frame came in
- * on (not the DPDK port id); the control plane frees the mbuf.
+ * and ICE connectivity checks. m->port is the dataplane port index the frame came in
+ * on (not the DPDK port id); m->hash.usr is DP_PUNT_VIA_RELAY for a peer's STUN that
+ * came through a TURN relay (unwrapped: its source is the peer), else 0; the control
+ * plane frees the mbuf.
  *
  * TX-request ring (control plane -> worker, one per worker, SP/SC, mbuf pointers):
  * frames the control plane sends from a media address through the dataplane, so that
@@ -207,6 +211,7 @@ _Static_assert(sizeof(struct dp_rec_item) % 4 == 0, "ring element size must be a
  * The worker frees what it cannot send and counts it (txreq_bad). Mbufs come from
  * dp_txreq_pool(). */
 #define DP_PUNT_RING 1024
+#define DP_PUNT_VIA_RELAY 0x52454c59u /* "RELY" */
 #define DP_TXREQ_RING 1024
 #define DP_TXREQ_L2 14
 

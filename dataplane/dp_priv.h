@@ -123,7 +123,7 @@ void dp_neigh_tick(struct dp_worker *w, uint64_t now);
 
 /* dp_txreq.c: hand a frame to the control plane (takes ownership); send what the
  * control plane queued (on the drain tick). */
-void dp_punt(struct dp_worker *w, struct rte_mbuf *m, unsigned in_port);
+void dp_punt(struct dp_worker *w, struct rte_mbuf *m, unsigned in_port, uint32_t mark);
 void dp_txreq_drain(struct dp_worker *w);
 
 /* dp_local.c: frames for the dataplane's own addresses. Takes ownership. */

@@ -7,9 +7,10 @@
 
 #define DP_TXREQ_PER_TICK 32
 
-void dp_punt(struct dp_worker *w, struct rte_mbuf *m, unsigned in_port)
+void dp_punt(struct dp_worker *w, struct rte_mbuf *m, unsigned in_port, uint32_t mark)
 {
 	m->port = (uint16_t)in_port;
+	m->hash.usr = mark;
 	if (rte_ring_sp_enqueue(w->punt, m) != 0) {
 		dp_drop_pkt(w, in_port, DP_DROP_PUNT_RING_FULL, m);
 		return;

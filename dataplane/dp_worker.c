@@ -427,7 +427,8 @@ static inline void dp_flow_packet(struct dp_worker *w, struct dp_flow *f, struct
 	rte_pktmbuf_free(m);
 }
 
-/* ChannelData or a Data indication from a TURN relay: the peer's datagram goes on through the flow table. */
+/* ChannelData or a Data indication from a TURN relay: the peer's datagram goes on through
+ * the flow table (its STUN to the control plane). */
 static void __attribute__((noinline))
 dp_turn_packet(struct dp_worker *w, struct dp_flow *f, struct rte_mbuf *m, const struct dp_parsed *p,
 	       unsigned in_port, uint64_t now, struct dp_rec_item *items, struct dp_flow **owners,
@@ -451,6 +452,11 @@ dp_turn_packet(struct dp_worker *w, struct dp_flow *f, struct rte_mbuf *m, const
 	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - n));
 	if (dp_parse(rte_pktmbuf_mtod(m, const uint8_t *), n, &inner, &why) != DP_PKT_UDP4)
 		goto drop;
+	if (dp_is_stun(rte_pktmbuf_mtod_offset(m, const uint8_t *, inner.l4_off + 8),
+		       inner.l4_len - 8u)) {
+		dp_punt(w, m, in_port, DP_PUNT_VIA_RELAY); /* an ICE check to our relayed address */
+		return;
+	}
 	key = (struct dp_flow_key){ inner.src_ip, inner.dst_ip, inner.src_port, inner.dst_port, 0 };
 	dp_ft_lookup_burst(w->ft, &key, 1, &g);
 	why = DP_DROP_NO_FLOW;
@@ -489,7 +495,7 @@ static void dp_burst(struct dp_worker *w, unsigned in_port, struct rte_mbuf **pk
 			const uint8_t *u = rte_pktmbuf_mtod_offset(m, const uint8_t *, pp->l4_off + 8);
 			if (unlikely(dp_is_stun(u, pp->l4_len - 8u)) && !dp_turn_is_data_ind(u) &&
 			    dp_port_owns(&w->dp->ports[in_port], pp->dst_ip)) {
-				dp_punt(w, m, in_port);
+				dp_punt(w, m, in_port, 0);
 				continue;
 			}
 			struct dp_flow_key *k = &keys[n_udp];
