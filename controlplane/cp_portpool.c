@@ -8,17 +8,14 @@ int cp_portpool_init(struct cp_portpool *pp, unsigned min, unsigned max,
 		     int (*taken)(unsigned port, void *ctx), void *ctx)
 {
 	pp->cap = (max - min) / 2 + 1;
+	pp->head = 0;
 	pp->n_free = 0;
 	pp->free = calloc(pp->cap, sizeof(*pp->free));
 	if (pp->free == NULL)
 		return -ENOMEM;
-	/* lowest port on top of the stack */
-	for (unsigned p = min + (pp->cap - 1) * 2;; p -= 2) {
-		if (p + 1 <= max && !(taken && (taken(p, ctx) || taken(p + 1, ctx))))
+	for (unsigned p = min; p + 1 <= max && pp->n_free < pp->cap; p += 2) /* lowest first */
+		if (!(taken && (taken(p, ctx) || taken(p + 1, ctx))))
 			pp->free[pp->n_free++] = (uint16_t)p;
-		if (p == min)
-			break;
-	}
 	return 0;
 }
 
@@ -31,11 +28,20 @@ void cp_portpool_fini(struct cp_portpool *pp)
 
 uint16_t cp_portpool_get(struct cp_portpool *pp)
 {
-	return pp->n_free ? pp->free[--pp->n_free] : 0;
+	uint16_t port;
+
+	if (pp->n_free == 0)
+		return 0;
+	port = pp->free[pp->head];
+	pp->head = pp->head + 1 == pp->cap ? 0 : pp->head + 1;
+	pp->n_free--;
+	return port;
 }
 
 void cp_portpool_put(struct cp_portpool *pp, uint16_t port)
 {
-	if (port != 0 && pp->n_free < pp->cap)
-		pp->free[pp->n_free++] = port;
+	if (port == 0 || pp->n_free >= pp->cap)
+		return;
+	pp->free[(pp->head + pp->n_free) % pp->cap] = port;
+	pp->n_free++;
 }
