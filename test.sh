@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ./test.sh — install what is missing, build (build/, build-asan/, build-fuzz/), and run:
-# unit tests (both builds), integration tests (pytest, both binaries), fuzz targets
-# (FUZZ_SECONDS each, default 10), bench scripts in --quick mode, a soak (SOAK_MINUTES, 2). Ends with the line "N passed, N failed".
+# unit tests (both builds), integration tests (pytest, both binaries), the NAT matrix
+# (tests/nat/run.sh, normal build), fuzz targets
+# (FUZZ_SECONDS each, default 20), bench scripts in --quick mode, a soak (SOAK_MINUTES, 2). Ends with the line "N passed, N failed".
 # Env: FUZZ_SECONDS, SKIP_ASAN=1, SKIP_FUZZ=1, PYTEST_ARGS (extra pytest args).
 set -euo pipefail
 
@@ -12,7 +13,7 @@ source tools/deps.sh
 # shellcheck source=tools/hugepages.sh
 source tools/hugepages.sh
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 PY=/usr/bin/python3
 LOGDIR=$(mktemp -d /tmp/rtprec-test.XXXXXX)
 PASSED=0
@@ -40,13 +41,16 @@ meson_suite() {
 	note "$name" "$ok passed, $fail failed"
 }
 
-# pytest_suite NAME BIN: integration tests against one binary, counted from junit xml.
+# pytest_suite NAME BIN [CMD...]: pytest tests against one binary, counted from junit xml;
+# CMD (default: pytest on tests/integration with PYTEST_ARGS) gets --junitxml=FILE.
 pytest_suite() {
-	local name=$1 bin=$2 xml="$LOGDIR/$1.xml" rc=0 counts p f s
-	echo "=== $name: pytest tests/integration (RTPREC_BIN=$bin)"
-	# shellcheck disable=SC2086
-	RTPREC_BIN="$bin" timeout -k 10 900 "$PY" -m pytest -p no:cacheprovider -ra \
-		--junitxml="$xml" tests/integration ${PYTEST_ARGS:-} || rc=$?
+	local name=$1 bin=$2 xml="$LOGDIR/${1// /-}.xml" rc=0 counts p f s cmd
+	shift 2
+	cmd=("$@")
+	# shellcheck disable=SC2206
+	((${#cmd[@]})) || cmd=("$PY" -m pytest -p no:cacheprovider -ra tests/integration ${PYTEST_ARGS:-})
+	echo "=== $name: ${cmd[*]} (RTPREC_BIN=$bin)"
+	RTPREC_BIN="$bin" timeout -k 10 1500 "${cmd[@]}" --junitxml="$xml" || rc=$?
 	if [[ -f $xml ]]; then
 		counts=$("$PY" - "$xml" <<'PYEOF'
 import sys, xml.etree.ElementTree as ET
@@ -129,10 +133,13 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 if build_or_fail build rtprec_build build; then
 	meson_suite unit build
 	pytest_suite integration build/app/rtprec
-	for sc in forward scale record sip; do
+	pytest_suite "nat matrix" build/app/rtprec tests/nat/run.sh
+	for sc in forward scale record sip ndr rtpengine; do
 		bench_quick "bench-$sc" bench/run.sh "$sc" --quick
 	done
 	bench_quick bench-gen bench/gen/selftest.sh build
+	# the Docker image's runtime stage installs every library ldd finds (docker/README.md)
+	bench_quick docker-libs "$PY" docker/check-libs.py build
 	bench_quick soak tests/soak.sh "${SOAK_MINUTES:-2}"
 fi
 

@@ -5,7 +5,8 @@
 #   forward + rewrite to net_null), then dpdk-testpmd io forwarding on the same pcap.
 # Prints per point: rtprec Mpps, cycles/packet (busy cycles / packets), testpmd Mpps, ratio;
 # with several FLOWS also the slowdown from the first to the last. JSON in bench/results/.
-# Env: BENCH_SECONDS (8), BENCH_WARMUP (2), RTPREC_BIN, BENCH_SKIP_TESTPMD=1.
+# Env: BENCH_SECONDS (8), BENCH_WARMUP (2), RTPREC_BIN, BENCH_SKIP_TESTPMD=1, BENCH_STAMP
+# (the results file name: dataplane-FLOWS-STAMP.json; default the UTC time).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,7 +38,7 @@ rtprec_hugepages "$pages"
 RES="$ROOT/bench/results"
 DATA=${BENCH_DATA:-/tmp/rtprec-bench}
 mkdir -p "$RES" "$DATA"
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
+stamp=${BENCH_STAMP:-$(date -u +%Y%m%dT%H%M%SZ)}
 lines=()
 # Every point replays the same number of packets (the largest FLOWS, at least 1M by
 # default), so the input's memory footprint is the same and only the flow count varies.

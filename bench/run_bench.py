@@ -28,12 +28,12 @@ def log(*a):
 
 
 class Proc:
-    """rtprec with its stdout JSON lines collected by a thread."""
+    """rtprec (or rtprec-gen --trials) with its stdout JSON lines collected by a thread."""
 
-    def __init__(self, cmd, stderr_path, cwd):
+    def __init__(self, cmd, stderr_path, cwd, stdin=subprocess.DEVNULL):
         self.events, self.cond = [], threading.Condition()
         self.err = open(stderr_path, "w")
-        self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.err, stdin=subprocess.DEVNULL,
+        self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.err, stdin=stdin,
                                   text=True, cwd=cwd)
         self.t = threading.Thread(target=self.read, daemon=True)
         self.t.start()

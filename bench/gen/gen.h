@@ -44,6 +44,7 @@ struct gen_opts {
 	uint32_t link_wait_s;
 	uint32_t mbufs;
 	bool per_stream;
+	bool trials; /* --trials: one trial per stdin line "RATE|max SECONDS" */
 };
 
 /* Per-stream state of the sending side (written by the TX lcore only). */
@@ -99,6 +100,8 @@ struct gen_slot {
 int gen_args_parse(int argc, char **argv, struct gen_opts *o);
 /* index of "--" in argv, or -1 */
 int gen_args_split(int argc, char **argv);
+/* One --trials line, "RATE|max SECONDS": sets the rate and the duration; 0 or -1. */
+int gen_args_trial(const char *line, struct gen_opts *o);
 
 /* gen_pkt.c */
 int gen_pkt_init(struct gen_pkt_ctx *c, const struct gen_opts *o);
@@ -116,6 +119,7 @@ struct gen_rx_ctx {
 	struct gen_rx_stream *rx;
 	uint32_t streams;
 	uint64_t received, rtcp_received, rx_other;
+	uint64_t since; /* TSC: frames stamped earlier (an earlier --trials run) are rx_other */
 };
 int gen_rx_init(struct gen_rx_ctx *c, uint32_t streams);
 void gen_rx_free(struct gen_rx_ctx *c);

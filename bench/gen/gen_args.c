@@ -16,7 +16,7 @@ enum {
 	GEN_O_RATE, GEN_O_DURATION, GEN_O_COUNT, GEN_O_BURST, GEN_O_RTCP, GEN_O_RTCP_IVL,
 	GEN_O_SRC, GEN_O_SPORT, GEN_O_SPORT_STEP, GEN_O_DST, GEN_O_DPORT, GEN_O_DPORT_STEP,
 	GEN_O_SRC_MAC, GEN_O_DST_MAC, GEN_O_TX_PORT, GEN_O_RX_PORT, GEN_O_PCAP_OUT,
-	GEN_O_DRAIN, GEN_O_LINK_WAIT, GEN_O_MBUFS, GEN_O_PER_STREAM,
+	GEN_O_DRAIN, GEN_O_LINK_WAIT, GEN_O_MBUFS, GEN_O_PER_STREAM, GEN_O_TRIALS,
 };
 
 static const struct option gen_longopts[] = {
@@ -47,6 +47,7 @@ static const struct option gen_longopts[] = {
 	{"link-wait", required_argument, NULL, GEN_O_LINK_WAIT},
 	{"mbufs", required_argument, NULL, GEN_O_MBUFS},
 	{"per-stream", no_argument, NULL, GEN_O_PER_STREAM},
+	{"trials", no_argument, NULL, GEN_O_TRIALS},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -79,6 +80,8 @@ static void gen_args_usage(FILE *f)
 	      "  --mbufs N            mbuf pool size (16383)\n"
 	      "  --pcap-out FILE      write the traffic to a pcap instead of a port\n"
 	      "  --per-stream         one JSON line per stream before the summary\n"
+	      "  --trials             keep the port: one trial per stdin line 'RATE|max SECONDS',\n"
+	      "                       a summary line each, until end of input\n"
 	      "Prints one JSON summary line on stdout (the last line).\n",
 	      f);
 }
@@ -192,6 +195,18 @@ static int gen_duration(const char *s, struct gen_opts *o)
 	return 0;
 }
 
+int gen_args_trial(const char *line, struct gen_opts *o)
+{
+	char rate[32], secs[32], extra[2];
+
+	if (sscanf(line, "%31s %31s %1s", rate, secs, extra) != 2) {
+		fprintf(stderr, "rtprec-gen: --trials: expected 'RATE|max SECONDS', got: %s", line);
+		return -1;
+	}
+	o->count = 0;
+	return gen_rate(rate, o) == 0 && gen_duration(secs, o) == 0 ? 0 : -1;
+}
+
 static void gen_defaults(struct gen_opts *o)
 {
 	static const uint8_t dst_mac[6] = {0x02, 0x70, 0x63, 0x61, 0x70, 0x00};
@@ -250,6 +265,7 @@ static int gen_one(int c, const char *a, struct gen_opts *o)
 	case GEN_O_LINK_WAIT: return gen_num32("link-wait", a, 0, 600, &o->link_wait_s);
 	case GEN_O_MBUFS: return gen_num32("mbufs", a, 1023, 1u << 24, &o->mbufs);
 	case GEN_O_PER_STREAM: o->per_stream = true; return 0;
+	case GEN_O_TRIALS: o->trials = true; return 0;
 	default: return -1;
 	}
 }

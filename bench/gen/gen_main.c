@@ -37,9 +37,9 @@ static int gen_main_pcap(struct gen_opts *o)
 	return rc == 0 ? 0 : 1;
 }
 
-static int gen_main_ports(struct gen_opts *o)
+/* One run on open ports: fresh streams and counters, a summary line. */
+static int gen_trial(const struct gen_opts *o, const struct gen_ports *ports)
 {
-	struct gen_ports ports;
 	struct gen_pkt_ctx pc;
 	struct gen_rx_ctx rx;
 	struct gen_totals t;
@@ -49,6 +49,37 @@ static int gen_main_ports(struct gen_opts *o)
 	memset(&t, 0, sizeof(t));
 	memset(&pc, 0, sizeof(pc));
 	memset(&rx, 0, sizeof(rx));
+	if (gen_pkt_init(&pc, o) != 0 || gen_rx_init(&rx, o->streams) != 0) {
+		fprintf(stderr, "rtprec-gen: out of memory for %u streams\n", o->streams);
+		goto out;
+	}
+	if (gen_run_ports(o, &pc, &rx, ports, &t, &elapsed) == 0) {
+		gen_report(stdout, o, &pc, ports->has_rx ? &rx : NULL, &t, elapsed,
+			   rte_get_tsc_hz());
+		rc = 0;
+	}
+out:
+	gen_rx_free(&rx);
+	gen_pkt_free(&pc);
+	return rc;
+}
+
+/* --trials: the port stays open (a memif peer is not disconnected between trials). */
+static int gen_trials(struct gen_opts *o, const struct gen_ports *ports)
+{
+	char line[128];
+	int rc = 0;
+
+	while (rc == 0 && !gen_stop && fgets(line, sizeof(line), stdin) != NULL)
+		rc = gen_args_trial(line, o) == 0 ? gen_trial(o, ports) : 2;
+	return rc;
+}
+
+static int gen_main_ports(struct gen_opts *o)
+{
+	struct gen_ports ports;
+	int rc;
+
 	if (gen_ports_open(o, &ports) != 0)
 		return 1;
 	if (!o->src_mac_set) {
@@ -56,18 +87,7 @@ static int gen_main_ports(struct gen_opts *o)
 		if (rte_eth_macaddr_get(ports.tx, &mac) == 0)
 			memcpy(o->src_mac, mac.addr_bytes, 6);
 	}
-	if (gen_pkt_init(&pc, o) != 0 || gen_rx_init(&rx, o->streams) != 0) {
-		fprintf(stderr, "rtprec-gen: out of memory for %u streams\n", o->streams);
-		goto out;
-	}
-	if (gen_run_ports(o, &pc, &rx, &ports, &t, &elapsed) == 0) {
-		gen_report(stdout, o, &pc, ports.has_rx ? &rx : NULL, &t, elapsed,
-			   rte_get_tsc_hz());
-		rc = 0;
-	}
-out:
-	gen_rx_free(&rx);
-	gen_pkt_free(&pc);
+	rc = o->trials ? gen_trials(o, &ports) : gen_trial(o, &ports);
 	gen_ports_close(&ports);
 	return rc;
 }

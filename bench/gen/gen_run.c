@@ -203,6 +203,7 @@ int gen_run_ports(const struct gen_opts *o, struct gen_pkt_ctx *pc, struct gen_r
 	bool rx_thread = ports->has_rx && rx_lcore < RTE_MAX_LCORE;
 	uint64_t start, stop;
 
+	rc->since = rte_rdtsc();
 	if (rx_thread && rte_eal_remote_launch(gen_rx_main, &r, rx_lcore) != 0)
 		rx_thread = false;
 	start = rte_rdtsc();

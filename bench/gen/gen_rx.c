@@ -104,6 +104,8 @@ void gen_rx_frame(struct gen_rx_ctx *c, const uint8_t *p, uint32_t len, uint64_t
 		goto other;
 	xseq = gen_get32(u + GEN_RTP_HDR + 8);
 	tsc = ((uint64_t)gen_get32(u + GEN_RTP_HDR + 12) << 32) | gen_get32(u + GEN_RTP_HDR + 16);
+	if (tsc != 0 && tsc < c->since)
+		goto other;
 	gen_rx_seq(c, &c->rx[id], xseq);
 	gen_rx_latency(&c->rx[id], tsc, now);
 	return;

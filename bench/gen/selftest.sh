@@ -6,7 +6,7 @@
 #   pcap     rtprec-gen --pcap-out, read back by tshark: 10 SSRCs x 20 packets with
 #            consecutive sequence numbers, timestamps +160, good checksums; RTCP SRs
 #   ring     rtprec-gen over net_ring0 (TX ring = RX ring, one process): paced
-#            10 kpps for 2 s and --count at full speed, nothing lost
+#            10 kpps for 2 s, --count at full speed and two --trials runs, nothing lost
 #   veth     rtprec-gen sending on af_packet on one end of a veth pair and receiving
 #            on the other, in a network namespace made for the test (root only)
 # BUILD_DIR (default build; or RTPREC_GEN=binary) must hold bench/gen/rtprec-gen.
@@ -164,6 +164,11 @@ test_ring() {
 	j=$(gen ring-max $(eal ringmax) --vdev=net_ring0 -- --streams 1000 --rate max --count 200000)
 	check "ring: --count 200000 at full speed, all back" "$j" "${LOSSLESS[@]}" \
 		'sent == 200000' 'received == 200000'
+	# shellcheck disable=SC2046
+	j=$(printf '10000 0.5\nmax 0.5\n' | gen ring-trials $(eal ringtr) --vdev=net_ring0 -- \
+		--streams 100 --trials)
+	check "ring: --trials, a paced run then a full-speed one on the same port" "$j" \
+		"${LOSSLESS[@]}" 'rate_pps == "max"' 'sent > 100000' 'rx_other == 0'
 }
 
 test_veth() {
