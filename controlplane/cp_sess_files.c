@@ -297,6 +297,11 @@ static void cp_write_stream(FILE *f, const struct cp_ctx *cp, const struct cp_se
 	cp_json_ip(f, "latched", st->latched_ip, st->latched_port);
 	fprintf(f, ",\"relatches\":%u,", st->relatches);
 	cp_json_ip(f, "relay", st->relay_ip, st->relay_port); /* the TURN relay's address, or null */
+	/* TURN per stream: none, allocated or failed; what came through it (the peer's
+	 * packets unwrapped: this stream's own counters) */
+	fprintf(f, ",\"turn\":\"%s\",\"relay_bytes\":%llu",
+		!st->relayed ? "none" : st->relay_failed ? "failed" : "allocated",
+		(unsigned long long)(st->relay_ip ? st->st.bytes : 0));
 	fprintf(f,
 		",\"packets\":%llu,\"bytes\":%llu,\"rtp_expected\":%llu,\"lost\":%lld,"
 		"\"jitter\":%u,\"record_drops\":%llu,",

@@ -32,6 +32,7 @@ static void cp_sess_relayed(void *arg, uint16_t local_port, uint32_t ip, uint16_
 		if (st->port == local_port) {
 			st->relay_ip = ip;
 			st->relay_port = port;
+			st->relay_failed = ip == 0; /* answered with our own address instead */
 		} else if (st->port + 1 == local_port) {
 			st->relay_rtcp_port = port;
 		}

@@ -54,6 +54,7 @@ struct cp_stream {
 	uint16_t ext_rtcp_port;
 	bool port_mapped;    /* asked already (public port or relay) */
 	bool relayed;        /* relay[] holds TURN relays of port and port + 1 */
+	bool relay_failed;   /* its allocation failed on every nat.turn server */
 	int relay[2];        /* cp_nat handles, -1: none */
 	uint32_t relay_ip;   /* host order: the relayed address the answer carries, 0: none */
 	uint16_t relay_port;

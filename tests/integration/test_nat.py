@@ -303,6 +303,7 @@ def test_symmetric_nat_media_via_turn(start_rtprec, tmp_path, failover):
         st = sess["streams"][0]
         assert st["relay"] == {"ip": STUN_IP, "port": port}, st
         assert st["packets"] == 50 and st["lost"] == 0, st
+        assert st["turn"] == "allocated" and st["relay_bytes"] == st["bytes"] > 0, st
         assert st["latched"] == {"ip": SRC_IP, "port": SRC_MEDIA_PORT}, st  # the peer, not the relay
         pcap = str(next((tmp_path / "rec").glob("*/*/*/*/media.pcap")))
         out = subprocess.run(["tshark", "-n", "-r", pcap, "-o", "udp.check_checksum:TRUE",
@@ -313,4 +314,30 @@ def test_symmetric_nat_media_via_turn(start_rtprec, tmp_path, failover):
         assert len(rows) == 50 and all(row[:2] == [SRC_IP, str(SRC_MEDIA_PORT)] for row in rows), rows[:3]
         assert [int(row[2]) for row in rows] == list(range(1, 51))
         assert all(row[3] == "1" for row in rows), rows[:3]  # 1: checksum verified good
+        uac.close()
+
+
+def test_turn_refused_everywhere_answers_without_relay(start_rtprec, tmp_path):
+    """Every nat.turn server refuses the credentials: the call is still answered (with
+    rtprec's own public address), the allocation counted as failed, and session.json
+    says so per stream ("turn": "failed")."""
+    with NatLab("symmetric") as lab:
+        lab.start_coturn()
+        sip_port = free_port()
+        text = lab_config(tmp_path, lab, dict(STUN_NAT, keepalive="off"), sip_port) + (
+            f'  turn:\n    - {{ uri: "turn:{STUN_IP}:{STUN_PORT}?transport=udp", username: test, '
+            'password: wrong }\n  relay: auto\n')
+        r = start_rtprec(text)
+        r.wait_ready()
+        nat_event(r)
+        uac = Uac(sip_port)
+        code, resp = uac.invite(SIPREC_SDP)
+        assert code == 200, resp + r.diag()
+        ip, _ = answer_media(resp)
+        assert ip == "203.0.113.1", resp
+        nat = r.stats().by_type("nat")[0]
+        assert nat["relays_failed"] == 1, nat
+        r.stop()
+        st = json.load(open(next((tmp_path / "rec").glob("*/*/*/*/session.json"))))["streams"][0]
+        assert st["turn"] == "failed" and st["relay"] is None and st["relay_bytes"] == 0, st
         uac.close()
