@@ -72,7 +72,9 @@ def test_discovery_behind_nat(start_rtprec, tmp_path, kind, mapping, filtering):
         # test I and a mapping test came back through the punt ring, sent through txreq
         assert st.worker_sum("punted") >= 2 and st.worker_sum("txreq") >= 3
         nat = st.by_type("nat")[0]
-        assert nat["stun_unmatched"] == 0 and nat["tx_dropped"] == 0, nat
+        # an answer to a retransmission that comes after its transaction ended (stun_rto_ms
+        # is 50 here: a loaded VM retransmits) is unmatched by design; more is a bug
+        assert nat["stun_unmatched"] <= 2 and nat["tx_dropped"] == 0, nat
 
 
 def test_address_change_seen_by_recheck(start_rtprec, tmp_path):
