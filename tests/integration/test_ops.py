@@ -155,6 +155,10 @@ def test_telemetry_commands(start_rtprec, tmp_path, veth_ns):
     assert one["session"]["session_id"] == sid
     stats = json.loads(telemetry(prefix, "/rtprec/stats")["/rtprec/stats"])
     assert any(x["type"] == "worker" for x in stats["stats"]), stats
+    if shutil.which("dpdk-telemetry.py"):  # DPDK's own client, as an operator runs it
+        p = subprocess.run(["dpdk-telemetry.py", "-f", prefix], input="/rtprec/status\n",
+                           capture_output=True, text=True, timeout=30)
+        assert '"/rtprec/status"' in p.stdout and "sessions_active" in p.stdout, p
     assert uac.bye() == 200
     r.stop()
     uac.close()
