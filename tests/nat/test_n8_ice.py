@@ -9,7 +9,7 @@ and every packet must be in the recording."""
 import time
 
 from ice_peer import IcePeer
-from matrix import DISCOVERY, SDP_PORTS, discovery, recorded, report, send_rtp, session, start
+from matrix import DISCOVERY, SDP_PORTS, check_counts, discovery, report, send_rtp, start
 from nat_lab import INSIDE_DP, ROUTER_OUT, SRC_IP, NatLab
 from sip_uac import Uac
 from test_ice import assert_answer_ice, wait_completed
@@ -53,11 +53,7 @@ def test_n8_ice(start_rtprec, tmp_path):
         finally:
             peer.close()
             uac.close()
-        d, sess, st = session(r, tmp_path)
-        counts = recorded(d, sess)
-        packets = [s["packets"] for s in sess["streams"]]
-        assert counts == [N, N] and packets == [N, N], \
-            f"tshark {counts}, session.json {packets}, sent {N} per stream\n{sess}\n{r.diag()}"
+        _, sess, st, counts = check_counts(r, tmp_path, N)
         types = set()
         for s, sdp_port in zip(sess["streams"], SDP_PORTS):
             ice = s["ice"]

@@ -11,7 +11,7 @@ session.json says so."""
 import time
 
 from ice_peer import IcePeer
-from matrix import DISCOVERY, SDP_PORTS, discovery, recorded, report, send_rtp, session, start
+from matrix import DISCOVERY, SDP_PORTS, check_counts, discovery, report, send_rtp, start
 from nat_lab import INSIDE_DP, SRC_IP, STUN_IP, NatLab
 from sip_uac import Uac
 from test_ice import wait_completed
@@ -60,11 +60,7 @@ def test_n9_ice_turn(start_rtprec, tmp_path):
         finally:
             peer.close()
             uac.close()
-        d, sess, st = session(r, tmp_path)
-        counts = recorded(d, sess)
-        packets = [s["packets"] for s in sess["streams"]]
-        assert counts == [N, N] and packets == [N, N], \
-            f"tshark {counts}, session.json {packets}, sent {N} per stream\n{sess}\n{r.diag()}"
+        _, sess, _, counts = check_counts(r, tmp_path, N)
         for s, sdp_port in zip(sess["streams"], SDP_PORTS):
             ice = s["ice"]
             assert ice["state"] == "completed" and ice["local"]["relay"] == 1, ice
