@@ -157,8 +157,18 @@ static char *ops_answer(struct app_ops *o, struct cp_ctx *cp, const char *line)
 	if (m == NULL)
 		return NULL;
 	if (strncmp(line, "reload", 6) == 0 && (line[6] == '\0' || line[6] == ' ')) {
-		const char *why = o->reload ? o->reload(o->reload_arg) : "reload not possible";
-		fprintf(m, why ? "{\"ok\":false,\"error\":\"%s\"}" : "{\"ok\":true}", why);
+		char *det = NULL;
+		size_t det_len = 0;
+		FILE *detail = open_memstream(&det, &det_len);
+		const char *why = o->reload && detail ? o->reload(o->reload_arg, detail)
+						     : "reload not possible";
+		if (detail != NULL)
+			fclose(detail);
+		if (why != NULL)
+			fprintf(m, "{\"ok\":false,\"error\":\"%s\"}", why);
+		else
+			fprintf(m, "{\"ok\":true%s}", det ? det : "");
+		free(det);
 	} else {
 		cp_ctl_command(cp, line, m);
 	}

@@ -9,8 +9,9 @@
 #include "controlplane/cp_sip.h"
 
 struct app_ops;
-/* Applies what a reload can change; NULL when done, else why not (a static string). */
-typedef const char *(*app_ops_reload_fn)(void *arg);
+/* Applies what a reload can change; NULL when done, else why not (a static string).
+ * Done: what changed goes to out as JSON members (",\"key\":value..."). */
+typedef const char *(*app_ops_reload_fn)(void *arg, FILE *out);
 
 /* Listeners from metrics.listen and control.socket (a failure is logged, not fatal).
  * NULL only without memory. */

@@ -1,24 +1,37 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Reload (rtprecctl reload, SIGHUP): the config file is read again and what can change
- * while running is applied — log level, target and format; sip.allow; sip.rate_limit.
- * Everything else needs a restart and is left as it is (a changed static flow list is
- * logged as such). A file with errors changes nothing. */
+ * while running is applied — log level, target and format; sip.allow; sip.rate_limit;
+ * the static flows (added, removed, changed: cp_static_reload). Everything else needs a
+ * restart and is left as it is. A file with errors changes nothing. */
 #include <string.h>
 
 #include "app_reload.h"
 #include "config/cfg_log.h"
+#include "controlplane/cp.h"
+#include "controlplane/cp_static.h"
 
-static bool app_reload_flows_same(const struct cfg *a, const struct cfg *b)
+/* The static flows as the file now has them; what changed goes to out. */
+static void app_reload_flows(struct app_reload_ctx *r, const struct cfg *n, FILE *out)
 {
-	if (a->flows_count != b->flows_count)
-		return false;
-	for (unsigned i = 0; i < a->flows_count; i++)
-		if (strcmp(a->flows[i].name, b->flows[i].name) != 0)
-			return false;
-	return true;
+	struct cp_static_result res;
+
+	if (r->cp == NULL)
+		return;
+	cp_static_reload(r->cp, n, &res);
+	fprintf(out,
+		",\"flows\":{\"added\":%u,\"removed\":%u,\"changed\":%u,\"kept\":%u,"
+		"\"refused\":%u",
+		res.added, res.removed, res.changed, res.kept, res.refused);
+	if (res.why[0] != '\0') {
+		fputs(",\"why\":", out);
+		cp_json_str(out, res.why);
+	}
+	fputc('}', out);
+	if (res.why[0] != '\0')
+		LOG_WARN("reload: static flows: %s", res.why);
 }
 
-const char *app_reload(void *arg)
+const char *app_reload(void *arg, FILE *out)
 {
 	struct app_reload_ctx *r = arg;
 	struct cfg *n = NULL;
@@ -47,9 +60,8 @@ const char *app_reload(void *arg)
 			cp_sip_set_rate_limit(r->sip, live->rate_limit.requests_per_s,
 					      live->rate_limit.burst);
 	}
-	if (!app_reload_flows_same(r->cfg, n))
-		LOG_WARN("reload: the static flows changed: they take effect at the next restart");
-	LOG_INFO("reload: %s read again (log, sip.allow, sip.rate_limit applied)", r->path);
+	app_reload_flows(r, n, out);
+	LOG_INFO("reload: %s read again (log, sip.allow, sip.rate_limit, flows applied)", r->path);
 	cfg_free(n);
 	return NULL;
 }

@@ -67,6 +67,21 @@ static bool app_draining(struct cp_ctx *cp, unsigned drain_s, uint64_t *end)
 	return cp_now_ms() < *end;
 }
 
+/* SIGHUP: a reload whose details only go to the log. */
+static void app_reload_signal(struct app_reload_ctx *rl)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	const char *why = out ? app_reload(rl, out) : "no memory";
+
+	if (out != NULL)
+		fclose(out);
+	free(text);
+	if (why != NULL)
+		LOG_WARN("reload: %s", why);
+}
+
 /* Control loop: SIP and dataplane events, operator requests, session timers once a
  * second, stats on SIGUSR1, reload on SIGHUP, until a stop signal. */
 static void app_run(struct cp_ctx *cp, struct cp_sip *sip, struct app_ops *ops,
@@ -81,10 +96,8 @@ static void app_run(struct cp_ctx *cp, struct cp_sip *sip, struct app_ops *ops,
 		cp_sip_poll(sip, 1);
 		app_ops_poll(ops, cp, sip);
 		if (app_hup) {
-			const char *why;
 			app_hup = 0;
-			if ((why = app_reload(rl)) != NULL)
-				LOG_WARN("reload: %s", why);
+			app_reload_signal(rl);
 		}
 		if (cp_now_ms() >= next_tick) {
 			cp_sessions_tick(cp);
@@ -102,7 +115,7 @@ static void app_run(struct cp_ctx *cp, struct cp_sip *sip, struct app_ops *ops,
 
 static int app_serve(struct cfg *cfg, const char *cfg_path)
 {
-	struct app_reload_ctx rl = { cfg, cfg_path, NULL };
+	struct app_reload_ctx rl = { .cfg = cfg, .path = cfg_path };
 	struct app_ops *ops = NULL;
 	struct dp_ctx *dp = NULL;
 	struct rec_ctx *rec = NULL;
@@ -139,6 +152,7 @@ static int app_serve(struct cfg *cfg, const char *cfg_path)
 	}
 	dp_launch(dp);
 	rl.sip = sip;
+	rl.cp = cp;
 	ops = app_ops_create(cfg, app_reload, &rl);
 	app_ops_telemetry();
 	if (cp_program_static_flows(cp) != 0 || cp_start_rx(cp) != 0 ||

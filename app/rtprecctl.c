@@ -22,7 +22,8 @@ static const char usage[] =
 	"  drain | resume    refuse new calls with 503 / accept them again\n"
 	"  nat-recheck       run NAT discovery again now\n"
 	"  log-level LEVEL   error, warning, info or debug\n"
-	"  reload            read the config file again (log, sip.allow, sip.rate_limit)\n"
+	"  reload            read the config file again (log, sip.allow, sip.rate_limit,\n"
+	"                    static flows)\n"
 	"SOCKET: -s, else $RTPREC_CONTROL, else " CTL_DEFAULT ".\n"
 	"Exit status: 0 when rtprec answered ok, 1 when it refused, 2 when it could not be asked.\n";
 

@@ -379,6 +379,11 @@ const char *cfg_default_yaml(void);
 /* Flows the dataplane holds: the sum of every flow's count. */
 unsigned cfg_flow_total(const struct cfg *c);
 
+/* Recorder stream ids kept for static flows: the flows at start plus room for
+ * CFG_FLOW_RELOAD_SPARE more that a reload may add; sessions' ids come after. */
+#define CFG_FLOW_RELOAD_SPARE 1024u
+unsigned cfg_flow_rec_slots(const struct cfg *c);
+
 /* Index of the port with this name, or -1. */
 int cfg_port_index(const struct cfg *c, const char *name);
 

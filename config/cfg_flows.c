@@ -166,6 +166,11 @@ unsigned cfg_flow_total(const struct cfg *c)
 	return n;
 }
 
+unsigned cfg_flow_rec_slots(const struct cfg *c)
+{
+	return c->flows_count + CFG_FLOW_RELOAD_SPARE;
+}
+
 void cfg_validate_flows(struct cfg_ctx *x, struct cfg *c)
 {
 	struct flow_check fc = { .x = x, .c = c, .path = "flows" };

@@ -38,6 +38,9 @@ int cp_mkdir_p(const char *dir, unsigned mode);
 /* Monotonic milliseconds. */
 uint64_t cp_now_ms(void);
 
+/* s as a JSON string, quotes included. */
+void cp_json_str(FILE *out, const char *s);
+
 /* The {"event":"ready"} line. */
 void cp_print_ready(struct cp_ctx *cp, FILE *out);
 

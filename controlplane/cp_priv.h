@@ -4,32 +4,15 @@
 
 #include "cp.h"
 #include "cp_nat.h"
+#include "cp_static.h"
 #include "dataplane/dp.h"
 #include "recorder/rec.h"
-
-/* Counters of one configured flow, summed over its expansion and workers. */
-struct cp_flow_agg {
-	uint64_t packets;
-	uint64_t bytes;
-	uint64_t rtp_received;
-	uint64_t rtp_expected;
-	int64_t rtp_lost;
-	uint64_t rtp_reordered;
-	uint64_t rtp_duplicate;
-	uint64_t record_drops;
-	uint32_t jitter; /* the largest of its parts */
-};
 
 struct cp_ctx {
 	const struct cfg *cfg;
 	struct dp_ctx *dp;
 	struct rec_ctx *rec;
-	uint32_t n_flow_ids;
-	uint32_t *flow_cfg; /* flow_id -> index in cfg->flows */
-	struct cp_flow_agg *agg;
-	uint64_t acks;
-	uint64_t add_failed;
-	int first_add_err;
+	struct cp_static st; /* the static flows */
 	uint32_t req_id;
 	unsigned dumps_done;
 	unsigned stopped;
@@ -59,7 +42,5 @@ struct cp_udp_addr {
 int cp_udp_send(struct cp_ctx *cp, const struct cp_udp_addr *a, const uint8_t *msg, size_t len);
 /* Send to one worker, taking events while its ring is full (bounded). */
 int cp_send(struct cp_ctx *cp, unsigned worker, const struct dp_msg *m);
-/* s as a JSON string, quotes included. */
-void cp_json_str(FILE *out, const char *s);
 
 #endif

@@ -578,10 +578,19 @@ static int cp_sess_port_taken(unsigned port, void *ctx)
 	const struct cp_ctx *cp = t->cp;
 	uint32_t ip = t->ip;
 
-	for (unsigned i = 0; i < cp->cfg->flows_count; i++)
-		if (cp->cfg->flows[i].dst.ip == ip && cp->cfg->flows[i].dst.port == port)
-			return 1;
-	return 0;
+	return cp_static_holds(&cp->st, ip, port);
+}
+
+bool cp_sessions_port_owned(const struct cp_ctx *cp, uint32_t ip, unsigned port)
+{
+	const struct cp_sessions *ss = cp->sess;
+	const struct cfg *cfg = cp->cfg;
+
+	for (unsigned a = 0; ss != NULL && a < ss->n_addr; a++)
+		if (ss->media_ip[a] == ip)
+			return (port >= cfg->media.port_min && port <= cfg->media.port_max + 1u) ||
+			       port == cfg->nat.stun_port;
+	return false;
 }
 
 int cp_sessions_create(struct cp_ctx *cp)
@@ -594,7 +603,7 @@ int cp_sessions_create(struct cp_ctx *cp)
 	cp->sess = ss;
 	ss->max = cfg->sip.max_sessions;
 	ss->slots = calloc(ss->max, sizeof(*ss->slots));
-	ss->rec_base = cfg->flows_count;
+	ss->rec_base = cfg_flow_rec_slots(cfg);
 	ss->n_addr = cfg->media.n_addr ? cfg->media.n_addr : 1;
 	ss->media_ip[0] = cfg->ports[cfg->media.port_index].ip;
 	for (unsigned a = 0; a < cfg->media.n_addr; a++)

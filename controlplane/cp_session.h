@@ -27,6 +27,9 @@ void cp_sessions_shutdown(struct cp_ctx *cp, unsigned timeout_ms);
 /* A dataplane event about a session flow; false if not one. */
 bool cp_sessions_event(struct cp_ctx *cp, const struct dp_msg *m);
 unsigned cp_sessions_active(const struct cp_ctx *cp);
+/* Whether ip:port (host order) is a media address and port that sessions (their pool,
+ * RTCP above it, NAT discovery) may take. */
+bool cp_sessions_port_owned(const struct cp_ctx *cp, uint32_t ip, unsigned port);
 /* Refuse new calls with 503 from now on (shutdown.drain_s). */
 void cp_sessions_drain(struct cp_ctx *cp);
 /* The address new SDP answers carry instead of the local one (host order; 0: the

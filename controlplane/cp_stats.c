@@ -29,25 +29,6 @@ void cp_json_str(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-static void cp_agg_flow(struct cp_ctx *cp, const struct dp_flow_stats *s)
-{
-	struct cp_flow_agg *a;
-
-	if (s->flow_id >= cp->n_flow_ids)
-		return; /* not a static flow */
-	a = &cp->agg[cp->flow_cfg[s->flow_id]];
-	a->packets += s->packets;
-	a->bytes += s->bytes;
-	a->rtp_received += s->rtp_received;
-	a->rtp_expected += s->rtp_expected;
-	a->rtp_lost += s->rtp_lost;
-	a->rtp_reordered += s->rtp_reordered;
-	a->rtp_duplicate += s->rtp_duplicate;
-	a->record_drops += s->record_drops;
-	if (s->jitter > a->jitter)
-		a->jitter = s->jitter;
-}
-
 /* A worker learnt a next hop: tell the others. */
 static void cp_neigh_broadcast(struct cp_ctx *cp, const struct dp_msg *ev)
 {
@@ -64,19 +45,9 @@ static void cp_neigh_broadcast(struct cp_ctx *cp, const struct dp_msg *ev)
 
 void cp_handle_event(struct cp_ctx *cp, const struct dp_msg *m)
 {
-	if (cp_nat_relay_event(cp->nat, m) || cp_sessions_event(cp, m))
+	if (cp_nat_relay_event(cp->nat, m) || cp_sessions_event(cp, m) || cp_static_event(cp, m))
 		return;
 	switch (m->type) {
-	case DP_EV_FLOW_ADDED:
-		cp->acks++;
-		break;
-	case DP_EV_FLOW_ADD_FAILED:
-		if (cp->add_failed++ == 0)
-			cp->first_add_err = m->u.result.err;
-		break;
-	case DP_EV_FLOW_STATS:
-		cp_agg_flow(cp, &m->u.stats);
-		break;
 	case DP_EV_FLOW_IDLE:
 		cp->idle_events++;
 		LOG_DEBUG("flow %u idle on worker %u", m->u.stats.flow_id, m->worker);
@@ -115,10 +86,11 @@ void cp_poll(struct cp_ctx *cp)
 int cp_collect_stats(struct cp_ctx *cp, int stop)
 {
 	unsigned nw = dp_worker_count(cp->dp);
-	uint64_t deadline = cp_now_ms() + 10000 + cp->n_flow_ids / 100;
+	uint64_t deadline = cp_now_ms() + 10000 + cp->st.next_id / 100;
 	struct dp_msg m;
 
-	memset(cp->agg, 0, sizeof(*cp->agg) * cp->cfg->flows_count);
+	for (unsigned i = 0; i < cp->st.n; i++)
+		memset(&cp->st.v[i].agg, 0, sizeof(cp->st.v[i].agg));
 	memset(&m, 0, sizeof(m));
 	m.type = stop ? DP_CMD_STOP : DP_CMD_STATS_DUMP;
 	m.u.dump.req_id = ++cp->req_id;
@@ -225,14 +197,14 @@ static void cp_print_workers(struct cp_ctx *cp, FILE *out)
 
 static void cp_print_flows(struct cp_ctx *cp, FILE *out)
 {
-	for (unsigned i = 0; i < cp->cfg->flows_count; i++) {
-		const struct cp_flow_agg *a = &cp->agg[i];
+	for (unsigned i = 0; i < cp->st.n; i++) {
+		const struct cp_flow_agg *a = &cp->st.v[i].agg;
 		fprintf(out,
 			"{\"event\":\"stats\",\"type\":\"flow\",\"flow\":\"%s\",\"packets\":%" PRIu64
 			",\"bytes\":%" PRIu64 ",\"rtp_received\":%" PRIu64 ",\"rtp_expected\":%" PRIu64
 			",\"rtp_lost\":%" PRId64 ",\"jitter\":%u,\"rtp_reordered\":%" PRIu64
 			",\"rtp_duplicate\":%" PRIu64 ",\"record_drops\":%" PRIu64 "}\n",
-			cp->cfg->flows[i].name, a->packets, a->bytes, a->rtp_received,
+			cp->st.v[i].name, a->packets, a->bytes, a->rtp_received,
 			a->rtp_expected, a->rtp_lost, a->jitter, a->rtp_reordered, a->rtp_duplicate,
 			a->record_drops);
 	}
@@ -312,7 +284,7 @@ void cp_print_ready(struct cp_ctx *cp, FILE *out)
 			a[3], a[4], a[5]);
 	}
 	fprintf(out, "],\"workers\":%u,\"flows\":%u,\"recording_dir\":",
-		dp_worker_count(cp->dp), cp->cfg->flows_count);
+		dp_worker_count(cp->dp), cp->st.n);
 	cp_json_str(out, cp->cfg->recording.dir);
 	fputs("}\n", out);
 	fflush(out);

@@ -86,7 +86,8 @@ struct dp_flow_stats {
 
 enum dp_cmd_type {
 	DP_CMD_FLOW_ADD = 1, /* u.spec; answered by DP_EV_FLOW_ADDED / _FAILED */
-	DP_CMD_FLOW_DEL,     /* u.del; answered by the final DP_EV_FLOW_STATS, then DP_EV_FLOW_DELETED */
+	DP_CMD_FLOW_DEL,     /* u.del; answered by the final DP_EV_FLOW_STATS, then DP_EV_FLOW_DELETED;
+			      * the key's flow must have u.del.flow_id (else kept, -ENOENT) */
 	DP_CMD_FLOW_UPDATE,  /* u.spec; replaces actions, keeps counters */
 	DP_CMD_NEIGH_SET,    /* u.neigh; next hop resolved */
 	DP_CMD_STATS_DUMP,   /* u.dump; one DP_EV_FLOW_STATS per flow, then DP_EV_DUMP_DONE */

@@ -102,6 +102,10 @@ static void dp_cmd_flow_del(struct dp_worker *w, const struct dp_flow_key *key, 
 {
 	struct dp_flow *f = dp_ft_find(w->ft, key);
 
+	if (f != NULL && f->spec.flow_id != flow_id) { /* another flow took the key */
+		dp_reply(w, DP_EV_FLOW_DELETED, flow_id, -ENOENT);
+		return;
+	}
 	if (f != NULL) {
 		struct dp_msg ev = {.type = DP_EV_FLOW_STATS};
 		dp_flow_stats_fill(f, &ev.u.stats);

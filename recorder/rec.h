@@ -30,7 +30,7 @@ struct rec_params {
 	unsigned on_close_timeout_s;
 };
 
-/* Parameters from the config: max_streams = flows + sip.max_sessions. */
+/* Parameters from the config: max_streams = cfg_flow_rec_slots + sip.max_sessions. */
 void rec_params_from_cfg(struct rec_params *p, const struct cfg *cfg);
 
 /* rings[w * p->threads + t]: worker w's ring for recorder thread t (read by

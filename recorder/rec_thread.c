@@ -88,7 +88,7 @@ void rec_params_from_cfg(struct rec_params *p, const struct cfg *cfg)
 
 	memset(p, 0, sizeof(*p));
 	p->threads = c->threads;
-	p->max_streams = cfg->flows_count + cfg->sip.max_sessions;
+	p->max_streams = cfg_flow_rec_slots(cfg) + cfg->sip.max_sessions;
 	p->sync = c->sync_mode;
 	p->sync_interval_ms = c->sync_interval_ms;
 	p->rotate_bytes = c->rotate_bytes;

@@ -160,13 +160,13 @@ static void test_churn_while_traffic(void **state)
 	const struct dp_worker_counters *c = dp_counters(dp, 0);
 	for (unsigned i = 0; i < N_STABLE; i++) {
 		assert_int_equal(got[i], PKTS_PER_FLOW);
-		assert_int_equal(cp->agg[i].packets, PKTS_PER_FLOW);
-		assert_int_equal(cp->agg[i].rtp_lost, 0);
+		assert_int_equal(cp_static_agg(cp, i)->packets, PKTS_PER_FLOW);
+		assert_int_equal(cp_static_agg(cp, i)->rtp_lost, 0);
 	}
 	assert_int_equal(c->rx_packets, N_STABLE * PKTS_PER_FLOW + churn_sent);
 	/* a churned flow's packet is either forwarded or counted as no_flow */
 	assert_int_equal(other + c->drops[0][DP_DROP_NO_FLOW], churn_sent);
-	assert_int_equal(cp->add_failed, 0);
+	assert_int_equal(cp->st.add_failed, 0);
 	cp_free(cp);
 	dp_destroy(dp);
 	cfg_free(cfg);
@@ -254,10 +254,10 @@ static void test_turn_channel_data(void **state)
 
 	const struct dp_worker_counters *c = dp_counters(dp, 0);
 	assert_int_equal(got[0], 10);
-	assert_int_equal(cp->agg[0].packets, 10);
-	assert_int_equal(cp->agg[0].rtp_lost, 0);
+	assert_int_equal(cp_static_agg(cp, 0)->packets, 10);
+	assert_int_equal(cp_static_agg(cp, 0)->rtp_lost, 0);
 	assert_int_equal(c->drops[0][DP_DROP_TURN_BAD], 2);
-	assert_int_equal(cp->add_failed, 0);
+	assert_int_equal(cp->st.add_failed, 0);
 	cp_free(cp);
 	dp_destroy(dp);
 	cfg_free(cfg);

@@ -395,6 +395,7 @@ static void test_park(void **state)
 	assert_int_equal(w.c.open_files, 0);
 	assert_int_equal(l.n, 1);
 	assert_int_equal(pcap_check(path, 200, 0), 25);
+	rec_file_free(&f);
 	/* parked when closed: closing needs no descriptor */
 	assert_int_equal(rec_file_open(&w, &f, 2, path, 0), 0);
 	put(&w, &f, 0, 200, 1);

@@ -129,8 +129,8 @@ static void test_two_workers_share_flows_and_neighbours(void **state)
 
 	assert_int_equal(cp_collect_stats(cp, 1), 0);
 	dp_wait(dp);
-	assert_int_equal(cp->agg[0].packets, 20); /* 10 on each worker, summed */
-	assert_int_equal(cp->agg[1].packets, 10);
+	assert_int_equal(cp_static_agg(cp, 0)->packets, 20); /* 10 on each worker, summed */
+	assert_int_equal(cp_static_agg(cp, 1)->packets, 10);
 	assert_int_equal(dp_counters(dp, 0)->rx_packets, 10 + 1);
 	assert_int_equal(dp_counters(dp, 1)->rx_packets, 20);
 	assert_int_equal(dp_counters(dp, 1)->drops[0][DP_DROP_FLOW_DROP], 10);
