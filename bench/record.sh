@@ -25,7 +25,7 @@ pps=${BENCH_RECORD_PPS:-5252100}
 flows=${BENCH_FLOWS:-1024}
 files=${BENCH_FILES:-16}
 packets=${BENCH_PACKETS:-262144}
-ring=${BENCH_RECORD_RING:-1048576}
+ring=${BENCH_RECORD_RING:-2097152}
 rotate=${BENCH_ROTATE_MB:-64}
 extra=(--ring "$ring" --rotate-mb "$rotate")
 [[ ${BENCH_SKIP_TESTPMD:-0} == 1 ]] && extra+=(--skip-testpmd)

@@ -123,7 +123,7 @@ static void validate_dataplane(struct cfg_ctx *x, struct cfg *c)
 			 d->flow_table_size, cfg_flow_total(c));
 	cfg_check_uint(x, "dataplane.mbufs", &d->mbufs, 32767, 1023, 4194303);
 	cfg_check_uint(x, "dataplane.record_ring_size", &d->record_ring_size, 16384, 1024,
-		       1048576);
+		       4194304);
 	if (!is_pow2(d->record_ring_size))
 		cfg_errp(x, "dataplane.record_ring_size", "%u is not a power of two",
 			 d->record_ring_size);

@@ -270,7 +270,7 @@ static const struct ecase ecases[] = {
 	  " record_ring_size: 512, burst: 65, mbuf_size: 100}\n", 5,
 	  "t.yaml:5:30: dataplane.flow_table_size: 16777217 is out of range (64..16777216)\n"
 	  "t.yaml:5:47: dataplane.mbufs: 4194304 is out of range (1023..4194303)\n"
-	  "t.yaml:5:74: dataplane.record_ring_size: 512 is out of range (1024..1048576)\n"
+	  "t.yaml:5:74: dataplane.record_ring_size: 512 is out of range (1024..4194304)\n"
 	  "t.yaml:5:86: dataplane.burst: 65 is out of range (1..64)\n"
 	  "t.yaml:5:101: dataplane.mbuf_size: 100 is out of range (384..65535)\n" },
 	/* nat, log */
