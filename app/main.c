@@ -209,6 +209,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cfg_log_setup(&cfg->log);
+	if (cfg->dataplane.mbufs < cfg_mbufs_wanted(cfg))
+		LOG_WARN("dataplane.mbufs %u is less than the %llu that the ports' descriptors and "
+			 "full record rings can hold: a recorder that falls behind would leave RX "
+			 "without mbufs (nic_rx_nombuf); raise it or lower dataplane.record_ring_size",
+			 cfg->dataplane.mbufs, (unsigned long long)cfg_mbufs_wanted(cfg));
 	if (args.check) {
 		fprintf(stderr, "%s: OK\n", args.config ? args.config : "<default>");
 		cfg_free(cfg);

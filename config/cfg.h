@@ -379,6 +379,11 @@ const char *cfg_default_yaml(void);
 /* Flows the dataplane holds: the sum of every flow's count. */
 unsigned cfg_flow_total(const struct cfg *c);
 
+/* RX mbufs that descriptors, full record rings, lcore caches and packets in flight can
+ * hold at once (docs/bare-metal.md, "Mbufs"): below it, a recorder that falls behind
+ * drains the pool and the NIC drops everything before record_ring_full is counted. */
+uint64_t cfg_mbufs_wanted(const struct cfg *c);
+
 /* Recorder stream ids kept for static flows: the flows at start plus room for
  * CFG_FLOW_RELOAD_SPARE more that a reload may add; sessions' ids come after. */
 #define CFG_FLOW_RELOAD_SPARE 1024u

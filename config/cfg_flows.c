@@ -166,6 +166,19 @@ unsigned cfg_flow_total(const struct cfg *c)
 	return n;
 }
 
+uint64_t cfg_mbufs_wanted(const struct cfg *c)
+{
+	const struct cfg_dataplane *d = &c->dataplane;
+	uint64_t w = c->workers ? c->workers : 1, n = 0;
+
+	for (unsigned p = 0; p < c->ports_count; p++)
+		n += w * (c->ports[p].rx_desc + c->ports[p].tx_desc);
+	n += w * (c->recording.threads ? c->recording.threads : 1) * d->record_ring_size;
+	n += (w + 1) * 384; /* per-lcore caches: 1.5 x 256 */
+	n += w * (d->burst + d->neigh_hold);
+	return n;
+}
+
 unsigned cfg_flow_rec_slots(const struct cfg *c)
 {
 	return c->flows_count + CFG_FLOW_RELOAD_SPARE;

@@ -39,28 +39,29 @@ static void cp_metrics_ports(struct cp_ctx *cp, FILE *f)
 		{ "port_rx_packets_total", "Packets the workers received on the port" },
 		{ "port_tx_packets_total", "Packets the workers sent on the port" },
 		{ "port_nic_missed_total", "Packets the NIC dropped for want of descriptors" },
+		{ "port_rx_nombuf_total", "Packets the port could not receive for want of mbufs" },
 		{ "port_drops_total", "Packets dropped by the workers, by reason" },
 	};
 	unsigned np = dp_port_count(cp->dp), nw = dp_worker_count(cp->dp);
 	char lab[160];
 
-	for (unsigned k = 0; k < 4; k++) {
+	for (unsigned k = 0; k < 5; k++) {
 		m_head(f, h[k].name, "counter", h[k].help);
 		for (unsigned p = 0; p < np; p++) {
 			const struct dp_port_info *pi = dp_port(cp->dp, p);
 			uint64_t v = 0;
 
-			if (k == 2) {
+			if (k == 2 || k == 3) {
 				struct rte_eth_stats st;
 				memset(&st, 0, sizeof(st));
 				rte_eth_stats_get(pi->port_id, &st);
-				v = st.imissed;
+				v = k == 2 ? st.imissed : st.rx_nombuf;
 			}
 			for (unsigned w = 0; w < nw && k < 2; w++)
 				v += k == 0 ? dp_counters(cp->dp, w)->port_rx[p]
 					    : dp_counters(cp->dp, w)->port_tx[p];
 			snprintf(lab, sizeof(lab), "port=\"%s\"", pi->cfg->name);
-			if (k < 3) {
+			if (k < 4) {
 				m_val(f, h[k].name, lab, v);
 				continue;
 			}

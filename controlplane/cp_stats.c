@@ -141,8 +141,9 @@ static void cp_print_ports(struct cp_ctx *cp, FILE *out)
 			",\"rx_packets\":%" PRIu64
 			",\"tx_packets\":%" PRIu64 ",\"nic_ipackets\":%" PRIu64
 			",\"nic_opackets\":%" PRIu64 ",\"nic_imissed\":%" PRIu64
-			",\"nic_ierrors\":%" PRIu64 ",\"nic_oerrors\":%" PRIu64 ",",
-			rx, tx, st.ipackets, st.opackets, st.imissed, st.ierrors,
+			",\"nic_rx_nombuf\":%" PRIu64 ",\"nic_ierrors\":%" PRIu64
+			",\"nic_oerrors\":%" PRIu64 ",",
+			rx, tx, st.ipackets, st.opackets, st.imissed, st.rx_nombuf, st.ierrors,
 			st.oerrors);
 		cp_print_drops(out, drops);
 		fputs("}\n", out);

@@ -27,6 +27,20 @@ def test_check_good_config(rtprec_bin, tmp_path):
     assert not (tmp_path / "rec").exists() or not any((tmp_path / "rec").iterdir())
 
 
+def test_check_warns_when_record_rings_outgrow_the_pool(rtprec_bin, tmp_path):
+    # 2 workers x (2048 descriptors + 2 recorder threads x 16384) + 3 x 384 + 2 x (32 + 64)
+    text = good_config(tmp_path).replace("workers: 1", "workers: 2").replace(
+        "recording:\n", "recording:\n  threads: 2\n")
+    cfg = tmp_path / "big.yaml"
+    cfg.write_text(text)
+    p = run_bin(["--check", "--config", str(cfg)])
+    assert p.returncode == 0, p.stderr
+    assert "dataplane.mbufs 32767 is less than the 70976 " in p.stderr, p.stderr
+    cfg.write_text(text + "dataplane:\n  mbufs: 131071\n")
+    p = run_bin(["--check", "--config", str(cfg)])
+    assert p.returncode == 0 and "dataplane.mbufs" not in p.stderr, p.stderr
+
+
 def test_check_three_errors(rtprec_bin, tmp_path):
     # three independent semantic errors on three lines; the YAML itself is well formed
     text = good_config(tmp_path)

@@ -68,6 +68,7 @@ def test_metrics_and_ctl(start_rtprec, tmp_path, veth_ns):
     m = metrics(mport)
     assert m["rtprec_sessions_active"] == 1 and m["rtprec_streams_active"] == 2, m
     assert m['rtprec_port_rx_packets_total{port="media0"}'] >= 20
+    assert m['rtprec_port_rx_nombuf_total{port="media0"}'] == 0  # the pool never ran dry
     assert m['rtprec_sip_responses_total{method="INVITE",code="200"}'] == 1
     assert 'rtprec_ring_size_entries{worker="0",ring="cmd"}' in m
     assert m['rtprec_worker_busy_ratio{worker="0"}'] <= 1
