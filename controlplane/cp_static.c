@@ -322,6 +322,9 @@ int cp_static_open(struct cp_ctx *cp, const struct cp_static_flow *e, bool keep)
 		gmtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 		snprintf(path, sizeof(path), "%s/%s.%s.pcap", dir, e->name, stamp);
+		/* changed twice in one second: NAME.STAMP-2.pcap, ... */
+		for (unsigned k = 2; k < 100 && stat(path, &sb) == 0; k++)
+			snprintf(path, sizeof(path), "%s/%s.%s-%u.pcap", dir, e->name, stamp, k);
 	}
 	return rec_stream_open(cp->rec, e->rec_id, path, 0);
 }

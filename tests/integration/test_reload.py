@@ -65,16 +65,22 @@ def test_reload_adds_removes_and_changes_flows(start_rtprec, tmp_path, veth_ns):
     r.proc.send_signal(signal.SIGHUP)
     assert wait_for(lambda: set(flow_packets(sock)) == {"keep", "chg"}), flow_packets(sock)
 
+    # changed twice within a second: a third pcap, none overwritten
+    cfg.write_text(render([rec("keep", 5000), rec("chg", 5010)]))
+    assert ctl(sock, "reload")[1]["flows"]["changed"] == 1
+    cfg.write_text(render([rec("keep", 5000), rec("chg", 5012)]))
+    assert ctl(sock, "reload")[1]["flows"]["changed"] == 1
+
     rc, final = r.stop()
     assert rc == 0, r.diag()
-    assert final.flows["keep"]["packets"] == 12 and final.flows["chg"]["packets"] == 7
+    assert final.flows["keep"]["packets"] == 12 and final.flows["chg"]["packets"] == 0
     # 5002 and 5004 after the reload: no flow any more
     assert final.ports["media0"]["drops"]["no_flow"] == 14, final.ports["media0"]
     assert rtp_counts(str(rdir / "keep.pcap")) == {5000: 12}
     assert rtp_counts(str(rdir / "gone.pcap")) == {5002: 5}
     assert rtp_counts(str(rdir / "chg.pcap")) == {5004: 5}
-    new_chg = glob.glob(str(rdir / "chg.2*Z.pcap"))
-    assert len(new_chg) == 1, os.listdir(rdir)
-    assert rtp_counts(new_chg[0]) == {5006: 7}
+    new_chg = glob.glob(str(rdir / "chg.2*Z*.pcap"))
+    assert len(new_chg) == 3, os.listdir(rdir)
+    assert sorted(str(rtp_counts(f)) for f in new_chg) == ["{5006: 7}", "{}", "{}"], new_chg
     assert rtp_counts(str(rdir / "new.pcap")) == {5008: 7}
     assert not (rdir / "clash.pcap").exists()
