@@ -129,8 +129,8 @@ static int app_serve(struct cfg *cfg, const char *cfg_path)
 		LOG_ERR("recording.dir %s: %s", cfg->recording.dir, strerror(-rc));
 		return 1;
 	}
-	/* a pcap per session (two fds of headroom each) and per static flow */
-	rec_raise_nofile(2ull * cfg->sip.max_sessions + cfg->flows_count + 256);
+	/* a pcap per session (two fds of headroom each) and per static flow, reloads included */
+	rec_raise_nofile(2ull * cfg->sip.max_sessions + cfg_flow_rec_slots(cfg) + 256);
 	rc = dp_create(cfg, &dp);
 	if (rc != 0)
 		return 1;
