@@ -194,6 +194,8 @@ struct cfg_nat {
 				 (when the NAT's mapping is not endpoint-independent) */
 	char *ice;            /* full | lite | off: ICE (RFC 8445) when an offer carries it;
 				 default full */
+	unsigned ice_consent_timeout_s; /* RFC 7675: the selected pair's consent is lost after
+					   this long without an answer; default 30, 6..3600 */
 	/* derived */
 	enum cfg_behind_nat behind;
 	enum cfg_nat_source source_order[CFG_NAT_MAX_SOURCES];

@@ -154,6 +154,7 @@ void cfg_validate_nat(struct cfg_ctx *x, struct cfg *c)
 		     3, "off, rtp, stun");
 	n->keepalive_kind = i < 0 ? CFG_KEEPALIVE_OFF : (enum cfg_keepalive)i;
 	cfg_check_uint(x, "nat.keepalive_s", &n->keepalive_s, 20, 1, 3600);
+	cfg_check_uint(x, "nat.ice_consent_timeout_s", &n->ice_consent_timeout_s, 30, 6, 3600);
 	cfg_default_str(x, "nat.ice", &n->ice, "full");
 	i = cfg_pick(x, "nat.ice", n->ice, (const char *const[]){ "full", "lite", "off" }, 3,
 		     "full, lite, off");

@@ -135,6 +135,7 @@ static const cyaml_schema_field_t nat_fields[] = {
 			     0, CYAML_UNLIMITED),
 	STR("relay", OPT, struct cfg_nat, relay),
 	STR("ice", OPT, struct cfg_nat, ice),
+	CYAML_FIELD_UINT("ice_consent_timeout_s", OPT, struct cfg_nat, ice_consent_timeout_s),
 	CYAML_FIELD_END,
 };
 

@@ -236,6 +236,7 @@ static struct cp_ice_stream *cp_ice_start(struct cp_ctx *cp, struct cp_sess_ice 
 	memset(&c, 0, sizeof(c));
 	c.role = NAT_ICE_CONTROLLED;
 	c.lite = cp->cfg->nat.ice_mode == CFG_ICE_LITE;
+	c.consent_timeout_ms = cp->cfg->nat.ice_consent_timeout_s * 1000u;
 	c.components = st->rtcp_mux ? 1 : 2;
 	c.send = cp_ice_send;
 	c.send_arg = is;

@@ -306,6 +306,30 @@ def test_consent_checks_on_selected_pair(start_rtprec, tmp_path, veth_ns):
         peer.close()
 
 
-@pytest.mark.skip(reason="consent loss (RFC 7675) takes 30 s; rtprec's timeout is not configurable")
-def test_consent_lost():
-    pass
+def test_consent_lost(start_rtprec, tmp_path, veth_ns):
+    """RFC 7675 with nat.ice_consent_timeout_s: 8: once the peer stops answering rtprec's
+    consent checks, consent is lost no sooner than 8 s after the last answer and no later
+    than a few checks after that; the ice line counts it and session.json has the stream's
+    ICE failed with consent_lost."""
+    r, port = start_srs(start_rtprec, tmp_path, veth_ns,
+                        media_extra="nat:\n  ice_consent_timeout_s: 8\n")
+    peer = IcePeer(NS_ADDR, [SRC_PORT0], ns=veth_ns["ns"])
+    try:
+        uac, body, (m,) = offer_call(port, peer)
+        peer.connect(timeout=10)
+        wait_completed(r)
+        # the last answer rtprec gets: to the next consent check
+        n = len(peer.requests_from())
+        assert peer.wait(lambda: len(peer.requests) > n, 8), "no consent check within 8 s"
+        peer.answering = False
+        t0 = time.monotonic()
+        assert wait_for(lambda: ice_stats(r).get("consent_lost", 0) == 1, 20), ice_stats(r)
+        took = time.monotonic() - t0
+        assert 7.0 <= took <= 15.0, took
+        # counted as consent lost, not as an ICE that never completed
+        assert (ice_stats(r)["completed"], ice_stats(r)["failed"]) == (1, 0), ice_stats(r)
+    finally:
+        peer.close()
+    sess, _, _ = end_call(r, uac, tmp_path)
+    info = sess["streams"][0]["ice"]
+    assert info["state"] == "failed" and info["consent_lost"] is True, info
