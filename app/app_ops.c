@@ -26,6 +26,7 @@
 #define OPS_CONNS 16
 #define OPS_REQ_MAX 2048
 #define OPS_DEADLINE_MS 2000
+#define OPS_ACCEPT_MS 5 /* how often the listeners are tried: not two syscalls per loop pass */
 
 enum ops_kind { OPS_HTTP, OPS_CTL };
 
@@ -41,6 +42,7 @@ struct app_ops {
 	int http_fd, ctl_fd;
 	char ctl_path[108];
 	struct ops_conn conns[OPS_CONNS];
+	uint64_t accept_due; /* ops_now_ms() of the next accept() try */
 	app_ops_reload_fn reload;
 	void *reload_arg;
 	/* telemetry mailbox: one command at a time */
@@ -310,10 +312,13 @@ void app_ops_poll(struct app_ops *o, struct cp_ctx *cp, const struct cp_sip *sip
 	if (o == NULL)
 		return;
 	now = ops_now_ms();
-	if (o->http_fd >= 0)
-		ops_accept(o, o->http_fd, OPS_HTTP, now);
-	if (o->ctl_fd >= 0)
-		ops_accept(o, o->ctl_fd, OPS_CTL, now);
+	if (now >= o->accept_due) {
+		o->accept_due = now + OPS_ACCEPT_MS;
+		if (o->http_fd >= 0)
+			ops_accept(o, o->http_fd, OPS_HTTP, now);
+		if (o->ctl_fd >= 0)
+			ops_accept(o, o->ctl_fd, OPS_CTL, now);
+	}
 	for (unsigned i = 0; i < OPS_CONNS; i++)
 		if (o->conns[i].fd >= 0)
 			ops_serve(o, cp, sip, &o->conns[i], now);
