@@ -10,7 +10,7 @@
 #include "controlplane/cp.h"
 #include "controlplane/cp_static.h"
 
-/* The static flows as the file now has them; what changed goes to out. */
+/* The static flows as the file now has them; what changed goes to out (may be NULL). */
 static void app_reload_flows(struct app_reload_ctx *r, const struct cfg *n, FILE *out)
 {
 	struct cp_static_result res;
@@ -18,6 +18,10 @@ static void app_reload_flows(struct app_reload_ctx *r, const struct cfg *n, FILE
 	if (r->cp == NULL)
 		return;
 	cp_static_reload(r->cp, n, &res);
+	if (res.why[0] != '\0')
+		LOG_WARN("reload: static flows: %s", res.why);
+	if (out == NULL)
+		return;
 	fprintf(out,
 		",\"flows\":{\"added\":%u,\"removed\":%u,\"changed\":%u,\"kept\":%u,"
 		"\"refused\":%u",
@@ -27,8 +31,6 @@ static void app_reload_flows(struct app_reload_ctx *r, const struct cfg *n, FILE
 		cp_json_str(out, res.why);
 	}
 	fputc('}', out);
-	if (res.why[0] != '\0')
-		LOG_WARN("reload: static flows: %s", res.why);
 }
 
 const char *app_reload(void *arg, FILE *out)

@@ -13,7 +13,7 @@ struct app_reload_ctx {
 };
 
 /* An app_ops_reload_fn: NULL when applied (what the static flows did goes to out as
- * ,"flows":{...}), else why not. */
+ * ,"flows":{...}; out may be NULL: the log only), else why not. */
 const char *app_reload(void *arg, FILE *out);
 
 #endif

@@ -67,21 +67,6 @@ static bool app_draining(struct cp_ctx *cp, unsigned drain_s, uint64_t *end)
 	return cp_now_ms() < *end;
 }
 
-/* SIGHUP: a reload whose details only go to the log. */
-static void app_reload_signal(struct app_reload_ctx *rl)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
-	const char *why = out ? app_reload(rl, out) : "no memory";
-
-	if (out != NULL)
-		fclose(out);
-	free(text);
-	if (why != NULL)
-		LOG_WARN("reload: %s", why);
-}
-
 /* Control loop: SIP and dataplane events, operator requests, session timers once a
  * second, stats on SIGUSR1, reload on SIGHUP, until a stop signal. */
 static void app_run(struct cp_ctx *cp, struct cp_sip *sip, struct app_ops *ops,
@@ -96,8 +81,10 @@ static void app_run(struct cp_ctx *cp, struct cp_sip *sip, struct app_ops *ops,
 		cp_sip_poll(sip, 1);
 		app_ops_poll(ops, cp, sip);
 		if (app_hup) {
+			const char *why;
 			app_hup = 0;
-			app_reload_signal(rl);
+			if ((why = app_reload(rl, NULL)) != NULL) /* details: the log */
+				LOG_WARN("reload: %s", why);
 		}
 		if (cp_now_ms() >= next_tick) {
 			cp_sessions_tick(cp);
@@ -209,11 +196,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cfg_log_setup(&cfg->log);
-	if (cfg->dataplane.mbufs < cfg_mbufs_wanted(cfg))
+	uint64_t wanted = cfg_mbufs_wanted(cfg);
+	if (cfg->dataplane.mbufs < wanted)
 		LOG_WARN("dataplane.mbufs %u is less than the %llu that the ports' descriptors and "
 			 "full record rings can hold: a recorder that falls behind would leave RX "
 			 "without mbufs (nic_rx_nombuf); raise it or lower dataplane.record_ring_size",
-			 cfg->dataplane.mbufs, (unsigned long long)cfg_mbufs_wanted(cfg));
+			 cfg->dataplane.mbufs, (unsigned long long)wanted);
 	if (args.check) {
 		fprintf(stderr, "%s: OK\n", args.config ? args.config : "<default>");
 		cfg_free(cfg);

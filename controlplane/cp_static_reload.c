@@ -143,54 +143,45 @@ static int cp_static_add(struct cp_ctx *cp, const struct cfg *n, const unsigned 
 			 const bool *changed, unsigned n_add, struct cp_static_result *res)
 {
 	struct cp_static *st = &cp->st;
-	unsigned first = st->n, n_new;
-	struct cp_static_flow **list;
-	bool *bad;
+	unsigned first = st->n, n_new = 0, n_bad = 0;
+	struct cp_static_flow **list = calloc(n_add, sizeof(*list));
+	bool *was = calloc(n_add, sizeof(*was)), *bad = calloc(st->n + n_add, sizeof(*bad));
 	const char *why;
-	int rc;
+	int rc = -ENOMEM;
 
+	if (list == NULL || was == NULL || bad == NULL)
+		goto out;
 	for (unsigned i = 0; i < n_add; i++) {
 		const struct cfg_flow *f = &n->flows[add[i]];
-		if (!cp_static_append(cp, f, &why)) {
+		if (cp_static_append(cp, f, &why)) {
+			was[n_new] = changed[i];
+			list[n_new++] = &st->v[st->n - 1];
+		} else {
 			cp_static_refuse(res, f->name, why);
 			res->removed += changed[i];
 		}
 	}
-	n_new = st->n - first;
-	list = calloc(n_new ? n_new : 1, sizeof(*list));
-	bad = calloc(st->n ? st->n : 1, sizeof(*bad));
-	if (list == NULL || bad == NULL) {
-		free(list);
-		free(bad);
-		return -ENOMEM;
-	}
-	for (unsigned i = 0; i < n_new; i++)
-		list[i] = &st->v[first + i];
 	rc = n_new ? cp_static_program(cp, list, n_new, true) : 0;
 	/* a flow some worker refused is taken back from all of them (a worker deletes a
 	 * key only when the flow id is also the one it holds) */
-	unsigned n_bad = 0;
-	for (unsigned i = first; rc == 0 && i < st->n; i++) {
-		struct cp_static_flow *e = &st->v[i];
-		int k = cp_static_index(n, e->name);
-		bool was = false;
+	for (unsigned k = 0; rc == 0 && k < n_new; k++) {
+		struct cp_static_flow *e = list[k];
 
-		for (unsigned j = 0; j < n_add; j++)
-			if ((int)add[j] == k)
-				was = changed[j];
 		if (e->failed == 0) {
-			res->added += !was;
-			res->changed += was;
+			res->added += !was[k];
+			res->changed += was[k];
 			continue;
 		}
-		bad[i] = true;
-		list[n_bad++] = e;
+		bad[first + k] = true;
+		list[n_bad++] = e; /* n_bad <= k: only entries already looked at are overwritten */
 		cp_static_refuse(res, e->name, strerror(-e->first_err));
-		res->removed += was;
+		res->removed += was[k];
 	}
 	if (n_bad != 0 && cp_static_program(cp, list, n_bad, false) == 0)
 		cp_static_drop(cp, bad);
+out:
 	free(list);
+	free(was);
 	free(bad);
 	return rc;
 }
@@ -198,7 +189,7 @@ static int cp_static_add(struct cp_ctx *cp, const struct cfg *n, const unsigned 
 int cp_static_reload(struct cp_ctx *cp, const struct cfg *n, struct cp_static_result *res)
 {
 	struct cp_static *st = &cp->st;
-	bool *gone, *changed;
+	bool *gone, *changed, *seen;
 	unsigned *add, n_add = 0;
 	int rc;
 
@@ -211,12 +202,15 @@ int cp_static_reload(struct cp_ctx *cp, const struct cfg *n, struct cp_static_re
 	gone = calloc(st->n ? st->n : 1, sizeof(*gone));
 	add = calloc(n->flows_count ? n->flows_count : 1, sizeof(*add));
 	changed = calloc(n->flows_count ? n->flows_count : 1, sizeof(*changed));
-	if (gone == NULL || add == NULL || changed == NULL) {
+	seen = calloc(n->flows_count ? n->flows_count : 1, sizeof(*seen));
+	if (gone == NULL || add == NULL || changed == NULL || seen == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	for (unsigned i = 0; i < st->n; i++) {
 		int j = cp_static_index(n, st->v[i].name);
+		if (j >= 0)
+			seen[j] = true;
 		if (j < 0) {
 			gone[i] = true;
 			res->removed++;
@@ -228,15 +222,11 @@ int cp_static_reload(struct cp_ctx *cp, const struct cfg *n, struct cp_static_re
 			res->kept++;
 		}
 	}
-	for (unsigned j = 0; j < n->flows_count; j++) {
-		bool known = false;
-		for (unsigned i = 0; i < st->n && !known; i++)
-			known = strcmp(st->v[i].name, n->flows[j].name) == 0;
-		if (!known)
+	for (unsigned j = 0; j < n->flows_count; j++)
+		if (!seen[j])
 			add[n_add++] = j;
-	}
 	rc = cp_static_remove(cp, gone);
-	if (rc == 0 && n_add != 0) {
+	if (rc == 0 && n_add != 0 && st->n + n_add > st->cap) {
 		struct cp_static_flow *v = realloc(st->v, (st->n + n_add) * sizeof(*v));
 		if (v == NULL) {
 			rc = -ENOMEM;
@@ -244,8 +234,9 @@ int cp_static_reload(struct cp_ctx *cp, const struct cfg *n, struct cp_static_re
 		}
 		st->v = v;
 		st->cap = st->n + n_add;
-		rc = cp_static_add(cp, n, add, changed, n_add, res);
 	}
+	if (rc == 0 && n_add != 0)
+		rc = cp_static_add(cp, n, add, changed, n_add, res);
 	if (rc != 0)
 		snprintf(res->why, sizeof(res->why), "the workers did not take the flows: %s",
 			 strerror(-rc));
@@ -257,5 +248,6 @@ out:
 	free(gone);
 	free(add);
 	free(changed);
+	free(seen);
 	return rc;
 }

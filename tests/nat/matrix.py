@@ -23,6 +23,7 @@ from types import SimpleNamespace
 from conftest import free_port
 from nat_lab import ROUTER_OUT, SRC_IP, STUN_IP, STUN_PORT, NatLab
 from test_nat import STUN_NAT, lab_config, nat_event
+from test_ice import wait_completed
 from test_siprec import session_dirs, wait_for
 
 PY = "/usr/bin/python3"
@@ -226,6 +227,17 @@ def report(scenario, name, got, sent, path):
         with open(out, "a") as f:
             f.write(line + "\n")
     return line
+
+
+def ice_media_bye(r, lab, uac, peer, dst, media, per_stream):
+    """ICE calls (N8, N9): once both streams completed, the peer's sockets are closed (the
+    SRC's RTP then leaves from its nominated ports, as in the other scenarios), per_stream
+    packets go to each stream's port at dst, and the call ends with a BYE."""
+    wait_completed(r, n=2)
+    peer.close()
+    send_rtp(lab, lab.out, dst, [m.port for m in media], per_stream)
+    time.sleep(0.5)
+    assert uac.bye() == 200
 
 
 def check_counts(r, tmp_path, per_stream):

@@ -6,13 +6,12 @@ reachable from outside, the srflx one gets through once rtprec's own checks towa
 the SRC's candidate have opened the NAT's pinhole (keepalives are off, so only ICE
 opens it). The SRC nominates, sends RTP on two streams from its nominated ports,
 and every packet must be in the recording."""
-import time
 
 from ice_peer import IcePeer
-from matrix import DISCOVERY, SDP_PORTS, check_counts, discovery, report, send_rtp, start
+from matrix import DISCOVERY, SDP_PORTS, check_counts, discovery, ice_media_bye, report, start
 from nat_lab import INSIDE_DP, ROUTER_OUT, SRC_IP, NatLab
 from sip_uac import Uac
-from test_ice import assert_answer_ice, wait_completed
+from test_ice import assert_answer_ice
 
 N = 100
 
@@ -45,11 +44,7 @@ def test_n8_ice(start_rtprec, tmp_path):
             # rtprec's checks came through the NAT from its srflx address
             srcs = {s.src for s in peer.requests_from() if s.answer == 200}
             assert srcs >= {(ROUTER_OUT, m.port) for m in media}, srcs
-            wait_completed(r, n=2)
-            peer.close()  # the SRC's media from its nominated ports, as in the other scenarios
-            send_rtp(lab, lab.out, ROUTER_OUT, [m.port for m in media], N)
-            time.sleep(0.5)
-            assert uac.bye() == 200
+            ice_media_bye(r, lab, uac, peer, ROUTER_OUT, media, N)
         finally:
             peer.close()
             uac.close()

@@ -8,13 +8,11 @@ unreachable, the relayed one answers — its checks reach rtprec as
 ChannelData that the workers unwrap and punt, and rtprec's answers and own checks go
 back through the relay. The SRC nominates the relayed pair, its RTP is recorded, and
 session.json says so."""
-import time
 
 from ice_peer import IcePeer
-from matrix import DISCOVERY, SDP_PORTS, check_counts, discovery, report, send_rtp, start
+from matrix import DISCOVERY, SDP_PORTS, check_counts, discovery, ice_media_bye, report, start
 from nat_lab import INSIDE_DP, SRC_IP, STUN_IP, NatLab
 from sip_uac import Uac
-from test_ice import wait_completed
 
 N = 100
 APD = "address-and-port-dependent"
@@ -52,11 +50,7 @@ def test_n9_ice_turn(start_rtprec, tmp_path):
                                      f"{st.workers}\n{r.diag()}")
             for i, m in enumerate(media):
                 assert sel[(i, 1)]["typ"] == "relay", sel
-            wait_completed(r, n=2)
-            peer.close()
-            send_rtp(lab, lab.out, STUN_IP, [m.port for m in media], N)
-            time.sleep(0.5)
-            assert uac.bye() == 200
+            ice_media_bye(r, lab, uac, peer, STUN_IP, media, N)
         finally:
             peer.close()
             uac.close()
