@@ -319,7 +319,10 @@ def check_pauses(sess, plan, ex):
     """Each stream's pauses: as many as the answers said inactive, each starting while
     rtprec handled the request that paused it and ending while it handled the one that
     resumed it (or with the call)."""
-    tol = 0.002   # session.json has milliseconds
+    # session.json has milliseconds, and SIPp stamps its trace from a clock it reads once
+    # per loop pass (seen 2.1 ms late under ASan): 10 ms, still far below the gaps
+    # between a scenario's requests
+    tol = 0.010
     for s, (st, want) in enumerate(zip(sess["streams"], plan.pauses)):
         assert len(st["pauses"]) == len(want), (s, st["pauses"], want)
         for iv, (i, j) in zip(st["pauses"], want):
