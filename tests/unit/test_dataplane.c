@@ -225,6 +225,7 @@ static void test_turn_channel_data(void **state)
 				"[forward], forward: { to: \"198.18.0.7:40000\", port: out } }\n");
 	cp = start_planes(yaml, len, &cfg, &dp);
 
+	const uint64_t answers0 = cp->st.answers;
 	memset(&m, 0, sizeof(m));
 	m.type = DP_CMD_FLOW_ADD;
 	m.u.spec.key = (struct dp_flow_key){ rte_cpu_to_be_32(RELAY_IP), rte_cpu_to_be_32(0xc000020a),
@@ -241,6 +242,13 @@ static void test_turn_channel_data(void **state)
 	m.u.chan.peer_ip = rte_cpu_to_be_32(0xc6336407);
 	m.u.chan.peer_port = rte_cpu_to_be_16(5004);
 	assert_int_equal(cp_send(cp, 0, &m), 0);
+	/* the worker reads commands on its tick and packets on every pass: the relay's
+	 * packets would match the media flow straight if they came before both answers */
+	for (int i = 0; i < 2000 && cp->st.answers < answers0 + 2; i++) {
+		cp_poll(cp);
+		usleep(1000);
+	}
+	assert_int_equal(cp->st.answers, answers0 + 2);
 
 	for (uint16_t s = 1; s <= 10; s++)
 		inject(cp, make_channel_data(0x4001, s));
