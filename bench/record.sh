@@ -8,6 +8,9 @@
 #   rate, worker cycles/packet and the ratio to testpmd; JSON in bench/results/.
 #   BENCH_RECORD_PPS=0: no pacing (as fast as the worker reads; drops show the limit).
 #   BENCH_SKIP_TESTPMD=1: no testpmd run.
+#   In a VM that reports free memory to its hypervisor, reporting is stopped for the run
+#   and BENCH_VM_WARM_MB (default: free memory less 1 GB) backed first (bench/vm_memory.sh);
+#   BENCH_VM_MEMORY=0 leaves the guest as it is.
 #   --quick: 5 s at 200 kpps, a small input, no testpmd: checks that the counts add up.
 # Exit 0 when offered = written + dropped (never a speed check).
 set -euo pipefail
@@ -17,6 +20,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/tools/deps.sh"
 # shellcheck source=tools/hugepages.sh
 source "$ROOT/tools/hugepages.sh"
+# shellcheck source=bench/vm_memory.sh
+source "$ROOT/bench/vm_memory.sh"
 
 quick=0
 [[ ${1:-} == --quick ]] && quick=1
@@ -49,9 +54,14 @@ if [[ ! -s $pcap ]]; then
 	mv "$pcap.tmp" "$pcap"
 fi
 recdir=$(mktemp -d /tmp/rtprec-recbench.XXXXXX)
-cleanup() { umount "$recdir" 2>/dev/null || true; rmdir "$recdir" 2>/dev/null || true; }
+cleanup() {
+	bench_vm_memory_release
+	umount "$recdir" 2>/dev/null || true
+	rmdir "$recdir" 2>/dev/null || true
+}
 trap cleanup EXIT
 mount -t tmpfs -o size="${BENCH_TMPFS:-8g}",huge="${BENCH_TMPFS_HUGE:-within_size}" rtprec-recbench "$recdir"
+((quick)) || bench_vm_memory_hold "${BENCH_VM_WARM_MB:-}"
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 /usr/bin/python3 "$ROOT/bench/record_bench.py" --pcap "$pcap" --flows "$flows" --files "$files" \

@@ -83,11 +83,13 @@ def bench_record(a, workdir):
     t = totals(final)
     dt = s2["t"] - s1["t"]
     drx = s2["rx"] - s1["rx"]
-    lost = sum(t["drops"].get(k, 0) for k in ("record_ring_full", "record_no_mbuf", "pace_missed"))
+    by_recorder = sum(t["drops"].get(k, 0) for k in ("record_ring_full", "record_no_mbuf")) + t["rec_dropped"]
+    by_wire = t["drops"].get("pace_missed", 0)
     offered = t["rx"] + t["drops"].get("pace_missed", 0)
     return dict(pps_target=a.pps, seconds=dt, mpps=drx / dt / 1e6 if dt > 0 else 0.0,
                 cycles_per_pkt=(s2["busy"] - s1["busy"]) / drx if drx else None,
-                offered=offered, written=t["written"], dropped=lost + t["rec_dropped"], drops=t["drops"],
+                offered=offered, written=t["written"], dropped=by_recorder + by_wire,
+                dropped_recorder=by_recorder, dropped_wire=by_wire, drops=t["drops"],
                 write_errors=t["write_errors"], bytes=t["bytes"], exit_code=rc,
                 window_drops={k: v - s1["drops"].get(k, 0) for k, v in s2["drops"].items()
                               if v - s1["drops"].get(k, 0)})
@@ -158,7 +160,8 @@ def main():
     def f(x, fmt):
         return format(x, fmt) if isinstance(x, (int, float)) else "n/a"
     print(f"record: offered={r.get('offered', 'n/a')} written={r.get('written', 'n/a')} "
-          f"dropped={r.get('dropped', 'n/a')} rate={f(r.get('mpps'), '.3f')} Mpps "
+          f"dropped={r.get('dropped', 'n/a')} (recorder {r.get('dropped_recorder', 'n/a')}, "
+          f"wire {r.get('dropped_wire', 'n/a')}) rate={f(r.get('mpps'), '.3f')} Mpps "
           f"(target {a.pps / 1e6:.3f}) cycles/pkt={f(r.get('cycles_per_pkt'), '.0f')} "
           f"testpmd={f(tp, '.2f')} Mpps ratio={f(res.get('ratio'), '.3f')} "
           f"{'consistent' if ok else 'INCONSISTENT'} ({a.out})", flush=True)
