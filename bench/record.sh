@@ -9,8 +9,8 @@
 #   BENCH_RECORD_PPS=0: no pacing (as fast as the worker reads; drops show the limit).
 #   BENCH_SKIP_TESTPMD=1: no testpmd run.
 #   In a VM that reports free memory to its hypervisor, reporting is stopped for the run
-#   and BENCH_VM_WARM_MB (default: free memory less 1 GB) backed first (bench/vm_memory.sh);
-#   BENCH_VM_MEMORY=0 leaves the guest as it is.
+#   and BENCH_VM_WARM_MB (default: free memory less 1 GB, at most 32 GB) backed first
+#   (bench/vm_memory.sh); BENCH_VM_MEMORY=0 leaves the guest as it is.
 #   --quick: 5 s at 200 kpps, a small input, no testpmd: checks that the counts add up.
 # Exit 0 when offered = written + dropped (never a speed check).
 set -euo pipefail
