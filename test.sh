@@ -2,7 +2,7 @@
 # ./test.sh — install what is missing, build (build/, build-asan/, build-fuzz/), and run:
 # unit tests (both builds), integration tests (pytest, both binaries), the NAT matrix
 # (tests/nat/run.sh, normal build), fuzz targets
-# (FUZZ_SECONDS each, default 20), bench scripts in --quick mode, a soak (SOAK_MINUTES, 2). Ends with the line "N passed, N failed".
+# (FUZZ_SECONDS each, default 15), bench scripts in --quick mode, a soak (SOAK_MINUTES, 2). Ends with the line "N passed, N failed".
 # Env: FUZZ_SECONDS, SKIP_ASAN=1, SKIP_FUZZ=1, PYTEST_ARGS (extra pytest args).
 set -euo pipefail
 
@@ -13,7 +13,7 @@ source tools/deps.sh
 # shellcheck source=tools/hugepages.sh
 source tools/hugepages.sh
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 PY=/usr/bin/python3
 LOGDIR=$(mktemp -d /tmp/rtprec-test.XXXXXX)
 PASSED=0
