@@ -141,38 +141,98 @@ static char *headers_only(const char *buf, size_t len, size_t *out_len)
 	return o;
 }
 
-/* libosip2 splits multipart bodies itself and refuses the whole message when a quirk
- * of the SRC's (blanks after a delimiter, no final boundary, a boundary parameter with a
- * blank in it) puts it off; rtprec has its own lenient splitter for the raw body. So a
- * message that did not parse is tried again with its multipart Content-Type renamed
- * (same length: "xultipart") so that libosip2 keeps the body opaque, and the type is
- * put back on the parsed message (the body, at the same offset in buf, is taken from buf
- * as for any message). NULL when that does not parse either. */
-static osip_event_t *parse_opaque_multipart(const char *buf, size_t len)
-{
-	osip_event_t *ev = NULL;
-	char *c = malloc(len + 1);
-	size_t i = 0;
+#define SIP_MP_TYPES 8 /* multipart Content-Type headers renamed at most */
 
-	if (c == NULL)
+/* Next line of the header block from *i: its start and length without the terminator
+ * (CRLF, CR or LF, as libosip2 accepts them); false at the end of buf. */
+static bool next_line(const char *buf, size_t len, size_t *i, size_t *start, size_t *ll)
+{
+	size_t e = *i;
+
+	if (e >= len)
+		return false;
+	while (e < len && buf[e] != '\r' && buf[e] != '\n')
+		e++;
+	*start = *i;
+	*ll = e - *i;
+	if (e < len && buf[e] == '\r' && e + 1 < len && buf[e + 1] == '\n')
+		e++;
+	*i = e + 1;
+	return true;
+}
+
+/* Offset of the value in the header line l (ll bytes) when it is a Content-Type (or
+ * "c"), else -1. */
+static long content_type_value(const char *l, size_t ll)
+{
+	const char *colon = memchr(l, ':', ll);
+	size_t n;
+
+	if (colon == NULL)
+		return -1;
+	n = (size_t)(colon - l);
+	while (n > 0 && (l[n - 1] == ' ' || l[n - 1] == '\t'))
+		n--;
+	if ((n == 12 && strncasecmp(l, "content-type", 12) == 0) || (n == 1 && (l[0] | 0x20) == 'c'))
+		return colon - l + 1;
+	return -1;
+}
+
+/* Offsets in buf of the type of each multipart Content-Type in the header block (its
+ * value may start on a folded line); -1 when there are more than max. */
+static int multipart_types(const char *buf, size_t len, size_t *pos, int max)
+{
+	size_t i = 0, st, ll, v;
+	bool pending = false; /* a Content-Type whose value has not started yet */
+	int n = 0;
+
+	while (next_line(buf, len, &i, &st, &ll) && ll != 0) {
+		const char *l = buf + st;
+		bool folded = l[0] == ' ' || l[0] == '\t';
+		long at = folded ? (pending ? 0 : -1) : content_type_value(l, ll);
+
+		pending = false;
+		if (at < 0)
+			continue;
+		for (v = (size_t)at; v < ll && (l[v] == ' ' || l[v] == '\t'); v++)
+			;
+		if (v == ll) {
+			pending = true;
+			continue;
+		}
+		if (ll - v < 9 || strncasecmp(l + v, "multipart", 9) != 0)
+			continue;
+		if (n == max)
+			return -1;
+		pos[n++] = st + v;
+	}
+	return n;
+}
+
+/* libosip2 splits multipart bodies itself: it refuses the whole message when a quirk
+ * of the SRC's (blanks after a delimiter, no final boundary, a boundary parameter with a
+ * blank in it) puts it off, and it loses memory when a part has two Content-Type headers
+ * (libosip2 5.3; found by fuzz_sip). rtprec has its own lenient splitter for the raw
+ * body, so libosip2 never sees a multipart type: a copy of the message is parsed with
+ * each multipart Content-Type renamed (same length: "xultipart") so that the body stays
+ * opaque, and the type is put back on the parsed message (the body, at the same offset
+ * in buf, is taken from buf as for any message). NULL when it does not parse. */
+static osip_event_t *sip_parse(const char *buf, size_t len)
+{
+	size_t pos[SIP_MP_TYPES];
+	int n = multipart_types(buf, len, pos, SIP_MP_TYPES);
+	osip_event_t *ev;
+	char *c;
+
+	if (n == 0)
+		return osip_parse(buf, len);
+	if (n < 0 || (c = malloc(len + 1)) == NULL)
 		return NULL;
 	memcpy(c, buf, len);
 	c[len] = '\0';
-	while (i < len) { /* header lines up to the blank line */
-		char *l = c + i, *e = memchr(l, '\n', len - i), *mp;
-		size_t ll = e ? (size_t)(e - l) : len - i;
-
-		if (ll == 0 || (ll == 1 && l[0] == '\r'))
-			break;
-		if ((strncasecmp(l, "content-type", 12) == 0 || strncasecmp(l, "c:", 2) == 0 ||
-		     strncasecmp(l, "c ", 2) == 0) &&
-		    (mp = strcasestr(l, "multipart")) != NULL && mp < l + ll) {
-			mp[0] = 'x';
-			ev = osip_parse(c, len);
-			break;
-		}
-		i += ll + 1;
-	}
+	for (int k = 0; k < n; k++)
+		c[pos[k]] = 'x';
+	ev = osip_parse(c, len);
 	free(c);
 	if (ev == NULL || ev->sip == NULL || ev->sip->content_type == NULL ||
 	    ev->sip->content_type->type == NULL) {
@@ -256,9 +316,7 @@ void cp_sip_receive(struct cp_sip *s, const char *buf, size_t len, unsigned flag
 			return;
 		buf = hb;
 	}
-	ev = osip_parse(buf, len);
-	if (ev == NULL && !truncated)
-		ev = parse_opaque_multipart(buf, len);
+	ev = sip_parse(buf, len);
 	if (ev == NULL && !truncated && rv == CP_SIP_RATE_PASS) {
 		reply_bad_body(s, buf, len, from);
 		return;
