@@ -81,6 +81,9 @@ def test_reload_adds_removes_and_changes_flows(start_rtprec, tmp_path, veth_ns):
     assert rtp_counts(str(rdir / "chg.pcap")) == {5004: 5}
     new_chg = glob.glob(str(rdir / "chg.2*Z*.pcap"))
     assert len(new_chg) == 3, os.listdir(rdir)
-    assert sorted(str(rtp_counts(f)) for f in new_chg) == ["{5006: 7}", "{}", "{}"], new_chg
+    # on failure: what every pcap holds (bytes and RTP) and the recorder's counters
+    assert sorted(str(rtp_counts(f)) for f in new_chg) == ["{5006: 7}", "{}", "{}"], \
+        ({os.path.basename(f): (os.path.getsize(f), rtp_counts(f))
+          for f in glob.glob(str(rdir / "*.pcap"))}, final.by_type("recorder"), final.workers, r.diag())
     assert rtp_counts(str(rdir / "new.pcap")) == {5008: 7}
     assert not (rdir / "clash.pcap").exists()
