@@ -173,9 +173,7 @@ static long content_type_value(const char *l, size_t ll)
 	n = (size_t)(colon - l);
 	while (n > 0 && (l[n - 1] == ' ' || l[n - 1] == '\t'))
 		n--;
-	if ((n == 12 && strncasecmp(l, "content-type", 12) == 0) || (n == 1 && (l[0] | 0x20) == 'c'))
-		return colon - l + 1;
-	return -1;
+	return cp_sip_is_hdr(l, n, "content-type", 'c') ? colon - l + 1 : -1;
 }
 
 /* Offsets in buf of the type of each multipart Content-Type in the header block (its

@@ -90,6 +90,8 @@ struct cp_sip_txd {
 
 /* The body of a raw message: after the blank line, Content-Length long. */
 size_t cp_sip_raw_body(const char *buf, size_t len, const osip_message_t *m, const char **body);
+/* The header name (n bytes) is full or its compact form (0: none), any case. */
+bool cp_sip_is_hdr(const char *name, size_t n, const char *full, char compact);
 
 struct cp_sip_pending {
 	struct cp_sip *s;

@@ -57,7 +57,7 @@ static int line_status(const char *l, size_t n)
 	return 400;
 }
 
-static bool is_hdr(const char *name, size_t n, const char *full, char compact)
+bool cp_sip_is_hdr(const char *name, size_t n, const char *full, char compact)
 {
 	return (n == strlen(full) && strncasecmp(name, full, n) == 0) ||
 	       (compact && n == 1 && tolower((unsigned char)name[0]) == compact);
@@ -74,12 +74,12 @@ static bool add_header(struct cp_sip *s, osip_message_t *r, const char *name, si
 	};
 	char via[] = "via", tag[20], *v;
 
-	if (is_hdr(name, nl, "Via", 'v'))
+	if (cp_sip_is_hdr(name, nl, "Via", 'v'))
 		return osip_message_set_multiple_header(r, via, value) == 0;
 	for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
 		osip_header_t *h = NULL;
 
-		if (!is_hdr(name, nl, copied[i].full, copied[i].compact) ||
+		if (!cp_sip_is_hdr(name, nl, copied[i].full, copied[i].compact) ||
 		    osip_message_header_get_byname(r, copied[i].full, 0, &h) >= 0)
 			continue; /* the first one only */
 		if (copied[i].tag && !strcasestr(value, "tag=")) {
