@@ -2,6 +2,7 @@
  * Static flows: the table of configured flows, their flow and recorder ids, and how they
  * are programmed through the workers' command rings (at start, and by a reload). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,21 +310,35 @@ int cp_program_static_flows(struct cp_ctx *cp)
 	return 0;
 }
 
+/* Create path if it does not exist yet: 0, -EEXIST or another -errno (the
+ * recorder's own open then reports it). */
+static int cp_static_take_name(const char *path, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
 int cp_static_open(struct cp_ctx *cp, const struct cp_static_flow *e, bool keep)
 {
 	const char *dir = cp->cfg->recording.dir;
+	mode_t mode = cp->cfg->recording.file_mode_bits;
 	char path[PATH_MAX], stamp[32];
-	struct stat sb;
 	time_t now = time(NULL);
 	struct tm tm;
 
 	snprintf(path, sizeof(path), "%s/%s.pcap", dir, e->name);
-	if (keep && stat(path, &sb) == 0) {
+	if (keep && cp_static_take_name(path, mode) == -EEXIST) {
 		gmtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 		snprintf(path, sizeof(path), "%s/%s.%s.pcap", dir, e->name, stamp);
-		/* changed twice in one second: NAME.STAMP-2.pcap, ... */
-		for (unsigned k = 2; k < 100 && stat(path, &sb) == 0; k++)
+		/* changed twice in one second: NAME.STAMP-2.pcap, ... The name is
+		 * taken here (the recorder thread creates the file later), so a
+		 * second change before it has cannot pick the same name. */
+		for (unsigned k = 2; k < 100 && cp_static_take_name(path, mode) == -EEXIST; k++)
 			snprintf(path, sizeof(path), "%s/%s.%s-%u.pcap", dir, e->name, stamp, k);
 	}
 	return rec_stream_open(cp->rec, e->rec_id, path, 0);

@@ -155,6 +155,7 @@ static void rec_on_file_closed(void *arg, const struct rec_file *f, const char *
 /* ---------------------------------------------------------------- streams */
 
 static int rec_do_open(struct rec_thread *t, uint32_t id, const char *path, unsigned flags);
+static struct rec_file *rec_open_queued(struct rec_thread *t, uint32_t id);
 
 static void rec_list_del(struct rec_thread *t, struct rec_file *f)
 {
@@ -259,8 +260,11 @@ static void rec_write_item(struct rec_thread *t, const struct dp_rec_item *it)
 	const void *src;
 	uint8_t *p;
 
-	if (it->rec_id < r->p.max_streams && dp_rec_thread(it->rec_id, r->n_threads) == t->idx)
+	if (it->rec_id < r->p.max_streams && dp_rec_thread(it->rec_id, r->n_threads) == t->idx) {
 		f = r->files[it->rec_id];
+		if (f == NULL)
+			f = rec_open_queued(t, it->rec_id);
+	}
 	if (f == NULL) {
 		t->w.c.dropped++; /* stream closed meanwhile */
 		return;
@@ -338,6 +342,20 @@ static void rec_drain_snapshot(struct rec_thread *t)
 		rec_take(t, t->rings[i], rte_ring_count(t->rings[i]));
 }
 
+static void rec_run_cmd(struct rec_thread *t, struct rec_cmd *c)
+{
+	if (c->type == REC_CMD_OPEN) {
+		rec_do_open(t, c->rec_id, c->path, c->flags);
+	} else if (c->type == REC_CMD_SRTP) {
+		rec_do_srtp(t, c->rec_id, (const struct rec_srtp_key *)(void *)c->path, c->n_keys);
+	} else {
+		rec_drain_snapshot(t);
+		rec_do_close(t, c->rec_id, c);
+	}
+	free(c->dir);
+	free(c);
+}
+
 static void rec_handle_cmds(struct rec_thread *t)
 {
 	struct rec_cmd *c;
@@ -351,19 +369,47 @@ static void rec_handle_cmds(struct rec_thread *t)
 	pthread_mutex_unlock(&t->lock);
 	while (c != NULL) {
 		struct rec_cmd *next = c->next;
-		if (c->type == REC_CMD_OPEN) {
-			rec_do_open(t, c->rec_id, c->path, c->flags);
-		} else if (c->type == REC_CMD_SRTP) {
-			rec_do_srtp(t, c->rec_id, (const struct rec_srtp_key *)(void *)c->path,
-				    c->n_keys);
-		} else {
-			rec_drain_snapshot(t);
-			rec_do_close(t, c->rec_id, c);
-		}
-		free(c->dir);
-		free(c);
+		rec_run_cmd(t, c);
 		c = next;
 	}
+}
+
+/* An item for stream id, which has no file: its open may still be queued.
+ * The control plane posts the open before it programs the flow, so the item
+ * can reach this pass before the thread looks at its commands. Run the
+ * stream's own queued commands now, in their order (open, SRTP keys), up to
+ * a close of it: commands of other streams do not depend on them. */
+static struct rec_file *rec_open_queued(struct rec_thread *t, uint32_t id)
+{
+	struct rec_cmd *mine = NULL, **mine_end = &mine, **pp, *c, *prev = NULL;
+
+	if (atomic_load_explicit(&t->pending, memory_order_acquire) == 0)
+		return NULL;
+	pthread_mutex_lock(&t->lock);
+	for (pp = &t->head; (c = *pp) != NULL;) {
+		if (c->rec_id == id && c->type == REC_CMD_CLOSE)
+			break;
+		if (c->rec_id != id) {
+			prev = c;
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		if (t->tail == c)
+			t->tail = prev;
+		c->next = NULL;
+		*mine_end = c;
+		mine_end = &c->next;
+	}
+	if (t->head == NULL)
+		atomic_store(&t->pending, 0);
+	pthread_mutex_unlock(&t->lock);
+	while (mine != NULL) {
+		c = mine->next;
+		rec_run_cmd(t, mine);
+		mine = c;
+	}
+	return t->r->files[id];
 }
 
 /* Free space in dir: at least 5 % of the file system, at most 64 MiB. */

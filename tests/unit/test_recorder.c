@@ -55,7 +55,7 @@ static void rig_init(struct rig *g, unsigned workers, unsigned threads, enum cfg
 		assert_non_null(g->rings[i]);
 	}
 	g->p = (struct rec_params){
-		.threads = threads, .max_streams = 8, .sync = sync, .sync_interval_ms = interval_ms,
+		.threads = threads, .max_streams = 64, .sync = sync, .sync_interval_ms = interval_ms,
 		.file_mode = 0600, .write_buffer = 256 * 1024, .buffer_limit = 64 << 20,
 		.dir = dir, .on_close = on_close, .on_close_timeout_s = 5,
 	};
@@ -170,7 +170,7 @@ static void test_unwritable_dir(void **state)
 	(void)state;
 	rig_init(&g, 1, 1, CFG_REC_SYNC_NONE, 1000, NULL);
 	assert_true(rec_stream_open(g.r, 0, "/nonexistent-dir/x.pcap", 0) < 0);
-	assert_true(rec_stream_open(g.r, 9, "/tmp/x.pcap", 0) < 0); /* id out of range */
+	assert_true(rec_stream_open(g.r, 64, "/tmp/x.pcap", 0) < 0); /* id out of range */
 	assert_int_equal(rec_storage_error(g.r), ENOENT);
 	rig_fini(&g);
 }
@@ -298,6 +298,40 @@ static void test_write_errors(void **state)
 	rig_fini(&g);
 }
 
+/* A stream opened while the thread is busy writing another: the open is
+ * queued, the stream's first packets come right behind it on the ring (as
+ * when a worker's flow is programmed at once), and none may be lost because
+ * the thread took them in the same pass, before it looked at its commands. */
+static void test_open_while_busy(void **state)
+{
+	enum { N = 48 };
+	char path[N][256];
+	struct rec_totals t;
+	struct rig g;
+	uint64_t tsc = rte_rdtsc();
+
+	(void)state;
+	rig_init(&g, 1, 1, CFG_REC_SYNC_CLOSE, 1000, NULL);
+	snprintf(path[0], sizeof(path[0]), "%s/busy.pcap", dir);
+	assert_int_equal(rec_stream_open(g.r, 0, path[0], 0), 0);
+	assert_int_equal(rec_start(g.r), 0);
+	for (uint32_t id = 1; id < N; id++) {
+		for (unsigned i = 0; i < 600; i++)
+			put(&g, 0, 0, frame(60, 0), tsc += 1000);
+		snprintf(path[id], sizeof(path[id]), "%s/late%u.pcap", dir, id);
+		assert_int_equal(rec_stream_open(g.r, id, path[id], 0), 0);
+		for (unsigned i = 0; i < 20; i++)
+			put(&g, 0, id, frame(80, (uint8_t)i), tsc += 1000);
+	}
+	rec_stop(g.r);
+	rec_get_totals(g.r, &t);
+	assert_int_equal(t.dropped, 0);
+	assert_int_equal(t.packets, (N - 1) * 620);
+	for (uint32_t id = 1; id < N; id++)
+		assert_int_equal(check_pcap(path[id], 0, 80), 20);
+	rig_fini(&g);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -324,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_periodic_flush),
 		cmocka_unit_test(test_session_close),
 		cmocka_unit_test(test_write_errors),
+		cmocka_unit_test(test_open_while_busy),
 	};
 
 	if (rte_eal_init(RTE_DIM(argv), argv) < 0) {
