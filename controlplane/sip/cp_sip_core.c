@@ -143,8 +143,8 @@ static char *headers_only(const char *buf, size_t len, size_t *out_len)
 
 #define SIP_MP_TYPES 8 /* multipart Content-Type headers renamed at most */
 
-/* Next line of the header block from *i: its start and length without the terminator
- * (CRLF, CR or LF, as libosip2 accepts them); false at the end of buf. */
+/* Next line of buf from *i: its start and length without the terminator (CRLF, CR or
+ * LF, as libosip2 accepts them); false at the end of buf. */
 static bool next_line(const char *buf, size_t len, size_t *i, size_t *start, size_t *ll)
 {
 	size_t e = *i;
@@ -176,17 +176,20 @@ static long content_type_value(const char *l, size_t ll)
 	return cp_sip_is_hdr(l, n, "content-type", 'c') ? colon - l + 1 : -1;
 }
 
-/* Offsets in buf of the type of each multipart Content-Type in the header block (its
- * value may start on a folded line); -1 when there are more than max. */
+/* Offsets in buf of the type of each multipart Content-Type on any line of buf (its
+ * value may start on a folded line); -1 when there are more than max. Any line, not
+ * only the header block: where libosip2 starts the headers is its own (a request line
+ * without a version runs on over the next lines), and a part's headers in the body
+ * count too. */
 static int multipart_types(const char *buf, size_t len, size_t *pos, int max)
 {
 	size_t i = 0, st, ll, v;
 	bool pending = false; /* a Content-Type whose value has not started yet */
 	int n = 0;
 
-	while (next_line(buf, len, &i, &st, &ll) && ll != 0) {
+	while (next_line(buf, len, &i, &st, &ll)) {
 		const char *l = buf + st;
-		bool folded = l[0] == ' ' || l[0] == '\t';
+		bool folded = ll != 0 && (l[0] == ' ' || l[0] == '\t');
 		long at = folded ? (pending ? 0 : -1) : content_type_value(l, ll);
 
 		pending = false;
@@ -195,7 +198,7 @@ static int multipart_types(const char *buf, size_t len, size_t *pos, int max)
 		for (v = (size_t)at; v < ll && (l[v] == ' ' || l[v] == '\t'); v++)
 			;
 		if (v == ll) {
-			pending = true;
+			pending = true; /* the value may come on the next, folded, line */
 			continue;
 		}
 		if (ll - v < 9 || strncasecmp(l + v, "multipart", 9) != 0)
@@ -219,6 +222,7 @@ static osip_event_t *sip_parse(const char *buf, size_t len)
 {
 	size_t pos[SIP_MP_TYPES];
 	int n = multipart_types(buf, len, pos, SIP_MP_TYPES);
+	osip_content_type_t *ct;
 	osip_event_t *ev;
 	char *c;
 
@@ -232,15 +236,19 @@ static osip_event_t *sip_parse(const char *buf, size_t len)
 		c[pos[k]] = 'x';
 	ev = osip_parse(c, len);
 	free(c);
-	if (ev == NULL || ev->sip == NULL || ev->sip->content_type == NULL ||
-	    ev->sip->content_type->type == NULL) {
-		if (ev)
-			osip_event_free(ev);
-		return NULL;
+	if (ev == NULL || ev->sip == NULL)
+		goto fail;
+	ct = ev->sip->content_type;
+	if (ct != NULL && ct->type != NULL && strcasecmp(ct->type, "xultipart") == 0) {
+		osip_free(ct->type);
+		if ((ct->type = osip_strdup("multipart")) == NULL)
+			goto fail;
 	}
-	osip_free(ev->sip->content_type->type);
-	ev->sip->content_type->type = osip_strdup("multipart");
 	return ev;
+fail:
+	if (ev)
+		osip_event_free(ev);
+	return NULL;
 }
 
 /* libosip2 refuses the whole message when its body does not parse (say a
