@@ -11,6 +11,9 @@
 #   In a VM that reports free memory to its hypervisor, reporting is stopped for the run
 #   and BENCH_VM_WARM_MB (default: free memory less 1 GB, at most 32 GB) backed first
 #   (bench/vm_memory.sh); BENCH_VM_MEMORY=0 leaves the guest as it is.
+#   First, BENCH_STALL_SECONDS (10; 0 skips) of oslat on the worker's core while the
+#   recorder's core writes the tmpfs (bench/core_stall.sh): the longest hold-up of a busy
+#   core on this machine, against what the RX ring covers (printed, and in the JSON).
 #   --quick: 5 s at 200 kpps, a small input, no testpmd: checks that the counts add up.
 # Exit 0 when offered = written + dropped (never a speed check).
 set -euo pipefail
@@ -22,6 +25,8 @@ source "$ROOT/tools/deps.sh"
 source "$ROOT/tools/hugepages.sh"
 # shellcheck source=bench/vm_memory.sh
 source "$ROOT/bench/vm_memory.sh"
+# shellcheck source=bench/core_stall.sh
+source "$ROOT/bench/core_stall.sh"
 
 quick=0
 [[ ${1:-} == --quick ]] && quick=1
@@ -64,6 +69,12 @@ mount -t tmpfs -o size="${BENCH_TMPFS:-8g}",huge="${BENCH_TMPFS_HUGE:-within_siz
 ((quick)) || bench_vm_memory_hold "${BENCH_VM_WARM_MB:-}"
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
+if ((!quick)); then
+	bench_core_stall "$RES/record-$stamp.oslat.json" "$recdir"
+	if [[ -s $RES/record-$stamp.oslat.json ]]; then
+		extra+=(--oslat "$RES/record-$stamp.oslat.json")
+	fi
+fi
 /usr/bin/python3 "$ROOT/bench/record_bench.py" --pcap "$pcap" --flows "$flows" --files "$files" \
 	--packets "$packets" --pps "$pps" --seconds "$seconds" --rtprec "$BIN" --recdir "$recdir" \
 	--out "$RES/record-$stamp.json" --mem-args="$RTPREC_EAL_MEM_ARGS" "${extra[@]}"

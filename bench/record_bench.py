@@ -95,6 +95,21 @@ def bench_record(a, workdir):
                               if v - s1["drops"].get(k, 0)})
 
 
+OSLAT_BUCKETS = 1024  # bench/core_stall.sh: --bucket-size
+
+
+def core_stall(path, rx_desc, pps):
+    """oslat's JSON (bench/core_stall.sh): the longest hold-up of the busy core and how many
+    lasted at least as long as the RX ring covers (up to the histogram's last bucket)."""
+    t = json.loads(Path(path).read_text())["thread"]["0"]
+    ring_us = rx_desc / pps * 1e6 if pps else None
+    hist = {int(k): v for k, v in t.get("histogram", {}).items()}
+    top = OSLAT_BUCKETS  # bucket k: k us; the last one holds every longer hold-up too
+    over = sum(v for k, v in hist.items() if k >= min(ring_us, top)) if ring_us else None
+    return dict(cpu=t.get("cpu"), seconds=t.get("duration"), max_us=t.get("max"), ring_us=ring_us,
+                over_ring=over, over_ring_exact=bool(ring_us and ring_us <= top))
+
+
 def check_kept(recdir):
     """tshark reads each kept file to its end as RTP: returns (files, packets)."""
     files = sorted(Path(recdir).glob("*.1.pcap"))
@@ -126,6 +141,7 @@ def main():
     ap.add_argument("--rx-desc", type=int, default=int(os.environ.get("BENCH_RX_DESC", 4096)), help="the port's RX ring (what pacing may owe)")
     ap.add_argument("--rotate-mb", type=int, default=128)
     ap.add_argument("--skip-testpmd", action="store_true")
+    ap.add_argument("--oslat", help="oslat's JSON from bench/core_stall.sh, reported as core_stall")
     a = ap.parse_args()
     if a.flows % a.files:
         sys.exit("--flows must be a multiple of --files")
@@ -155,6 +171,8 @@ def main():
     if r.get("mpps") and tp:
         res["ratio"] = r["mpps"] / tp
     res["consistent"] = ok
+    if a.oslat:
+        res["core_stall"] = core_stall(a.oslat, a.rx_desc, a.pps)
     Path(a.out).write_text(json.dumps(res, indent=2) + "\n")
 
     def f(x, fmt):
@@ -165,6 +183,14 @@ def main():
           f"(target {a.pps / 1e6:.3f}) cycles/pkt={f(r.get('cycles_per_pkt'), '.0f')} "
           f"testpmd={f(tp, '.2f')} Mpps ratio={f(res.get('ratio'), '.3f')} "
           f"{'consistent' if ok else 'INCONSISTENT'} ({a.out})", flush=True)
+    cs = res.get("core_stall")
+    if cs and cs.get("ring_us"):
+        ring = f"{cs['ring_us']:.0f} us"
+        what = (f">= {ring}, what the RX ring covers at this rate" if cs["over_ring_exact"] else
+                f">= {OSLAT_BUCKETS} us (the RX ring covers {ring} at this rate)")
+        print(f"core: lcore {cs['cpu']} spinning alone (oslat, {f(cs['seconds'], '.0f')} s, lcore 0 "
+              f"writing the tmpfs): held up at most {cs['max_us']} us; {cs['over_ring']} hold-ups "
+              f"of {what}", flush=True)
     return 0 if ok else 1
 
 

@@ -13,7 +13,7 @@ RTPREC_DEBS=(
 	tshark python3-pytest python3-scapy sip-tester openssl sox
 	iproute2 iputils-ping lua5.3 coturn nftables ethtool rtpengine-daemon
 	kamailio
-	groff-base man-db valgrind
+	groff-base man-db valgrind rt-tests
 )
 
 rtprec_log() { printf '[rtprec] %s\n' "$*" >&2; }
