@@ -2,17 +2,62 @@
  * libFuzzer target for the SIP receive path: the input is one or more UDP
  * datagrams (split on "\n~~~\n") fed through cp_sip_feed_datagram, with
  * an app that answers INVITEs (200 with a body when the request had one,
- * else 488) and a few polls so timers and dialogs run too. Responses go to
- * 127.0.0.1:9, where nothing listens. */
+ * else 488) and a few polls so timers and dialogs run too. Responses go where
+ * the fuzzed Via says (127.0.0.1:5060 and any other port), so the target runs in
+ * a network namespace of its own, only its loopback up: nothing it sends reaches
+ * the machine's own SIP servers or tests (without root: a warning, and sends go
+ * to the host's loopback). */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "controlplane/cp_sip.h"
 #include "controlplane/sip/cp_sip_priv.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
+
+/* The calling thread (libFuzzer's, which runs the inputs) into a new network
+ * namespace with lo up. 0 or -errno. */
+static int fz_own_netns(void)
+{
+	struct ifreq ifr;
+	int fd, rc = 0;
+
+	if (unshare(CLONE_NEWNET) != 0)
+		return -errno;
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0)
+		rc = -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (rc == 0 && ioctl(fd, SIOCSIFFLAGS, &ifr) != 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	int rc = fz_own_netns();
+
+	(void)argc;
+	(void)argv;
+	if (rc != 0)
+		fprintf(stderr, "fuzz_sip: no network namespace of its own (%s): responses go to "
+			"this machine's 127.0.0.1\n", strerror(-rc));
+	return 0;
+}
 
 static void fz_invite(void *ctx, const struct cp_sip_request *req, struct cp_sip_pending *p)
 {
