@@ -390,6 +390,9 @@ uint64_t cfg_mbufs_wanted(const struct cfg *c);
  * CFG_FLOW_RELOAD_SPARE more that a reload may add; sessions' ids come after. */
 #define CFG_FLOW_RELOAD_SPARE 1024u
 unsigned cfg_flow_rec_slots(const struct cfg *c);
+/* Recorder stream ids for sessions: two per sip.max_sessions, so an ended call's id is
+ * not handed to a new call while the recorder may still be closing its files. */
+#define CFG_SESS_REC_IDS(c) (2u * (c)->sip.max_sessions)
 
 /* Index of the port with this name, or -1. */
 int cfg_port_index(const struct cfg *c, const char *name);

@@ -90,7 +90,7 @@ int cp_sess_files_open(struct cp_ctx *cp, struct cp_session *s)
 	}
 	cp_sess_json_reserve(cp, s);
 	cp_sess_path(s, "media.pcap", pcap, sizeof(pcap));
-	return rec_stream_open(cp->rec, cp->sess->rec_base + s->slot, pcap, REC_OPEN_SESSION);
+	return rec_stream_open(cp->rec, s->rec_id, pcap, REC_OPEN_SESSION);
 }
 
 void cp_sess_files_srtp(struct cp_ctx *cp, const struct cp_session *s)
@@ -117,7 +117,7 @@ void cp_sess_files_srtp(struct cp_ctx *cp, const struct cp_session *s)
 	}
 	if (n == 0)
 		return;
-	if (rec_stream_srtp(cp->rec, cp->sess->rec_base + s->slot, keys, n) != 0)
+	if (rec_stream_srtp(cp->rec, s->rec_id, keys, n) != 0)
 		LOG_ERR("session %s: no memory for SRTP keys: media written as received", s->id);
 }
 
@@ -476,7 +476,7 @@ static struct cp_sess_json_job *cp_sess_json_job(const struct cp_ctx *cp,
 
 void cp_sess_files_finish(struct cp_ctx *cp, struct cp_session *s)
 {
-	uint32_t id = cp->sess->rec_base + s->slot;
+	uint32_t id = s->rec_id;
 	struct cp_sess_json_job *j;
 	struct rec_report none = {.error = ENOMEM};
 

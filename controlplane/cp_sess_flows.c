@@ -54,7 +54,7 @@ static int cp_sess_flow_set(struct cp_ctx *cp, struct cp_session *s, unsigned i,
 	}
 	cp_sess_key(cp, s, st, rtcp, &m.u.spec.key);
 	m.u.spec.flow_id = cp_sess_flow_id(s, i, rtcp);
-	m.u.spec.rec_id = cp->sess->rec_base + s->slot;
+	m.u.spec.rec_id = s->rec_id;
 	m.u.spec.actions = st->paused ? 0 : DP_ACT_RECORD;
 	m.u.spec.clock_rate = 8000;
 	if (!rtcp) {

@@ -144,6 +144,7 @@ static void cp_sess_free(struct cp_ctx *cp, struct cp_session *s)
 	free(s->from);
 	free(s->to);
 	free(s->src);
+	ss->rec_used[s->rec_id - ss->rec_base] = 0;
 	ss->slots[s->slot] = NULL;
 	ss->active--;
 	free(s);
@@ -309,21 +310,52 @@ static int cp_sess_take_streams(struct cp_ctx *cp, struct cp_session *s, unsigne
 	return 0;
 }
 
+/* A recorder stream id that no live session holds and whose last recording the
+ * recorder has finished closing (an ended call's packets still on their way to its
+ * files must not reach the next call's); UINT32_MAX when the recorder is so far
+ * behind that every free id still waits for its close. */
+static uint32_t cp_sess_rec_take(struct cp_ctx *cp)
+{
+	struct cp_sessions *ss = cp->sess;
+
+	for (uint32_t n = 0; n < ss->rec_ids; n++) {
+		uint32_t i = ss->rec_hint;
+
+		ss->rec_hint = i + 1 == ss->rec_ids ? 0 : i + 1;
+		if (ss->rec_used[i] == 0 &&
+		    (cp->rec == NULL || !rec_stream_closing(cp->rec, ss->rec_base + i))) {
+			ss->rec_used[i] = 1;
+			return ss->rec_base + i;
+		}
+	}
+	return UINT32_MAX;
+}
+
 static struct cp_session *cp_sess_alloc(struct cp_ctx *cp, const struct cp_sip_request *req)
 {
 	struct cp_sessions *ss = cp->sess;
 	struct cp_session *s;
 	uint8_t rnd[16];
-	uint32_t slot;
+	uint32_t slot, rec_id;
 
-	if (ss->active >= ss->max)
+	if (ss->active >= ss->max) {
+		errno = ENOSPC;
 		return NULL;
+	}
+	rec_id = cp_sess_rec_take(cp);
+	if (rec_id == UINT32_MAX) {
+		errno = EAGAIN;
+		return NULL;
+	}
 	/* next free slot from where the last one was taken: O(1) on average */
 	for (slot = ss->hint; ss->slots[slot] != NULL; slot = slot + 1 == ss->max ? 0 : slot + 1)
 		;
 	ss->hint = slot + 1 == ss->max ? 0 : slot + 1;
-	if ((s = calloc(1, sizeof(*s))) == NULL)
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		ss->rec_used[rec_id - ss->rec_base] = 0;
+		errno = ENOMEM;
 		return NULL;
+	}
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		for (unsigned i = 0; i < sizeof(rnd); i++)
 			rnd[i] = (uint8_t)((ss->counter + i) * 131 + (uint64_t)time(NULL));
@@ -331,6 +363,7 @@ static struct cp_session *cp_sess_alloc(struct cp_ctx *cp, const struct cp_sip_r
 		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
 	s->cp = cp;
 	s->slot = slot;
+	s->rec_id = rec_id;
 	s->state = CP_SESS_STARTING;
 	s->call_id = cp_strdup0(req->call_id);
 	s->from = cp_strdup0(req->from);
@@ -379,7 +412,9 @@ static void cp_sess_new(struct cp_ctx *cp, const struct cp_sip_request *req,
 		return cp_sess_answer(cp, p, 400, NULL, "no rs-metadata in the INVITE");
 	s = cp_sess_alloc(cp, req);
 	if (s == NULL)
-		return cp_sess_answer(cp, p, 503, "Session Limit Reached", "no session slot");
+		return cp_sess_answer(cp, p, 503, "Session Limit Reached",
+				      errno == EAGAIN ? "recorder still closing ended calls"
+						      : "no session slot");
 	cfg_log_context(s->id);
 	rc = cp_sess_timer_request(cp, s, req, why, sizeof(why));
 	if (rc != 0) {
@@ -604,6 +639,8 @@ int cp_sessions_create(struct cp_ctx *cp)
 	ss->max = cfg->sip.max_sessions;
 	ss->slots = calloc(ss->max, sizeof(*ss->slots));
 	ss->rec_base = cfg_flow_rec_slots(cfg);
+	ss->rec_ids = CFG_SESS_REC_IDS(cfg);
+	ss->rec_used = calloc(ss->rec_ids, sizeof(*ss->rec_used));
 	ss->n_addr = cfg->media.n_addr ? cfg->media.n_addr : 1;
 	ss->media_ip[0] = cfg->ports[cfg->media.port_index].ip;
 	for (unsigned a = 0; a < cfg->media.n_addr; a++)
@@ -622,7 +659,7 @@ int cp_sessions_create(struct cp_ctx *cp)
 		.on_dialog_end = cp_app_dialog_end,
 		.draining = cp_app_draining,
 	};
-	if (ss->slots == NULL) {
+	if (ss->slots == NULL || ss->rec_used == NULL) {
 		cp_sessions_free(cp);
 		return -ENOMEM;
 	}
@@ -650,6 +687,7 @@ void cp_sessions_free(struct cp_ctx *cp)
 	for (unsigned a = 0; a < CFG_MAX_MEDIA_ADDRS; a++)
 		cp_portpool_fini(&ss->ports[a]);
 	free(ss->slots);
+	free(ss->rec_used);
 	free(ss->ice_port);
 	free(ss);
 	cp->sess = NULL;

@@ -75,6 +75,7 @@ struct cp_session {
 	struct cp_ctx *cp;
 	enum cp_sess_state state;
 	uint32_t slot;
+	uint32_t rec_id;     /* recorder stream id (cp_sess_rec_take) */
 	char id[33];
 	char dir[PATH_MAX];
 	char *call_id;
@@ -122,7 +123,10 @@ struct cp_sessions {
 	uint32_t max;
 	uint32_t active;
 	uint32_t hint;             /* where to look for a free slot */
-	uint32_t rec_base;         /* rec_id of slot 0 */
+	uint32_t rec_base;         /* the first of the sessions' recorder stream ids */
+	uint32_t rec_ids;          /* how many: CFG_SESS_REC_IDS */
+	uint32_t rec_hint;         /* where to look for a free one */
+	uint8_t *rec_used;         /* [rec_ids]: held by a live session */
 	struct cp_portpool ports[CFG_MAX_MEDIA_ADDRS]; /* one per media address */
 	uint32_t media_ip[CFG_MAX_MEDIA_ADDRS];        /* host order: media.addresses */
 	unsigned n_addr;

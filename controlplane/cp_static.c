@@ -74,16 +74,18 @@ void cp_static_fini(struct cp_static *st)
 	memset(st, 0, sizeof(*st));
 }
 
-uint32_t cp_static_rec_get(struct cp_static *st)
+uint32_t cp_static_rec_get(struct cp_static *st, const struct rec_ctx *rec)
 {
-	uint32_t id;
+	for (uint32_t n = st->rec_n; n > 0; n--) {
+		uint32_t id = st->rec_free[st->rec_head];
 
-	if (st->rec_n == 0)
-		return DP_REC_NONE;
-	id = st->rec_free[st->rec_head];
-	st->rec_head = (st->rec_head + 1) % st->rec_cap;
-	st->rec_n--;
-	return id;
+		st->rec_head = (st->rec_head + 1) % st->rec_cap;
+		st->rec_n--;
+		if (rec == NULL || !rec_stream_closing(rec, id))
+			return id;
+		cp_static_rec_put(st, id); /* its old pcap is still being closed */
+	}
+	return DP_REC_NONE;
 }
 
 void cp_static_rec_put(struct cp_static *st, uint32_t id)

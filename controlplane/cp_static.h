@@ -14,6 +14,7 @@
 
 struct cp_ctx;
 struct dp_msg;
+struct rec_ctx;
 
 /* Counters of one configured flow, summed over its expansion and workers. */
 struct cp_flow_agg {
@@ -81,8 +82,9 @@ int cp_static_program(struct cp_ctx *cp, struct cp_static_flow *const *e, unsign
  * dir/name.YYYYmmddTHHMMSSZ.pcap (-2, -3, ... added when that exists too); with keep
  * the name is created at once (empty), before the recorder thread opens it. 0 or -errno. */
 int cp_static_open(struct cp_ctx *cp, const struct cp_static_flow *e, bool keep);
-/* A free recorder stream id, or DP_REC_NONE; give it back with cp_static_rec_put. */
-uint32_t cp_static_rec_get(struct cp_static *st);
+/* A free recorder stream id whose last pcap rec (may be NULL) has finished closing, or
+ * DP_REC_NONE; give it back with cp_static_rec_put. */
+uint32_t cp_static_rec_get(struct cp_static *st, const struct rec_ctx *rec);
 void cp_static_rec_put(struct cp_static *st, uint32_t id);
 
 #endif

@@ -121,7 +121,7 @@ static bool cp_static_append(struct cp_ctx *cp, const struct cfg_flow *f, const 
 	e = &st->v[st->n];
 	cp_static_fill(e, f, st->next_id);
 	if (f->action_mask & CFG_ACT_RECORD) {
-		e->rec_id = cp_static_rec_get(st);
+		e->rec_id = cp_static_rec_get(st, cp->rec);
 		if (e->rec_id == DP_REC_NONE) {
 			*why = "no recorder stream left (restart rtprec)";
 			return false;

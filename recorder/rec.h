@@ -30,7 +30,7 @@ struct rec_params {
 	unsigned on_close_timeout_s;
 };
 
-/* Parameters from the config: max_streams = cfg_flow_rec_slots + sip.max_sessions. */
+/* Parameters from the config: max_streams = cfg_flow_rec_slots + CFG_SESS_REC_IDS. */
 void rec_params_from_cfg(struct rec_params *p, const struct cfg *cfg);
 
 /* rings[w * p->threads + t]: worker w's ring for recorder thread t (read by
@@ -93,6 +93,11 @@ typedef void (*rec_done_fn)(void *arg, const struct rec_report *rep);
  * 0 or -errno (then done is not called). */
 int rec_session_close(struct rec_ctx *r, uint32_t rec_id, const char *dir, rec_done_fn done,
 		      void *arg);
+
+/* True from the moment a close of rec_id is posted until its thread has closed the
+ * files: packets recorded under rec_id meanwhile could still go into them (or a
+ * close's drain of the rings), so the id must not be given to a new stream yet. */
+bool rec_stream_closing(const struct rec_ctx *r, uint32_t rec_id);
 
 int rec_start(struct rec_ctx *r);
 /* Workers must be stopped first: drain every ring, run the queued commands,

@@ -71,6 +71,7 @@ struct rec_thread {
 struct rec_ctx {
 	struct rec_params p;
 	struct rec_file **files; /* [max_streams]; files[id] belongs to thread id % threads */
+	atomic_ushort *closing;  /* [max_streams]: closes of id posted and not yet done */
 	struct rec_thread *th[CFG_MAX_REC_THREADS];
 	unsigned n_threads;
 	struct rec_hook *hook;
@@ -88,7 +89,7 @@ void rec_params_from_cfg(struct rec_params *p, const struct cfg *cfg)
 
 	memset(p, 0, sizeof(*p));
 	p->threads = c->threads;
-	p->max_streams = cfg_flow_rec_slots(cfg) + cfg->sip.max_sessions;
+	p->max_streams = cfg_flow_rec_slots(cfg) + CFG_SESS_REC_IDS(cfg);
 	p->sync = c->sync_mode;
 	p->sync_interval_ms = c->sync_interval_ms;
 	p->rotate_bytes = c->rotate_bytes;
@@ -351,26 +352,34 @@ static void rec_run_cmd(struct rec_thread *t, struct rec_cmd *c)
 	} else {
 		rec_drain_snapshot(t);
 		rec_do_close(t, c->rec_id, c);
+		atomic_fetch_sub_explicit(&t->r->closing[c->rec_id], 1, memory_order_release);
 	}
 	free(c->dir);
 	free(c);
 }
 
+/* The commands queued now, one at a time: the ones not yet run stay in the queue,
+ * where rec_open_queued finds a stream's open when a close's drain meets its packets
+ * (a call that ends while another begins). */
 static void rec_handle_cmds(struct rec_thread *t)
 {
-	struct rec_cmd *c;
+	unsigned n = atomic_load_explicit(&t->pending, memory_order_acquire);
 
-	if (atomic_load_explicit(&t->pending, memory_order_acquire) == 0)
-		return;
-	pthread_mutex_lock(&t->lock);
-	c = t->head;
-	t->head = t->tail = NULL;
-	atomic_store(&t->pending, 0);
-	pthread_mutex_unlock(&t->lock);
-	while (c != NULL) {
-		struct rec_cmd *next = c->next;
+	while (n-- > 0) {
+		struct rec_cmd *c;
+
+		pthread_mutex_lock(&t->lock);
+		c = t->head;
+		if (c != NULL) {
+			t->head = c->next;
+			if (t->head == NULL)
+				t->tail = NULL;
+			atomic_fetch_sub_explicit(&t->pending, 1, memory_order_relaxed);
+		}
+		pthread_mutex_unlock(&t->lock);
+		if (c == NULL)
+			break;
 		rec_run_cmd(t, c);
-		c = next;
 	}
 }
 
@@ -382,6 +391,7 @@ static void rec_handle_cmds(struct rec_thread *t)
 static struct rec_file *rec_open_queued(struct rec_thread *t, uint32_t id)
 {
 	struct rec_cmd *mine = NULL, **mine_end = &mine, **pp, *c, *prev = NULL;
+	unsigned taken = 0;
 
 	if (atomic_load_explicit(&t->pending, memory_order_acquire) == 0)
 		return NULL;
@@ -400,9 +410,9 @@ static struct rec_file *rec_open_queued(struct rec_thread *t, uint32_t id)
 		c->next = NULL;
 		*mine_end = c;
 		mine_end = &c->next;
+		taken++;
 	}
-	if (t->head == NULL)
-		atomic_store(&t->pending, 0);
+	atomic_fetch_sub_explicit(&t->pending, taken, memory_order_relaxed);
 	pthread_mutex_unlock(&t->lock);
 	while (mine != NULL) {
 		c = mine->next;
@@ -523,7 +533,8 @@ struct rec_ctx *rec_create(const struct rec_params *p, struct rte_ring *const *r
 	r->p = *p;
 	r->n_threads = p->threads;
 	r->files = calloc(p->max_streams, sizeof(*r->files));
-	if (r->files == NULL)
+	r->closing = calloc(p->max_streams, sizeof(*r->closing));
+	if (r->files == NULL || r->closing == NULL)
 		goto fail;
 	r->tsc_hz = rte_get_tsc_hz();
 	r->base_tsc = rte_rdtsc();
@@ -577,6 +588,8 @@ static int rec_post(struct rec_ctx *r, enum rec_cmd_type type, uint32_t id, cons
 	c->done = done;
 	c->arg = arg;
 	memcpy(c->path, path ? path : "", len);
+	if (type == REC_CMD_CLOSE)
+		atomic_fetch_add_explicit(&r->closing[id], 1, memory_order_relaxed);
 	rec_enqueue(t, c);
 	return 0;
 }
@@ -648,6 +661,12 @@ int rec_session_close(struct rec_ctx *r, uint32_t rec_id, const char *dir, rec_d
 	return rec_post(r, REC_CMD_CLOSE, rec_id, NULL, 0, dir, done, arg);
 }
 
+bool rec_stream_closing(const struct rec_ctx *r, uint32_t rec_id)
+{
+	return rec_id < r->p.max_streams &&
+	       atomic_load_explicit(&r->closing[rec_id], memory_order_acquire) != 0;
+}
+
 int rec_start(struct rec_ctx *r)
 {
 	char name[16];
@@ -714,6 +733,7 @@ void rec_free(struct rec_ctx *r)
 		free(t);
 	}
 	free(r->files);
+	free((void *)r->closing);
 	free(r);
 }
 

@@ -3,6 +3,7 @@ call, SIGTERM with many calls, rotation by size and by time, file modes and the
 on_close hook. Every pcap is checked with tshark (exit 0, packets decoded) and
 with our own reader (no cut record). Media comes from a network namespace over a
 veth pair into net_af_packet, or from a net_pcap file."""
+import ctypes
 import glob
 import json
 import os
@@ -21,6 +22,7 @@ import pytest
 
 from conftest import (DP_ADDR, NS_ADDR, config_yaml, eal_args, free_port, read_pcap, sh,
                       write_pcap)
+from sip_uac import Uac, answer_media
 from test_siprec import SDP, invite, sip_request, wait_for
 
 pytestmark = pytest.mark.skipif(
@@ -31,17 +33,17 @@ PY = "/usr/bin/python3"
 
 # RTP sender run inside the namespace: PORTS get COUNT packets each (seq 0..), paced
 # by GAP seconds, then "phase1" is printed; it goes on sending (seq COUNT..) until it
-# is killed or LIMIT seconds pass. Payload SIZE bytes.
+# is killed or LIMIT seconds pass. Payload SIZE bytes; stream i has SSRC SSRC0 + i.
 SENDER = r"""
 import socket, struct, sys, time
-host, ports, count, size, gap, limit = sys.argv[1], [int(p) for p in sys.argv[2].split(",")], \
-    int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
+host, ports, count, size, gap, limit, ssrc0 = sys.argv[1], [int(p) for p in sys.argv[2].split(",")], \
+    int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]), int(sys.argv[7])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 end = time.monotonic() + limit
 seq = 0
 while time.monotonic() < end:
     for i, port in enumerate(ports):
-        pkt = struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, seq * 160 & 0xFFFFFFFF, 0x1000 + i)
+        pkt = struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, seq * 160 & 0xFFFFFFFF, ssrc0 + i)
         s.sendto(pkt + bytes([seq & 0xFF]) * size, (host, port))
     seq += 1
     if seq == count:
@@ -51,10 +53,10 @@ while time.monotonic() < end:
 """
 
 
-def start_sender(ns, ports, count, size=160, gap=0.001, limit=60):
+def start_sender(ns, ports, count, size=160, gap=0.001, limit=60, ssrc0=0x1000):
     return subprocess.Popen(
         ["ip", "netns", "exec", ns, PY, "-c", SENDER, DP_ADDR, ",".join(map(str, ports)),
-         str(count), str(size), str(gap), str(limit)],
+         str(count), str(size), str(gap), str(limit), str(ssrc0)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -98,9 +100,9 @@ def check_pcap(pcap):
     return rtp
 
 
-def rec_config(v, tmp_path, rec_dir, recording="", flows=None, sip_port=None, media=""):
+def rec_config(v, tmp_path, rec_dir, recording="", flows=None, sip_port=None, media="", sip=""):
     sip_port = sip_port or free_port()
-    extra = (f'sip:\n  listen: ["udp:127.0.0.1:{sip_port}"]\n'
+    extra = (f'sip:\n  listen: ["udp:127.0.0.1:{sip_port}"]\n{sip}'
              f"media:\n  port_min: 32000\n  port_max: 32999\n  timeout_s: 0\n{media}"
              f"recording:\n  dir: {json.dumps(str(rec_dir))}\n{recording}")
     cfg = config_yaml(
@@ -269,6 +271,113 @@ def test_sigterm_many_calls(start_rtprec, tmp_path, veth_ns):
         assert len(rtp) == sess["recording"]["packets"] == sess["streams"][0]["packets"], sess
         recorded += len(rtp)
     assert recorded >= 20 * n and recorded == rl["packets"], (recorded, rl)
+
+
+class ThreadHold:
+    """Hold one thread of a running process still (ptrace seize + interrupt), as a
+    slow disk or a lost core would hold it, while the process's other threads run."""
+
+    def __init__(self, pid, comm):
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p,
+                                     ctypes.c_void_p]
+        tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")
+                if Path(f"/proc/{pid}/task/{t}/comm").read_text().strip() == comm]
+        assert len(tids) == 1, (comm, tids)
+        self.tid = tids[0]
+        self.held = False
+
+    def _ptrace(self, req):
+        if self.libc.ptrace(req, self.tid, None, None) == -1:
+            err = ctypes.get_errno()
+            raise OSError(err, f"ptrace({req:#x}, {self.tid}): {os.strerror(err)}")
+
+    def hold(self):
+        self._ptrace(0x4206)  # PTRACE_SEIZE
+        self.held = True
+        self._ptrace(0x4207)  # PTRACE_INTERRUPT
+        _, status = os.waitpid(self.tid, 0x40000000)  # __WALL: until it has stopped
+        assert os.WIFSTOPPED(status), status
+
+    def release(self):
+        if self.held:
+            self.held = False
+            self._ptrace(17)  # PTRACE_DETACH: it runs on
+
+
+def _send_rtp(v, port, ssrc):
+    sender = start_sender(v["ns"], [port], count=20, gap=0.002, limit=10, ssrc0=ssrc)
+    try:
+        wait_phase1(sender)
+    finally:
+        stop_sender(sender)
+
+
+def _answered_call(sip, deadline=5.0):
+    """A call answered 200 (retrying while the previous one is still being freed)."""
+    end, last = time.monotonic() + deadline, None
+    while time.monotonic() < end:
+        u = Uac(sip)
+        code, resp = u.invite(SDP)
+        if code == 200:
+            return u, answer_media(resp)[1]
+        u.close()
+        last = resp
+        time.sleep(0.1)
+    raise AssertionError(f"no 200 within {deadline}s; last: {last}")
+
+
+@pytest.mark.timeout_s(120)
+def test_ended_call_id_not_reused_while_closing(start_rtprec, tmp_path, veth_ns):
+    """sip.max_sessions 1 and the recorder thread held still while calls end and begin:
+    a new call must not get the recording id of one whose close is still queued, or its
+    first packets would go into the ended call's pcap. B gets another id; C, with both
+    ids still closing, gets 503; once the thread runs again, each call's pcap holds its
+    own packets, all of them, and nothing else."""
+    v = veth_ns
+    rec_dir = tmp_path / "rec"
+    cfg, sip = rec_config(v, tmp_path, rec_dir, sip="  max_sessions: 1\n")
+    r = start_rtprec(cfg)
+    r.wait_ready()
+    a, port_a = _answered_call(sip)
+    _send_rtp(v, port_a, 0xA000)
+    r.wait_rx(20)
+    rec = ThreadHold(r.proc.pid, "rtprec-rec0")
+    rec.hold()
+    try:
+        assert a.bye() == 200
+        b, port_b = _answered_call(sip)
+        _send_rtp(v, port_b, 0xB000)
+        r.wait_rx(40)
+        assert b.bye() == 200
+        end, why = time.monotonic() + 5, ""
+        while "recorder still closing" not in why and time.monotonic() < end:
+            c = Uac(sip)
+            code, resp = c.invite(SDP)
+            c.close()
+            assert code == 503, f"call C answered {code} while A and B were closing\n{resp}"
+            why = re.search(r"^Warning: (.*)$", resp, re.M | re.I).group(1)
+            time.sleep(0.05)
+        assert "recorder still closing" in why, why
+    finally:
+        rec.release()
+    c, port_c = _answered_call(sip)
+    _send_rtp(v, port_c, 0xC000)
+    assert c.bye() == 200
+    assert wait_for(lambda: len(glob.glob(str(rec_dir / "*/*/*/*/session.json"))) == 3), \
+        session_dirs(rec_dir)
+    rc, _ = r.stop(timeout=30)
+    assert rc == 0, r.diag()
+    seen = {}
+    for d in session_dirs(rec_dir):
+        sess = json.load(open(d + "/session.json"))
+        rtp = check_pcap(d + "/media.pcap")
+        ssrcs = {x for x, _ in rtp}
+        assert len(ssrcs) == 1, (d, sorted(hex(x) for x in ssrcs))
+        assert [q for _, q in rtp] == list(range(len(rtp))), d
+        assert len(rtp) == sess["recording"]["packets"] == sess["streams"][0]["packets"], sess
+        seen[ssrcs.pop()] = len(rtp)
+    assert set(seen) == {0xA000, 0xB000, 0xC000} and min(seen.values()) >= 20, seen
 
 
 HOOK = """#!/bin/sh

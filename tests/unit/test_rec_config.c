@@ -39,7 +39,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->recording.on_close_timeout_s, 60);
 	rec_params_from_cfg(&p, c);
 	assert_int_equal(p.threads, 1);
-	assert_int_equal(p.max_streams, CFG_FLOW_RELOAD_SPARE + 1000); /* no flows + spare + sessions */
+	assert_int_equal(p.max_streams, CFG_FLOW_RELOAD_SPARE + 2 * 1000); /* 2 per session */
 	assert_int_equal(p.write_buffer, 256 * 1024);
 	assert_int_equal(p.buffer_limit, 512ull << 20);
 	assert_null(p.on_close);

@@ -298,11 +298,13 @@ static void test_write_errors(void **state)
 	rig_fini(&g);
 }
 
-/* A stream opened while the thread is busy writing another: the open is
+/* Streams opened while the thread is busy writing another: each open is
  * queued, the stream's first packets come right behind it on the ring (as
  * when a worker's flow is programmed at once), and none may be lost because
- * the thread took them in the same pass, before it looked at its commands. */
-static void test_open_while_busy(void **state)
+ * the thread took them in the same pass, before it looked at its commands.
+ * close_previous: the stream before is closed just before (a call ends as the
+ * next begins), so the close's drain meets the new stream's packets. */
+static void busy_opens(bool close_previous)
 {
 	enum { N = 48 };
 	char path[N][256];
@@ -310,7 +312,6 @@ static void test_open_while_busy(void **state)
 	struct rig g;
 	uint64_t tsc = rte_rdtsc();
 
-	(void)state;
 	rig_init(&g, 1, 1, CFG_REC_SYNC_CLOSE, 1000, NULL);
 	snprintf(path[0], sizeof(path[0]), "%s/busy.pcap", dir);
 	assert_int_equal(rec_stream_open(g.r, 0, path[0], 0), 0);
@@ -318,6 +319,8 @@ static void test_open_while_busy(void **state)
 	for (uint32_t id = 1; id < N; id++) {
 		for (unsigned i = 0; i < 600; i++)
 			put(&g, 0, 0, frame(60, 0), tsc += 1000);
+		if (close_previous && id > 1)
+			assert_int_equal(rec_stream_close(g.r, id - 1), 0);
 		snprintf(path[id], sizeof(path[id]), "%s/late%u.pcap", dir, id);
 		assert_int_equal(rec_stream_open(g.r, id, path[id], 0), 0);
 		for (unsigned i = 0; i < 20; i++)
@@ -330,6 +333,18 @@ static void test_open_while_busy(void **state)
 	for (uint32_t id = 1; id < N; id++)
 		assert_int_equal(check_pcap(path[id], 0, 80), 20);
 	rig_fini(&g);
+}
+
+static void test_open_while_busy(void **state)
+{
+	(void)state;
+	busy_opens(false);
+}
+
+static void test_handover_while_busy(void **state)
+{
+	(void)state;
+	busy_opens(true);
 }
 
 static int setup(void **state)
@@ -359,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_session_close),
 		cmocka_unit_test(test_write_errors),
 		cmocka_unit_test(test_open_while_busy),
+		cmocka_unit_test(test_handover_while_busy),
 	};
 
 	if (rte_eal_init(RTE_DIM(argv), argv) < 0) {
