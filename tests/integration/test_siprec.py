@@ -37,12 +37,13 @@ def start_srs(start_rtprec, tmp_path, v, sip_extra="", media_extra="", dataplane
     return r, port
 
 
-def run_sipp(scenario, port, transport="u1", keys=None, timeout=60):
+def run_sipp(scenario, port, transport="u1", keys=None, timeout=60, extra=()):
     cmd = ["sipp", "-sf", str(SIPP_DIR / scenario), "-m", "1", "-t", transport,
            "-nostdin", "-timeout", f"{timeout - 10}s", "-timeout_error", "-max_recv_loops", "100",
            "-trace_err", "-p", str(free_port()), f"127.0.0.1:{port}"]
     for k, val in (keys or {}).items():
         cmd += ["-key", k, str(val)]
+    cmd += list(extra)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd="/tmp")
 
 

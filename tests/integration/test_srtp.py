@@ -1,4 +1,5 @@
-"""SRTP offered as RTP/SAVP with SDES keys (a=crypto, RFC 4568): the answer keeps
+"""SRTP offered as RTP/SAVP with SDES keys (a=crypto, RFC 4568) by SIPp
+(tests/sipp/siprec_srtp_uac.xml; the refusal case by a plain INVITE): the answer keeps
 the proto and carries one a=crypto with the offered tag and suite and a key of
 rtprec's own; SRTP sent with the offered key from a namespace is recorded
 decrypted (recording.srtp: decrypt, the default) or as received with the keys
@@ -11,6 +12,7 @@ import base64
 import ctypes
 import json
 import os
+import re
 import shutil
 import socket
 import struct
@@ -73,7 +75,10 @@ if __name__ == "__main__" and len(sys.argv) == 6 and sys.argv[1] == "send":
 
 import pytest  # noqa: E402
 
-from test_siprec import invite, rtp_counts, session_dirs, sip_request, start_srs  # noqa: E402
+from conftest import DP_ADDR  # noqa: E402
+from test_interop import sipp_messages  # noqa: E402
+from test_siprec import (invite, rtp_counts, run_sipp, session_dirs, sip_request,  # noqa: E402
+                         start_srs, wait_for)
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("tshark"),
@@ -87,11 +92,20 @@ SDP = ("v=0\no=SRC 1 1 IN IP4 198.18.0.1\ns=-\nc=IN IP4 198.18.0.1\nt=0 0\n"
 
 
 def call(start, tmp_path, v):
-    """INVITE with SDES, check the answer, send SRTP, stop: (rtp port, session dir)."""
+    """SIPp offers SRTP with SDES (siprec_srtp_uac.xml); the answer is checked, SRTP is
+    sent from the namespace with the offered key, SIPp hangs up: (rtp port, session dir)."""
     r, port = start_srs(start, tmp_path, v)
-    code, data = sip_request(port, invite(SDP))
-    assert code == 200, data
-    lines = data.split("\r\n")
+    trace = tmp_path / "sipp_messages.log"
+    sender = f"ip netns exec {v['ns']} {PY} {Path(__file__).resolve()} send {DP_ADDR}"
+    p = run_sipp("siprec_srtp_uac.xml", port,
+                 keys={"srtpcmd": sender, "srtpkey": KEY_B64, "srtpkey256": KEY_B64 + KEY_B64[:16],
+                       "srtpcount": COUNT},
+                 extra=["-trace_msg", "-message_file", str(trace)])
+    assert p.returncode == 0, f"SIPp failed:\n{p.stdout[-3000:]}\n{p.stderr[-2000:]}\n{r.diag()}"
+    answers = [t for _, d, t in sipp_messages(trace)
+               if d == "received" and t.startswith("SIP/2.0 200")
+               and re.search(r"^CSeq:\s*\d+\s+INVITE", t, re.M)]
+    lines = answers[0].split("\r\n")
     (m_line,) = [x for x in lines if x.startswith("m=audio ")]
     assert m_line.split()[2] == "RTP/SAVP"
     rtp_port = int(m_line.split()[1])
@@ -102,10 +116,8 @@ def call(start, tmp_path, v):
     assert params.startswith("inline:")
     ours = base64.b64decode(params[len("inline:"):], validate=True)
     assert len(ours) == 30 and ours != KEY
-    ip = [x for x in lines if x.startswith("c=IN IP4 ")][0].split()[-1]
-    subprocess.run(["ip", "netns", "exec", v["ns"], PY, str(Path(__file__).resolve()), "send",
-                    ip, str(rtp_port), KEY_B64, str(COUNT)], check=True, timeout=30)
-    time.sleep(0.5)
+    assert [x for x in lines if x.startswith("c=IN IP4 ")] == [f"c=IN IP4 {DP_ADDR}"]
+    assert wait_for(lambda: any(os.path.exists(d + "/session.json") for d in session_dirs(tmp_path))), r.diag()
     r.stop()
     (d,) = session_dirs(tmp_path)
     return rtp_port, d
