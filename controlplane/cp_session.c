@@ -14,6 +14,7 @@
 #include <rte_cycles.h>
 
 #include "config/cfg_log.h"
+#include "controlplane/siprec/cp_multipart.h"
 #include "cp_sess_body.h"
 #include "cp_session_priv.h"
 
@@ -50,6 +51,13 @@ static void cp_sess_answer(struct cp_ctx *cp, struct cp_sip_pending *p, int stat
 	if (status >= 300 && status < 700)
 		cp->sess->refused[status]++;
 	cp_sip_answer(p, &r, NULL);
+}
+
+/* 406 (RFC 3261 21.4.7): the request's Accept excludes application/sdp, the body
+ * every answer to an offer or INVITE carries. */
+static void cp_sess_refuse_accept(struct cp_ctx *cp, struct cp_sip_pending *p)
+{
+	cp_sess_answer(cp, p, 406, NULL, "Accept excludes application/sdp, the only answer body");
 }
 
 /* The port the SDP answer gives for our port: behind a 1:1 port-forwarding NAT
@@ -397,6 +405,8 @@ static void cp_sess_new(struct cp_ctx *cp, const struct cp_sip_request *req,
 		cp_sip_answer(p, &r, NULL);
 		return;
 	}
+	if (!cp_ctype_accepts_sdp(req->accept))
+		return cp_sess_refuse_accept(cp, p);
 	if (ss->draining)
 		return cp_sess_answer(cp, p, 503, "Shutting Down", "draining for shutdown");
 	if (ss->active >= ss->max)
@@ -471,6 +481,9 @@ static void cp_sess_update(struct cp_ctx *cp, struct cp_session *s, struct cp_si
 	rc = cp_sess_body_parse(req, b, why, sizeof(why));
 	if (rc != 0)
 		return cp_sess_answer(cp, p, rc, NULL, why);
+	/* the answer carries SDP, but for an UPDATE without an offer */
+	if ((b->has_sdp || strcmp(req->method, "UPDATE") != 0) && !cp_ctype_accepts_sdp(req->accept))
+		return cp_sess_refuse_accept(cp, p);
 	rc = cp_sess_timer_request(cp, s, req, why, sizeof(why));
 	if (rc != 0)
 		return cp_sess_refuse_timer(cp, p, rc, why);

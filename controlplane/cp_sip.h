@@ -29,6 +29,7 @@ struct cp_sip_request {
 	const char *session_expires; /* Session-Expires (or x) value (RFC 4028), or NULL */
 	const char *min_se;       /* Min-SE value, or NULL */
 	const char *contact;      /* first Contact header value as received, or NULL */
+	const char *accept;       /* Accept media ranges joined by ", ", or NULL */
 	const char *content_type; /* full Content-Type value incl. parameters, or NULL */
 	const char *body;         /* raw body, or NULL */
 	size_t body_len;

@@ -56,6 +56,25 @@ void cp_sip_msg_fix_via(osip_message_t *req, const struct cp_sip_peer *p)
 	}
 }
 
+/* Append value to the ", "-joined list *out of *len bytes; false when out of memory. */
+static bool join_append(char **out, size_t *len, const char *value)
+{
+	size_t vl = strlen(value);
+	char *nb = realloc(*out, *len + vl + 3);
+
+	if (!nb)
+		return false;
+	*out = nb;
+	if (*len) {
+		memcpy(nb + *len, ", ", 2);
+		*len += 2;
+	}
+	memcpy(nb + *len, value, vl);
+	*len += vl;
+	nb[*len] = 0;
+	return true;
+}
+
 /* Values of every header named hname joined by ", "; malloc'd or NULL. */
 char *cp_sip_msg_join(const osip_message_t *m, const char *hname)
 {
@@ -63,22 +82,27 @@ char *cp_sip_msg_join(const osip_message_t *m, const char *hname)
 	char *out = NULL;
 	size_t len = 0;
 
-	for (int pos = 0; (pos = osip_message_header_get_byname(m, hname, pos, &h)) >= 0; pos++) {
-		if (!h || !h->hvalue)
-			continue;
-		size_t vl = strlen(h->hvalue);
-		char *nb = realloc(out, len + vl + 3);
-
-		if (!nb)
+	for (int pos = 0; (pos = osip_message_header_get_byname(m, hname, pos, &h)) >= 0; pos++)
+		if (h && h->hvalue && !join_append(&out, &len, h->hvalue))
 			break;
-		out = nb;
-		if (len) {
-			memcpy(out + len, ", ", 2);
-			len += 2;
-		}
-		memcpy(out + len, h->hvalue, vl);
-		len += vl;
-		out[len] = 0;
+	return out;
+}
+
+char *cp_sip_msg_accepts(const osip_message_t *m)
+{
+	osip_accept_t *a = NULL;
+	char *out = NULL, *str;
+	size_t len = 0;
+
+	for (int pos = 0; osip_message_get_accept(m, pos, &a) >= 0 && a; pos++) {
+		str = NULL;
+		if (osip_accept_to_str(a, &str) != 0 || str == NULL)
+			continue;
+		bool ok = join_append(&out, &len, str);
+
+		osip_free(str);
+		if (!ok)
+			break;
 	}
 	return out;
 }

@@ -269,6 +269,8 @@ void cp_sip_msg_response_peer(const osip_message_t *req, const struct cp_sip_pee
 			      struct cp_sip_peer *out);
 void cp_sip_msg_fix_via(osip_message_t *req, const struct cp_sip_peer *p);
 char *cp_sip_msg_join(const osip_message_t *m, const char *hname);
+/* The Accept headers' media ranges joined by ", " (malloc'd), or NULL without one. */
+char *cp_sip_msg_accepts(const osip_message_t *m);
 const char *cp_sip_msg_tag(osip_from_t *h);
 /* Our address and port as the peer should see them: sip.external_address if set, else
  * the local address it talked to. */

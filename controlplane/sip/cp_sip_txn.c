@@ -110,6 +110,7 @@ static void view_fill(struct cp_sip_request *v, osip_message_t *m, const struct 
 	if (v->session_expires == NULL)
 		v->session_expires = cp_sip_msg_join(m, "x"); /* the compact form */
 	v->min_se = cp_sip_msg_join(m, "min-se");
+	v->accept = cp_sip_msg_accepts(m);
 	if (osip_message_get_contact(m, 0, &ct) >= 0 && ct) {
 		str = NULL;
 		osip_contact_to_str(ct, &str);
@@ -143,6 +144,7 @@ static void view_free(struct cp_sip_request *v)
 	free((char *)v->supported);
 	free((char *)v->session_expires);
 	free((char *)v->min_se);
+	free((char *)v->accept);
 	osip_free((char *)v->contact);
 	osip_free((char *)v->content_type);
 }

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * multipart/mixed splitter: see cp_multipart.h. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -244,4 +246,56 @@ int cp_ctype_is_sdp(const char *ctype, size_t len)
 
 	cp_ctype_base(ctype, len, base, sizeof(base));
 	return strcmp(base, "application/sdp") == 0;
+}
+
+/* 1 when a media range's parameters give q=0 ("not acceptable", RFC 3261 20.1). */
+static int accept_q_zero(const char *range)
+{
+	for (const char *q = strchr(range, ';'); q != NULL; q = strchr(q + 1, ';')) {
+		const char *v = q + 1;
+		char *end;
+		double val;
+
+		while (is_lws(*v))
+			v++;
+		if (lower(*v) != 'q')
+			continue;
+		v++;
+		while (is_lws(*v))
+			v++;
+		if (*v != '=')
+			continue;
+		val = strtod(v + 1, &end);
+		return end != v + 1 && val == 0.0;
+	}
+	return 0;
+}
+
+int cp_ctype_accepts_sdp(const char *accept)
+{
+	/* the most specific range that covers application/sdp decides */
+	static const char *const covers[] = { "*/*", "application/*", "application/sdp" };
+	int best = -1, best_zero = 0, ranges = 0;
+
+	if (accept == NULL)
+		return 1;
+	for (const char *p = accept; *p != '\0';) {
+		size_t n = strcspn(p, ",");
+		char range[128], base[32];
+
+		snprintf(range, sizeof(range), "%.*s", (int)(n < sizeof(range) ? n : sizeof(range) - 1),
+			 p);
+		p += n + (p[n] == ',');
+		cp_ctype_base(range, strlen(range), base, sizeof(base));
+		if (base[0] == '\0')
+			continue;
+		ranges++;
+		for (int i = 2; i > best; i--)
+			if (strcmp(base, covers[i]) == 0) {
+				best = i;
+				best_zero = accept_q_zero(range);
+				break;
+			}
+	}
+	return ranges == 0 || (best >= 0 && !best_zero);
 }

@@ -30,5 +30,10 @@ void cp_ctype_base(const char *ctype, size_t len, char *out, size_t outlen);
  * `application/rs-metadata`, issue 10 point 2), 1 for application/sdp. */
 int cp_ctype_is_metadata(const char *ctype, size_t len);
 int cp_ctype_is_sdp(const char *ctype, size_t len);
+/* 1 when an Accept value (ranges joined by ", "; NULL: no Accept header)
+ * admits application/sdp: the most specific range present that covers it
+ * (application/sdp, then application/ with any subtype, then any type) decides,
+ * q=0 excludes; an Accept that names no range admits it (lenient). */
+int cp_ctype_accepts_sdp(const char *accept);
 
 #endif

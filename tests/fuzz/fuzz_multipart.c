@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * libFuzzer: cp_multipart_split. The first line of the input is the
- * Content-Type value, the rest the body. */
+ * Content-Type value (and, for cp_ctype_accepts_sdp, an Accept value), the
+ * rest the body. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	ct[ctl] = '\0';
 	if (blen)
 		memcpy(body, nl + 1, blen);
+	(void)cp_ctype_accepts_sdp(ct);
 	int k = cp_multipart_split(ct, body, blen, parts, CP_MAX_PARTS, &why);
 	if (k < 0 && !why)
 		abort();

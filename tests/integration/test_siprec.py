@@ -138,6 +138,8 @@ SDP = ("v=0\no=SRC 1 1 IN IP4 198.18.0.1\ns=-\nc=IN IP4 198.18.0.1\nt=0 0\n"
     ("bad sdp", "", "this is not sdp\n", "application/sdp", 400),
     ("unsupported body", "", "hello\n", "text/plain", 415),
     ("unknown require", "Require: siprec, 100rel-extra\n", SDP, "application/sdp", 420),
+    ("accept excludes sdp", "Accept: application/rs-metadata+xml, text/plain\n", SDP,
+     "application/sdp", 406),
 ])
 def test_refusals(start_rtprec, tmp_path, veth_ns, case, extra, body, ctype, code):
     r, port = start_srs(start_rtprec, tmp_path, veth_ns)

@@ -55,10 +55,7 @@ EXPECT = {
     # Content-Length on streams)
     "inv2543": ({400}, ({400}, CLOSE)),
 }
-XFAIL = {
-    "sdp01": "an INVITE whose Accept excludes application/sdp is answered 200 with SDP; "
-             "RFC 4475 3.3.15 wants 406 (or 400)",
-}
+XFAIL = {}
 
 
 def expectation(name, transport):

@@ -283,6 +283,32 @@ static void test_ctype_base(void **state)
 	cp_ctype_base("text/plain", 10, out, 0);     /* no room: untouched, no crash */
 }
 
+/* Accept (RFC 3261 20.1): does the request admit an SDP answer? */
+static void test_accepts_sdp(void **state)
+{
+	(void)state;
+
+	assert_true(cp_ctype_accepts_sdp(NULL));                 /* no Accept header */
+	assert_true(cp_ctype_accepts_sdp(""));                   /* names nothing: lenient */
+	assert_true(cp_ctype_accepts_sdp("application/sdp"));
+	assert_true(cp_ctype_accepts_sdp("Application/SDP; level=1"));
+	assert_true(cp_ctype_accepts_sdp("application/rs-metadata+xml, application/sdp"));
+	assert_true(cp_ctype_accepts_sdp("text/html, application/*"));
+	assert_true(cp_ctype_accepts_sdp("*/*"));
+	assert_true(cp_ctype_accepts_sdp("application/sdp; q=0.5"));
+	assert_false(cp_ctype_accepts_sdp("text/nobodyKnowsThis")); /* RFC 4475 3.3.15 */
+	assert_false(cp_ctype_accepts_sdp("application/rs-metadata+xml, text/plain"));
+	assert_false(cp_ctype_accepts_sdp("application/sdp;q=0"));
+	assert_false(cp_ctype_accepts_sdp("application/sdp; Q = 0.000"));
+	assert_false(cp_ctype_accepts_sdp("application/sdpx, sdp, application/sd"));
+	/* the most specific range decides, whatever the order */
+	assert_false(cp_ctype_accepts_sdp("*/*, application/sdp;q=0"));
+	assert_false(cp_ctype_accepts_sdp("application/sdp;q=0, application/*"));
+	assert_true(cp_ctype_accepts_sdp("application/*;q=0, application/sdp"));
+	assert_true(cp_ctype_accepts_sdp("*/*;q=0, application/*;q=0.1"));
+	assert_false(cp_ctype_accepts_sdp("application/*;q=0, */*"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_max_parts),
 		cmocka_unit_test(test_ctype_base),
+		cmocka_unit_test(test_accepts_sdp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
