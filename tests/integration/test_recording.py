@@ -16,6 +16,7 @@ import stat
 import subprocess
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -261,13 +262,14 @@ def test_sigterm_many_calls(start_rtprec, tmp_path, veth_ns):
     dirs = session_dirs(rec_dir)
     assert len(dirs) == n
     recorded = 0
-    for d in dirs:
+    with ThreadPoolExecutor(4) as ex:  # one tshark per pcap: start them side by side
+        rtps = list(ex.map(check_pcap, [d + "/media.pcap" for d in dirs]))
+    for d, rtp in zip(dirs, rtps):
         sess = json.load(open(d + "/session.json"))
         assert sess["end_reason"] == "shutdown"
         assert sess["recording_error"] is False and sess["record_drops"] == 0, sess
         assert sess["recording"]["files"] == ["media.pcap"]
         assert not os.path.exists(d + "/session.json.tmp")
-        rtp = check_pcap(d + "/media.pcap")
         assert len(rtp) == sess["recording"]["packets"] == sess["streams"][0]["packets"], sess
         recorded += len(rtp)
     assert recorded >= 20 * n and recorded == rl["packets"], (recorded, rl)
