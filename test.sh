@@ -2,7 +2,7 @@
 # ./test.sh — install what is missing, build (build/, build-asan/, build-fuzz/), and run:
 # unit tests (both builds), integration tests (pytest, both binaries), the NAT matrix
 # (tests/nat/run.sh, normal build), fuzz targets
-# (FUZZ_SECONDS each, default 15), bench scripts in --quick mode, a soak (SOAK_MINUTES, 2). Ends with the line "N passed, N failed".
+# (FUZZ_SECONDS each, default 10), bench scripts in --quick mode, a soak (SOAK_MINUTES, 2). Ends with the line "N passed, N failed".
 # Env: FUZZ_SECONDS, SKIP_ASAN=1, SKIP_FUZZ=1, PYTEST_ARGS (extra pytest args).
 set -euo pipefail
 
@@ -13,7 +13,7 @@ source tools/deps.sh
 # shellcheck source=tools/hugepages.sh
 source tools/hugepages.sh
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 PY=/usr/bin/python3
 LOGDIR=$(mktemp -d /tmp/rtprec-test.XXXXXX)
 PASSED=0
@@ -21,7 +21,12 @@ FAILED=0
 SKIPPED=0
 SUMMARY=()
 
-note() { SUMMARY+=("$(printf '%-34s %s' "$1" "$2")"); }
+STEP_START=$SECONDS
+# note NAME RESULT: a summary line, with the seconds since the previous one
+note() {
+	SUMMARY+=("$(printf '%-34s %s (%ds)' "$1" "$2" $((SECONDS - STEP_START)))")
+	STEP_START=$SECONDS
+}
 
 # meson_suite NAME BUILDDIR: run the unit suite, count from meson's summary lines.
 meson_suite() {
@@ -126,6 +131,7 @@ build_or_fail() {
 		note "build $name" "FAILED"
 		return 1
 	fi
+	note "build $name" "ok"
 }
 
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -180,5 +186,6 @@ echo
 echo "=== summary (logs in $LOGDIR)"
 printf '%s\n' "${SUMMARY[@]}"
 echo "skipped: $SKIPPED"
+echo "time: $((SECONDS / 60)) min $((SECONDS % 60)) s"
 echo "$PASSED passed, $FAILED failed"
 ((FAILED == 0))

@@ -26,6 +26,18 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("RTPREC_BIN", str(REPO / "build" / "app" / "rtprec"))
+
+
+def _asan_build():
+    """True when BIN is linked with ASan (the second integration pass of test.sh)."""
+    try:
+        out = subprocess.run(["ldd", BIN], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "libasan" in out
+
+
+ASAN_BUILD = _asan_build()
 if not os.path.isabs(BIN):
     BIN = str((REPO / BIN).resolve())
 TEST_TIMEOUT = int(os.environ.get("RTPREC_TEST_TIMEOUT", "120"))

@@ -17,13 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, REPO
+from conftest import ASAN_BUILD, BIN, REPO
 
 BUILD = Path(BIN).resolve().parents[1]
 # what is installed does not depend on the sanitizers: checked once, on the normal build
-pytestmark = pytest.mark.skipif(
-    "libasan" in subprocess.run(["ldd", BIN], capture_output=True, text=True).stdout,
-    reason="packaging is checked on the normal build")
+pytestmark = pytest.mark.skipif(ASAN_BUILD, reason="packaging is checked on the normal build")
 MAN_PAGES = ("man1/rtprec-export.1", "man5/rtprec.yaml.5", "man8/rtprec.8", "man8/rtprecctl.8")
 
 

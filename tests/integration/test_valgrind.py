@@ -14,13 +14,12 @@ import uuid
 
 import pytest
 
-from conftest import BIN, free_port
+from conftest import ASAN_BUILD, BIN, free_port
 from sip_uac import Uac
 from test_pause import offer
 
 pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or not shutil.which("valgrind") or
-    "libasan" in subprocess.run(["ldd", BIN], capture_output=True, text=True).stdout,
+    os.geteuid() != 0 or not shutil.which("valgrind") or ASAN_BUILD,
     reason="needs root, valgrind and a binary without ASan")
 
 
