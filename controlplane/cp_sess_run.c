@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Sessions over time: a new external address re-offered to active calls, the
+ * tick (keepalives, session timers, media timeouts), shutdown, the stats line.
+ * Admission, offers and answers are in cp_session.c. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "config/cfg_log.h"
+#include "cp_session_priv.h"
+
+void cp_sess_set_external(struct cp_ctx *cp, uint32_t ip)
+{
+	struct cp_sessions *ss = cp->sess;
+	char sdp[8192];
+	unsigned n = 0;
+
+	if (ss->external_ip == ip)
+		return;
+	ss->external_ip = ip;
+	if (!cp->cfg->nat.reinvite_on_change)
+		return;
+	/* nat.reinvite_on_change: active calls get the new address in a new offer */
+	for (uint32_t i = 0; i < ss->max; i++) {
+		struct cp_session *s = ss->slots[i];
+		int len;
+		if (s == NULL || s->state != CP_SESS_ACTIVE || s->dialog == NULL)
+			continue;
+		len = cp_sess_current_sdp(cp, s, sdp, sizeof(sdp));
+		if (len > 0 && cp_sip_send_reinvite(s->dialog, sdp, (size_t)len) == 0)
+			n++;
+	}
+	if (n != 0)
+		LOG_INFO("nat: %u active calls re-offered with the new address", n);
+	ss->reoffers += n;
+}
+
+/* No RTP on any stream that is not paused for media.timeout_s: BYE. */
+static bool cp_sess_timed_out(const struct cp_ctx *cp, const struct cp_session *s, uint64_t now)
+{
+	unsigned live = 0, idle = 0;
+	bool any_media = false;
+
+	for (unsigned i = 0; i < s->n_streams; i++) {
+		const struct cp_stream *st = &s->streams[i];
+		if (!st->in_use || st->paused)
+			continue;
+		live++;
+		idle += st->idle;
+		any_media = any_media || st->latched_ip != 0;
+	}
+	if (live == 0)
+		return false;
+	if (!any_media)
+		return now - s->last_activity_ms >= cp->cfg->media.timeout_s * 1000ull;
+	return idle == live;
+}
+
+void cp_sessions_tick(struct cp_ctx *cp)
+{
+	struct cp_sessions *ss = cp->sess;
+	uint64_t now = cp_now_ms();
+
+	if (ss == NULL)
+		return;
+	for (uint32_t i = 0; i < ss->max && ss->active; i++) {
+		struct cp_session *s = ss->slots[i];
+		if (s == NULL || s->state != CP_SESS_ACTIVE)
+			continue;
+		if (s->next_ka_ms != 0 && now >= s->next_ka_ms)
+			cp_sess_keepalive(cp, s, now);
+		if (cp_sess_timer_tick(cp, s, now))
+			continue;
+		if (cp->cfg->media.timeout_s == 0 || !cp_sess_timed_out(cp, s, now))
+			continue;
+		LOG_INFO("session %s: no media for %u s", s->id, cp->cfg->media.timeout_s);
+		if (s->dialog != NULL)
+			cp_sip_send_bye(s->dialog, "media timeout");
+		cp_sess_end(cp, s, "media timeout");
+	}
+}
+
+void cp_sessions_shutdown(struct cp_ctx *cp, unsigned timeout_ms)
+{
+	struct cp_sessions *ss = cp->sess;
+	uint64_t deadline = cp_now_ms() + timeout_ms;
+
+	if (ss == NULL)
+		return;
+	for (uint32_t i = 0; i < ss->max && ss->active; i++) {
+		struct cp_session *s = ss->slots[i];
+		if (s == NULL || s->state == CP_SESS_CLOSING)
+			continue;
+		if (s->dialog != NULL)
+			cp_sip_send_bye(s->dialog, "shutdown");
+		cp_sess_end(cp, s, "shutdown");
+	}
+	while (ss->active > 0 && cp_now_ms() < deadline) {
+		cp_poll(cp);
+		usleep(200);
+	}
+}
+
+void cp_sessions_print(const struct cp_ctx *cp, FILE *out)
+{
+	const struct cp_sessions *ss = cp->sess;
+	bool first = true;
+	unsigned free_ports = 0;
+
+	if (ss == NULL)
+		return;
+	for (unsigned a = 0; a < ss->n_addr; a++)
+		free_ports += ss->ports[a].n_free;
+	fprintf(out,
+		"{\"event\":\"stats\",\"type\":\"sessions\",\"active\":%u,\"total\":%llu,"
+		"\"free_media_ports\":%u,\"keepalives\":%llu,\"reoffers\":%llu,"
+		"\"timer_refreshes\":%llu,\"timer_expired\":%llu,\"refused\":{",
+		ss->active, (unsigned long long)ss->total, free_ports,
+		(unsigned long long)ss->keepalives, (unsigned long long)ss->reoffers,
+		(unsigned long long)ss->timer_refreshes, (unsigned long long)ss->timer_expired);
+	for (unsigned code = 0; code < sizeof(ss->refused) / sizeof(ss->refused[0]); code++) {
+		if (ss->refused[code] == 0)
+			continue;
+		fprintf(out, "%s\"%u\":%llu", first ? "" : ",", code,
+			(unsigned long long)ss->refused[code]);
+		first = false;
+	}
+	fputs("}}\n", out);
+}
