@@ -143,6 +143,7 @@ if build_or_fail build rtprec_build build; then
 	for sc in forward scale record sip ndr rtpengine; do
 		bench_quick "bench-$sc" bench/run.sh "$sc" --quick
 	done
+	bench_quick bench-record-forward env BENCH_RECORD_FORWARD=1 bench/record.sh --quick
 	bench_quick bench-gen bench/gen/selftest.sh build
 	# the Docker image's runtime stage installs every library ldd finds (docker/README.md)
 	bench_quick docker-libs "$PY" docker/check-libs.py build

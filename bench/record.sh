@@ -8,6 +8,8 @@
 #   rate, worker cycles/packet and the ratio to testpmd; JSON in bench/results/.
 #   BENCH_RECORD_PPS=0: no pacing (as fast as the worker reads; drops show the limit).
 #   BENCH_SKIP_TESTPMD=1: no testpmd run.
+#   BENCH_RECORD_FORWARD=1: flows [record, forward]: every packet also rewritten and sent
+#   on a net_null port (static flows that record and forward), counted as forwarded.
 #   In a VM that reports free memory to its hypervisor, reporting is stopped for the run
 #   and BENCH_VM_WARM_MB (default: free memory less 1 GB, at most 32 GB) backed first
 #   (bench/vm_memory.sh); BENCH_VM_MEMORY=0 leaves the guest as it is.
@@ -43,6 +45,7 @@ if ((quick)); then
 	seconds=5 pps=200000 packets=16384 flows=64 files=4
 	extra=(--skip-testpmd --rotate-mb 1 --ring 16384)
 fi
+[[ ${BENCH_RECORD_FORWARD:-0} == 1 ]] && extra+=(--forward)
 
 rtprec_deps
 (cd "$ROOT" && rtprec_build build)

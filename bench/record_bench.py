@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_bench import bench_testpmd, log, start_rtprec  # noqa: E402
+from run_bench import NULL_MAC, bench_testpmd, log, start_rtprec  # noqa: E402
 
 HOOK = """#!/bin/sh
 # keep each flow's second file (<flow>.1.pcap) for the check, delete the others
@@ -33,13 +33,15 @@ case "$1" in *.1.pcap) ;; *) rm -f "$1" ;; esac
 def rtprec_config(a, workdir):
     pool = a.packets + a.ring + 65536
     eal = ["--no-pci", f"--file-prefix=rtrec{uuid.uuid4().hex[:6]}", "-l", "0-1"] + a.mem_args.split() + [
-        f"--vdev=net_pcap0,rx_pcap={a.pcap},infinite_rx=1"]
+        f"--vdev=net_pcap0,rx_pcap={a.pcap},infinite_rx=1"] + (["--vdev=net_null0,no-rx=1"] if a.forward else [])
     hook = workdir / "hook.sh"
     hook.write_text(HOOK)
     hook.chmod(0o755)
     y = ["dpdk:", "  eal_args:"] + [f"    - {json.dumps(x)}" for x in eal] + [
         "ports:", "  - name: in", "    device: net_pcap0", '    ipv4: "192.0.2.10/24"',
-        f"    rx_desc: {a.rx_desc}",
+        f"    rx_desc: {a.rx_desc}"] + ([
+        "  - name: out", "    device: net_null0", '    ipv4: "198.51.100.10/24"',
+        '    gateway: "198.51.100.1"', f'    gateway_mac: "{NULL_MAC}"'] if a.forward else []) + [
         "workers: 1",
         "recording:", f"  dir: {json.dumps(a.recdir)}", "  threads: 1",
         f"  rotate_bytes: {a.rotate_mb << 20}", f'  on_close: "{hook} {{file}}"',
@@ -50,7 +52,9 @@ def rtprec_config(a, workdir):
     src0 = ipaddress.IPv4Address(a.src)
     for i in range(a.files):
         y += [f"  - name: rec{i:03d}", f'    match: {{ dst: "192.0.2.10:30000", src: "{src0 + i * per}:4000" }}',
-              f"    count: {per}", "    actions: [record]"]
+              f"    count: {per}", f"    actions: [{'record, forward' if a.forward else 'record'}]"]
+        if a.forward:
+            y.append('    forward: { to: "203.0.113.7:40000", from: "198.51.100.10:40002", port: out }')
     return "\n".join(y) + "\n"
 
 
@@ -61,7 +65,8 @@ def totals(lines):
     for x in w:
         for k, v in x.get("drops", {}).items():
             drops[k] = drops.get(k, 0) + v
-    return dict(rx=sum(x["rx_packets"] for x in w), drops=drops, written=rec.get("packets", 0),
+    return dict(rx=sum(x["rx_packets"] for x in w), tx=sum(x.get("tx_packets", 0) for x in w),
+                drops=drops, written=rec.get("packets", 0),
                 rec_dropped=rec.get("dropped", 0), write_errors=rec.get("write_errors", 0),
                 bytes=rec.get("bytes", 0), busy=sum(x.get("busy_cycles", 0) for x in w))
 
@@ -88,7 +93,7 @@ def bench_record(a, workdir):
     offered = t["rx"] + t["drops"].get("pace_missed", 0)
     return dict(pps_target=a.pps, seconds=dt, mpps=drx / dt / 1e6 if dt > 0 else 0.0,
                 cycles_per_pkt=(s2["busy"] - s1["busy"]) / drx if drx else None,
-                offered=offered, written=t["written"], dropped=by_recorder + by_wire,
+                offered=offered, written=t["written"], dropped=by_recorder + by_wire, forwarded=t["tx"],
                 dropped_recorder=by_recorder, dropped_wire=by_wire, drops=t["drops"],
                 write_errors=t["write_errors"], bytes=t["bytes"], exit_code=rc,
                 window_drops={k: v - s1["drops"].get(k, 0) for k, v in s2["drops"].items()
@@ -141,13 +146,15 @@ def main():
     ap.add_argument("--rx-desc", type=int, default=int(os.environ.get("BENCH_RX_DESC", 4096)), help="the port's RX ring (what pacing may owe)")
     ap.add_argument("--rotate-mb", type=int, default=128)
     ap.add_argument("--skip-testpmd", action="store_true")
+    ap.add_argument("--forward", action="store_true",
+                    help="flows [record, forward]: each packet also rewritten and sent to net_null")
     ap.add_argument("--oslat", help="oslat's JSON from bench/core_stall.sh, reported as core_stall")
     a = ap.parse_args()
     if a.flows % a.files:
         sys.exit("--flows must be a multiple of --files")
     workdir = Path(a.out).resolve().parent / (Path(a.out).stem + ".d")
     workdir.mkdir(parents=True, exist_ok=True)
-    res = dict(scenario="record", flows=a.flows, files=a.files, packets=a.packets, frame_bytes=214,
+    res = dict(scenario="record+forward" if a.forward else "record", flows=a.flows, files=a.files, packets=a.packets, frame_bytes=214,
                wire_bytes=238, time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     res["git"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                 cwd=Path(__file__).parent).stdout.strip()
@@ -155,7 +162,11 @@ def main():
     try:
         r = res["rtprec"] = bench_record(a, workdir)
         res["kept_files"], res["kept_checked_packets"] = check_kept(a.recdir)
-        ok = r["offered"] == r["written"] + r["dropped"] and r["write_errors"] == 0 and res["kept_files"] > 0
+        # tshark reads the kept files as RTP to port 30000: the frames as received
+        ok = (r["offered"] == r["written"] + r["dropped"] and r["write_errors"] == 0 and res["kept_files"] > 0
+              and res["kept_checked_packets"] > 0)
+        if a.forward:  # every packet read is forwarded (net_null takes all)
+            ok = ok and r["forwarded"] == r["offered"] - r["dropped_wire"]
     except Exception as e:
         log(f"rtprec failed: {e}")
         r = res["rtprec"] = dict(error=str(e))
@@ -177,7 +188,8 @@ def main():
 
     def f(x, fmt):
         return format(x, fmt) if isinstance(x, (int, float)) else "n/a"
-    print(f"record: offered={r.get('offered', 'n/a')} written={r.get('written', 'n/a')} "
+    fwd = f" forwarded={r.get('forwarded', 'n/a')}" if a.forward else ""
+    print(f"{res['scenario']}: offered={r.get('offered', 'n/a')} written={r.get('written', 'n/a')}{fwd} "
           f"dropped={r.get('dropped', 'n/a')} (recorder {r.get('dropped_recorder', 'n/a')}, "
           f"wire {r.get('dropped_wire', 'n/a')}) rate={f(r.get('mpps'), '.3f')} Mpps "
           f"(target {a.pps / 1e6:.3f}) cycles/pkt={f(r.get('cycles_per_pkt'), '.0f')} "

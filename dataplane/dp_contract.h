@@ -182,7 +182,12 @@ static inline int dp_msg_recv(struct rte_ring *r, struct dp_msg *m)
 }
 
 /* Record ring item: worker -> recorder. The mbuf holds the frame exactly as
- * received (a copy when the original is forwarded); the recorder frees it.
+ * received, or, with DP_REC_F_SAVED, a frame that is also being forwarded: the
+ * worker took a reference (the forward path and the recorder each free it) and
+ * rewrote its first bytes, which it saved as received in the mbuf's private area
+ * (struct dp_rec_saved, in every pool the dataplane makes) before the rewrite; the
+ * bytes after them are the same. A frame it could not share so (chained, or longer
+ * headers) is a copy. The recorder frees the mbuf.
  * Each worker has one record ring per recorder thread; an item goes to the
  * ring of thread dp_rec_thread(rec_id, threads), the only thread that writes
  * that stream, so every ring stays single-producer, single-consumer. */
@@ -190,7 +195,15 @@ struct dp_rec_item {
 	struct rte_mbuf *m;
 	uint64_t tsc;    /* receive time (TSC of the rx burst) */
 	uint32_t rec_id;
-	uint32_t pad;
+	uint32_t flags;  /* DP_REC_F_* */
+};
+#define DP_REC_F_SAVED 1u
+
+#define DP_REC_SAVED_MAX 96 /* Ethernet, VLAN, IPv4 with options, UDP */
+struct dp_rec_saved {
+	uint8_t len; /* frame bytes saved in hdr */
+	uint8_t pad[7];
+	uint8_t hdr[DP_REC_SAVED_MAX];
 };
 #define DP_REC_ITEM_SIZE ((unsigned)sizeof(struct dp_rec_item))
 _Static_assert(sizeof(struct dp_rec_item) % 4 == 0, "ring element size must be a multiple of 4");

@@ -25,7 +25,8 @@ static int dp_socket_of_port(uint16_t port_id)
 static struct rte_mempool *dp_make_pool(const struct dp_ctx *dp, const char *name, int socket,
 				       unsigned n)
 {
-	return rte_pktmbuf_pool_create(name, n, DP_POOL_CACHE, 0,
+	return rte_pktmbuf_pool_create(name, n, DP_POOL_CACHE,
+				       RTE_ALIGN(sizeof(struct dp_rec_saved), RTE_MBUF_PRIV_ALIGN),
 				       (uint16_t)dp->cfg->dataplane.mbuf_size, socket);
 }
 

@@ -55,7 +55,7 @@ struct dp_worker {
 	struct rte_ring *rec[CFG_MAX_REC_THREADS]; /* one per recorder thread */
 	unsigned n_rec;
 	struct rte_mempool *pool;     /* for ARP requests */
-	struct rte_mempool *rec_pool; /* copies of forwarded packets to record */
+	struct rte_mempool *rec_pool; /* copies of forwarded frames to record that cannot be shared */
 	struct rte_eth_dev_tx_buffer *txb[CFG_MAX_PORTS];
 	uint64_t tsc_hz;
 	uint64_t drain_tsc;

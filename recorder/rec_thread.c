@@ -223,9 +223,17 @@ static void rec_write_item(struct rec_thread *t, const struct dp_rec_item *it)
 	p = rec_file_reserve(&t->w, f, it->tsc, rec_tsc_ns(r, it->tsc), len, len);
 	if (p == NULL)
 		return;
-	src = rte_pktmbuf_read(m, 0, len, p); /* copies into p when the mbuf is chained */
-	if (src != p)
-		memcpy(p, src, len);
+	if (it->flags & DP_REC_F_SAVED) {
+		/* forwarded too: the headers as received are in the private area */
+		const struct dp_rec_saved *s = rte_mbuf_to_priv(m);
+		uint32_t h = RTE_MIN((uint32_t)s->len, len);
+		memcpy(p, s->hdr, h);
+		memcpy(p + h, rte_pktmbuf_mtod_offset(m, const uint8_t *, h), len - h);
+	} else {
+		src = rte_pktmbuf_read(m, 0, len, p); /* copies into p when the mbuf is chained */
+		if (src != p)
+			memcpy(p, src, len);
+	}
 	if (f->srtp != NULL) {
 		uint32_t n = rec_srtp_frame(f->srtp, p, len);
 		if (n != len) {
@@ -236,13 +244,18 @@ static void rec_write_item(struct rec_thread *t, const struct dp_rec_item *it)
 	rec_file_commit(f, len);
 }
 
-/* The first 256 bytes of a frame: a whole G.711 packet. */
-static inline void rec_prefetch_frame(const struct rte_mbuf *m)
+/* The first 256 bytes of a frame: a whole G.711 packet; and the saved headers. */
+static inline void rec_prefetch_frame(const struct dp_rec_item *it)
 {
-	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	const uint8_t *p = rte_pktmbuf_mtod(it->m, const uint8_t *);
 
 	for (unsigned off = 0; off < 256; off += RTE_CACHE_LINE_SIZE)
 		rte_prefetch0(p + off);
+	if (it->flags & DP_REC_F_SAVED) {
+		const uint8_t *s = rte_mbuf_to_priv(it->m);
+		rte_prefetch0(s);
+		rte_prefetch0(s + sizeof(struct dp_rec_saved) - 1);
+	}
 }
 
 /* Up to max items from one ring; returns how many. */
@@ -261,10 +274,10 @@ static unsigned rec_take(struct rec_thread *t, struct rte_ring *ring, unsigned m
 		for (unsigned k = 0; k < n; k++)
 			rte_prefetch0(items[k].m);
 		for (unsigned k = 0; k < n && k < REC_PREFETCH_AHEAD; k++)
-			rec_prefetch_frame(items[k].m);
+			rec_prefetch_frame(&items[k]);
 		for (unsigned k = 0; k < n; k++) {
 			if (k + REC_PREFETCH_AHEAD < n)
-				rec_prefetch_frame(items[k + REC_PREFETCH_AHEAD].m);
+				rec_prefetch_frame(&items[k + REC_PREFETCH_AHEAD]);
 			rec_write_item(t, &items[k]);
 			mbufs[k] = items[k].m;
 		}
