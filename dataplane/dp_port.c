@@ -15,6 +15,7 @@
 #include "dp_priv.h"
 
 #define DP_POOL_CACHE 256
+#define DP_REC_COPY_POOL 4096u /* mbufs (+ caches) for record copies per worker, at most */
 
 static int dp_socket_of_port(uint16_t port_id)
 {
@@ -223,7 +224,9 @@ static int dp_worker_create(struct dp_ctx *dp, unsigned idx, unsigned lcore)
 	snprintf(name, sizeof(name), "txreq_w%u", idx);
 	w->txreq = rte_ring_create(name, DP_TXREQ_RING, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "reccp_w%u", idx);
-	w->rec_pool = dp_make_pool(dp, name, socket, dc->record_ring_size + 2 * DP_POOL_CACHE);
+	/* only for frames that cannot be shared with the recorder (chained mbufs) */
+	w->rec_pool = dp_make_pool(dp, name, socket,
+				   RTE_MIN(dc->record_ring_size, DP_REC_COPY_POOL) + 2 * DP_POOL_CACHE);
 	w->max_held = dc->neigh_hold;
 	w->held = rte_zmalloc_socket("dp_held", sizeof(*w->held) * (w->max_held + 1), 0, socket);
 	if (w->ft == NULL || w->cmd == NULL || w->ev == NULL || w->n_rec == 0 ||
