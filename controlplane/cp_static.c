@@ -324,7 +324,7 @@ static int cp_static_take_name(const char *path, mode_t mode)
 	return 0;
 }
 
-int cp_static_open(struct cp_ctx *cp, const struct cp_static_flow *e, bool keep)
+int cp_static_open(struct cp_ctx *cp, const struct cp_static_flow *e)
 {
 	const char *dir = cp->cfg->recording.dir;
 	mode_t mode = cp->cfg->recording.file_mode_bits;
@@ -333,7 +333,7 @@ int cp_static_open(struct cp_ctx *cp, const struct cp_static_flow *e, bool keep)
 	struct tm tm;
 
 	snprintf(path, sizeof(path), "%s/%s.pcap", dir, e->name);
-	if (keep && cp_static_take_name(path, mode) == -EEXIST) {
+	if (cp_static_take_name(path, mode) == -EEXIST) {
 		gmtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 		snprintf(path, sizeof(path), "%s/%s.%s.pcap", dir, e->name, stamp);
@@ -354,7 +354,7 @@ int cp_open_recordings(struct cp_ctx *cp)
 
 		if (e->rec_id == DP_REC_NONE)
 			continue;
-		rc = cp_static_open(cp, e, false);
+		rc = cp_static_open(cp, e);
 		if (rc != 0) {
 			LOG_ERR("flow %s: cannot open its pcap in %s: %s", e->name,
 				cp->cfg->recording.dir, strerror(-rc));

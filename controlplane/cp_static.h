@@ -78,10 +78,11 @@ void cp_static_fill(struct cp_static_flow *e, const struct cfg_flow *f, uint32_t
 /* Send FLOW_ADD (add) or FLOW_DEL for every flow of e to every
  * worker, then wait until the workers answered them all. 0 or -ETIMEDOUT. */
 int cp_static_program(struct cp_ctx *cp, struct cp_static_flow *const *e, unsigned n, bool add);
-/* Open e's pcap: dir/name.pcap, or when that exists and keep is set,
- * dir/name.YYYYmmddTHHMMSSZ.pcap (-2, -3, ... added when that exists too); with keep
- * the name is created at once (empty), before the recorder thread opens it. 0 or -errno. */
-int cp_static_open(struct cp_ctx *cp, const struct cp_static_flow *e, bool keep);
+/* Open e's pcap: dir/name.pcap, or when that exists (an earlier run's, or the flow
+ * changed by a reload) dir/name.YYYYmmddTHHMMSSZ.pcap (-2, -3, ... added when that
+ * exists too); the name is created at once (empty), before the recorder thread opens
+ * it, so nothing recorded is overwritten. 0 or -errno. */
+int cp_static_open(struct cp_ctx *cp, const struct cp_static_flow *e);
 /* A free recorder stream id whose last pcap rec (may be NULL) has finished closing, or
  * DP_REC_NONE; give it back with cp_static_rec_put. */
 uint32_t cp_static_rec_get(struct cp_static *st, const struct rec_ctx *rec);

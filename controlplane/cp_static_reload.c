@@ -126,7 +126,7 @@ static bool cp_static_append(struct cp_ctx *cp, const struct cfg_flow *f, const 
 			*why = "no recorder stream left (restart rtprec)";
 			return false;
 		}
-		rc = cp_static_open(cp, e, true);
+		rc = cp_static_open(cp, e);
 		if (rc != 0) {
 			cp_static_rec_put(st, e->rec_id);
 			*why = "its pcap cannot be opened";

@@ -121,9 +121,9 @@ static int rec_open_part(struct rec_wctx *w, struct rec_file *f)
 
 	f->size = 0;
 	f->first_tsc = 0;
-	f->logged = false;
 	f->unsynced = false;
 	f->parked = false;
+	f->retry = REC_RETRY_NONE;
 	rec_file_path(f, f->part, path, sizeof(path));
 	if (w->fd_budget != 0 && w->c.open_files >= w->fd_budget && w->make_room != NULL)
 		w->make_room(w->arg);
@@ -135,6 +135,7 @@ static int rec_open_part(struct rec_wctx *w, struct rec_file *f)
 	if (fd < 0) {
 		int err = errno;
 		f->fd = -1;
+		f->retry = REC_RETRY_CREATE;
 		rec_file_fail(w, f, err, "create");
 		return -err;
 	}
@@ -210,12 +211,32 @@ static void rec_unpark(struct rec_wctx *w, struct rec_file *f)
 	rec_file_path(f, f->part, path, sizeof(path));
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0) {
+		f->retry = REC_RETRY_REOPEN;
 		rec_file_fail(w, f, errno, "reopen");
 		return;
 	}
 	f->fd = fd;
+	f->retry = REC_RETRY_NONE;
 	w->c.open_files++;
 	w->c.reopens++;
+}
+
+void rec_file_retry(struct rec_wctx *w, struct rec_file *f)
+{
+	char path[PATH_MAX];
+
+	if (f->fd >= 0 || f->retry == REC_RETRY_NONE)
+		return;
+	if (f->retry == REC_RETRY_CREATE) {
+		rec_open_part(w, f);
+	} else {
+		f->parked = true; /* its contents and size are as they were left */
+		rec_unpark(w, f);
+	}
+	if (f->fd >= 0) {
+		rec_file_path(f, f->part, path, sizeof(path));
+		LOG_INFO("recorder: %s open again after an error: recording goes on", path);
+	}
 }
 
 static void rec_buf_reset(struct rec_file *f)
@@ -286,8 +307,8 @@ static void rec_close_part(struct rec_wctx *w, struct rec_file *f)
 {
 	char path[PATH_MAX];
 
-	if (f->fd < 0 && !f->parked)
-		return;
+	if (f->fd < 0 && !f->parked && f->retry != REC_RETRY_REOPEN)
+		return; /* no file */
 	if (f->fd >= 0) {
 		if (w->sync != CFG_REC_SYNC_NONE && f->unsynced) {
 			w->c.syncs++;
@@ -300,6 +321,7 @@ static void rec_close_part(struct rec_wctx *w, struct rec_file *f)
 	}
 	f->fd = -1;
 	f->parked = false;
+	f->retry = REC_RETRY_NONE;
 	f->unsynced = false;
 	if (w->file_closed != NULL) {
 		rec_file_path(f, f->part, path, sizeof(path));
@@ -312,6 +334,7 @@ static void rec_file_rotate(struct rec_wctx *w, struct rec_file *f)
 	rec_file_flush(w, f, false);
 	rec_close_part(w, f);
 	f->part++;
+	f->logged = false; /* a new file: its first error is logged */
 	rec_open_part(w, f);
 }
 

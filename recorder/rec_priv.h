@@ -41,6 +41,7 @@ struct rec_wctx {
 struct rec_file {
 	int fd;             /* -1 when the current file could not be opened, or parked */
 	bool parked;        /* idle, descriptor closed: opened again on the next record */
+	uint8_t retry;      /* REC_RETRY_*: the current part could not be opened */
 	char *base;         /* path without ".pcap" */
 	const char *ext;    /* ".pcap" or "" */
 	unsigned part;      /* 0: <base>.pcap, n: <base>.n.pcap */
@@ -60,7 +61,12 @@ struct rec_file {
 	struct rec_report rep;
 };
 
+enum { REC_RETRY_NONE, REC_RETRY_CREATE, REC_RETRY_REOPEN };
+
 void rec_wctx_init(struct rec_wctx *w, const struct rec_params *p, uint64_t tsc_hz);
+/* Called on every tick: a part that could not be created (or opened again
+ * after parking) is tried again; what arrived meanwhile was counted dropped. */
+void rec_file_retry(struct rec_wctx *w, struct rec_file *f);
 /* Close an idle file's descriptor (nothing buffered): true if it was parked. */
 bool rec_file_park(struct rec_wctx *w, struct rec_file *f);
 

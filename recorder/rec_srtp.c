@@ -173,7 +173,8 @@ static int rec_srtp_find(const struct rec_srtp *s, uint16_t dport, const uint8_t
 			return (int)i;
 		}
 		if (dport == k->rtp_port) {
-			*rtcp = k->rtcp_port == 0 && plen >= 2 && pl[1] >= 200 && pl[1] <= 204;
+			/* rtcp-mux: RFC 5761 4, RTCP packet types are 192..223 */
+			*rtcp = k->rtcp_port == 0 && plen >= 2 && pl[1] >= 192 && pl[1] <= 223;
 			return (int)i;
 		}
 	}

@@ -416,6 +416,7 @@ static void rec_tick(struct rec_thread *t)
 
 	for (uint32_t i = 0; i < t->n_open; i++) {
 		struct rec_file *f = t->open[i];
+		rec_file_retry(&t->w, f);
 		if (write)
 			rec_file_flush(&t->w, f, sync);
 		if (!f->active)

@@ -135,7 +135,8 @@ STATIC = [dict(name="static", match=dict(dst=f"{DP_ADDR}:30000"), actions=["reco
 @pytest.mark.timeout_s(180)
 def test_kill9_every_pcap_readable(start_rtprec, tmp_path, veth_ns):
     """kill -9 at a random moment while RTP flows into a static flow and a call: each
-    pcap reads to its end, and holds every packet sent before the last flush."""
+    pcap reads to its end, and holds every packet sent before the last flush; a
+    restart keeps the static flow's pcaps."""
     v = veth_ns
     for rnd in range(3):
         rec_dir = tmp_path / f"rec{rnd}"
@@ -168,6 +169,15 @@ def test_kill9_every_pcap_readable(start_rtprec, tmp_path, veth_ns):
             assert set(range(300)) <= seqs, (group, sorted(set(range(300)) - seqs)[:10])
         # no session.json (the call never ended), only its reserved space
         assert not os.path.exists(d + "/session.json")
+    # restarted after the crash (as systemd's Restart=on-failure does): the static
+    # flow's pcaps of the killed run are kept as they were, the new run writes beside
+    before = {f: os.path.getsize(f) for f in pcaps}
+    r = start_rtprec(cfg, name="restart.yaml")
+    r.wait_ready()
+    r.stop()
+    assert {f: os.path.getsize(f) for f in pcaps} == before
+    fresh = set(glob.glob(str(rec_dir / "static.*Z.pcap"))) - set(pcaps)
+    assert len(fresh) == 1, (sorted(fresh), pcaps)
 
 
 @pytest.fixture

@@ -272,6 +272,54 @@ static void test_open_error(void **state)
 	rec_file_free(&f);
 }
 
+/* A part that cannot be created (rotation onto a path that is a directory)
+ * or opened again after parking is tried again on the tick: once the storage
+ * is usable, the stream records again in the same part. */
+static void test_open_retry(void **state)
+{
+	struct rec_wctx w;
+	struct closed_log l;
+	struct rec_file f;
+	char path[128], part1[160], aside[170];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/retry.pcap", tmpdir);
+	snprintf(part1, sizeof(part1), "%s/retry.1.pcap", tmpdir);
+	snprintf(aside, sizeof(aside), "%s.aside", part1);
+	wctx(&w, &l, CFG_REC_SYNC_NONE, 1000, 0, 4096);
+	assert_int_equal(mkdir(part1, 0755), 0);
+	assert_int_equal(rec_file_open(&w, &f, 0, path, 0), 0);
+	for (uint32_t i = 0; i < 10; i++)
+		put(&w, &f, i, 200, i + 1); /* 4 fit in the first part, 6 dropped */
+	rec_file_retry(&w, &f);         /* still a directory */
+	assert_int_equal(f.fd, -1);
+	assert_int_equal(f.rep.dropped, 6);
+	assert_int_equal(rmdir(part1), 0);
+	rec_file_retry(&w, &f);
+	assert_true(f.fd >= 0);
+	for (uint32_t i = 10; i < 12; i++)
+		put(&w, &f, i, 200, i + 1);
+	assert_int_equal(rec_file_flush(&w, &f, false), 0);
+	assert_int_equal(pcap_check(part1, 200, 10), 2);
+	/* parked, then its file cannot be opened again for a while */
+	assert_true(rec_file_park(&w, &f));
+	assert_int_equal(rename(part1, aside), 0);
+	assert_int_equal(mkdir(part1, 0755), 0);
+	put(&w, &f, 12, 200, 13);
+	assert_int_equal(f.fd, -1);
+	assert_int_equal(f.rep.dropped, 7);
+	assert_int_equal(rmdir(part1), 0);
+	assert_int_equal(rename(aside, part1), 0);
+	rec_file_retry(&w, &f);
+	assert_true(f.fd >= 0);
+	put(&w, &f, 12, 200, 14); /* the dropped one, again */
+	rec_file_close(&w, &f);
+	assert_int_equal(l.n, 2);
+	/* appended to what the part held, not truncated */
+	assert_int_equal(pcap_check(part1, 200, 10), 2 + 1);
+	rec_file_free(&f);
+}
+
 /* A 64 KiB tmpfs that fills: the write that does not fit is cut back, the
  * file stays a valid pcap of whole records (libpcap reads it to the end). */
 static void test_tmpfs_full(void **state)
@@ -416,6 +464,7 @@ int main(void)
 		cmocka_unit_test(test_park),
 		cmocka_unit_test(test_write_error_dev_full),
 		cmocka_unit_test(test_open_error),
+		cmocka_unit_test(test_open_retry),
 		cmocka_unit_test(test_tmpfs_full),
 		cmocka_unit_test(test_hook),
 		cmocka_unit_test(test_hook_killed),

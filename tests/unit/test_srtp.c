@@ -66,11 +66,13 @@ static unsigned rtp_packet(uint8_t *p, uint16_t seq)
 	return 172;
 }
 
-static unsigned rtcp_sr(uint8_t *p)
+/* A sender report (200), or with rtcp-mux a reduced-size feedback packet
+ * (RFC 5506) of another type in RFC 5761's RTCP range 192..223 */
+static unsigned rtcp_packet(uint8_t *p, uint8_t pt)
 {
 	memset(p, 0, 28);
 	p[0] = 0x80;
-	p[1] = 200;
+	p[1] = pt;
 	put16(p + 2, 6);
 	memcpy(p + 4, (const uint8_t[]){0x12, 0x34, 0x56, 0x78, 0xaa, 0xbb}, 6);
 	return 28;
@@ -143,12 +145,14 @@ static void test_rtp_rtcp(void **state, int suite32, int mux)
 		plen = rtp_packet(p, seq);
 		roundtrip(tx, rx, p, plen, 0, PORT);
 	}
-	plen = rtcp_sr(p);
+	plen = rtcp_packet(p, 200);
+	roundtrip(tx, rx, p, plen, 1, mux ? PORT : PORT + 1);
+	plen = rtcp_packet(p, 206); /* PSFB */
 	roundtrip(tx, rx, p, plen, 1, mux ? PORT : PORT + 1);
 	c = rec_srtp_counts(rx, &n);
 	assert_int_equal(n, 2);
 	assert_int_equal(c[1].rtp_port, PORT);
-	assert_int_equal(c[1].decrypted, 4);
+	assert_int_equal(c[1].decrypted, 5);
 	assert_int_equal(c[1].srtp_errors, 0);
 	assert_int_equal(c[0].decrypted, 0);
 	rec_srtp_free(rx);
