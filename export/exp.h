@@ -150,7 +150,8 @@ struct exp_pkt {
 };
 
 struct exp_chunk {
-	int64_t pos; /* from the start of the track */
+	int64_t pos;   /* from the start of the track */
+	int64_t reach; /* highest end (pos + n) of this chunk and those before */
 	uint64_t off;
 	uint32_t n;
 };

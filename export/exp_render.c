@@ -2,7 +2,10 @@
  * A placed track decoded into chunks (one per kept packet, in position
  * order, G.722 decoded in that order as its state needs), and read back
  * sample by sample with silence between the chunks. Where chunks overlap,
- * the one that starts first wins. */
+ * the one that starts first wins: sample i is in the first chunk (in position
+ * order) that ends after i, if that one has begun. Each chunk keeps the
+ * highest end so far (reach) so that chunk is found by bisection when the
+ * reader moves back. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -49,14 +52,17 @@ int exp_track_render(struct exp_track *t)
 		goto nomem;
 	for (size_t i = 0; i < n; i++) {
 		const struct exp_pkt *p = order[i];
+		struct exp_chunk *c = &t->chunks[t->nchunks++];
 		uint32_t got = exp_decode(dec, p->codec, p->crate, t->bytes + p->off, p->len,
 					  t->samples + off, t->rate);
 		if (got > p->nsamp)
 			got = p->nsamp; /* never: both come from exp_codec_samples */
-		t->chunks[t->nchunks].pos = p->pos - t->min_pos;
-		t->chunks[t->nchunks].off = off;
-		t->chunks[t->nchunks].n = got;
-		t->nchunks++;
+		c->pos = p->pos - t->min_pos;
+		c->off = off;
+		c->n = got;
+		c->reach = c->pos + (int64_t)got;
+		if (i > 0 && c[-1].reach > c->reach)
+			c->reach = c[-1].reach;
 		off += got;
 	}
 	t->st.decoded = n;
@@ -72,6 +78,21 @@ nomem:
 	return -ENOMEM;
 }
 
+/* The first chunk whose reach passes i (the last one if none does). */
+static size_t exp_chunk_reaching(const struct exp_track *t, int64_t i)
+{
+	size_t lo = 0, hi = t->nchunks - 1;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->chunks[mid].reach > i)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
 int16_t exp_reader_get(struct exp_reader *r, int64_t i)
 {
 	const struct exp_track *t = r->t;
@@ -79,8 +100,9 @@ int16_t exp_reader_get(struct exp_reader *r, int64_t i)
 
 	if (t == NULL || t->nchunks == 0)
 		return 0;
-	while (r->ci > 0 && t->chunks[r->ci].pos > i)
-		r->ci--;
+	/* every chunk before ci must have ended by i */
+	if (r->ci > 0 && t->chunks[r->ci - 1].reach > i)
+		r->ci = exp_chunk_reaching(t, i);
 	while (r->ci + 1 < t->nchunks && t->chunks[r->ci].pos + (int64_t)t->chunks[r->ci].n <= i)
 		r->ci++;
 	c = &t->chunks[r->ci];

@@ -13,7 +13,14 @@
  *  - a packet that advances the timestamp disagrees with its arrival time by
  *    more than EXP_TOLERANCE_NS: arrival later than the timestamps say is a
  *    pause whose timestamps did not jump (silence of the arrival gap), earlier
- *    is a timestamp jump with no pause (no silence).
+ *    is a timestamp jump with no pause (no silence),
+ *  - a packet new by its sequence number has a timestamp that does not
+ *    advance yet arrives more than EXP_TOLERANCE_NS later than that timestamp
+ *    says: the sender restarted its timestamps lower (or jumped forward by
+ *    more than 2^31), a jump; the SSRC's timestamps are unwrapped from there.
+ * Sequence numbers farther than EXP_SEQ_DROPOUT ahead or EXP_SEQ_MISORDER
+ * behind the highest start a new sequence segment (RFC 3550 A.1); the
+ * expected packet counts of the segments add up.
  * "Disagrees" is measured against the lowest transit (arrival minus RTP
  * time) seen in the epoch, which rises slowly to follow clock drift.
  * A packet older than the anchor of a later epoch is dropped as late.
@@ -26,10 +33,13 @@
 
 #define EXP_MAX_SSRCS 256
 #define EXP_POS_LIMIT (1LL << 52)
+#define EXP_SEQ_DROPOUT 3000
+#define EXP_SEQ_MISORDER 100
 
 struct exp_ssrc_state {
 	uint32_t ssrc;
-	int64_t seq_max, seq_min, ts_max;
+	int64_t seq_max, seq_min, ts_max; /* seq_min: of the current segment */
+	int64_t expected;                 /* packets expected in earlier segments */
 	uint64_t got;
 };
 
@@ -180,33 +190,68 @@ static void exp_epoch_start(struct exp_epoch *e, const struct exp_pkt *p, int64_
 	e->index = index + 1;
 }
 
-/* Position of p (extended timestamp ts) in the running epoch e; may start a
- * new epoch. -1 when p is dropped as late. */
-static int exp_epoch_place(struct exp_track *t, struct exp_epoch *e, const struct exp_pkt *p,
-			   int64_t ts, int64_t *pos)
+/* Start an epoch at p's arrival, never before the audio already placed. */
+static int64_t exp_epoch_on_arrival(const struct exp_track *t, struct exp_epoch *e,
+				    const struct exp_pkt *p, int64_t ts)
 {
-	int64_t dts = ts - e->ts;
-	int64_t ts_pos = exp_clamp(e->pos + exp_scale(dts, t->rate, e->clock));
+	int64_t pos = exp_clamp(e->pos + exp_scale(p->arr_ns - e->arr - e->off, t->rate,
+						   1000000000));
+
+	if (pos < t->max_end)
+		pos = t->max_end;
+	exp_epoch_start(e, p, ts, pos);
+	return pos;
+}
+
+/* Where the timestamp ts falls in the epoch e. */
+static int64_t exp_epoch_ts_pos(const struct exp_track *t, const struct exp_epoch *e, int64_t ts)
+{
+	return exp_clamp(e->pos + exp_scale(ts - e->ts, t->rate, e->clock));
+}
+
+/* Arrival minus what the timestamps predict, relative to the anchor's. */
+static int64_t exp_epoch_delta(const struct exp_epoch *e, const struct exp_pkt *p, int64_t ts)
+{
+	return (p->arr_ns - e->arr) - exp_scale(ts - e->ts, 1000000000, e->clock);
+}
+
+/* p's timestamp does not advance: reordered, a repeated timestamp, or (p new
+ * by sequence number and its arrival well past what its timestamp says) a
+ * timestamp restart. 1 when that started an epoch, -1 when p is late. */
+static int exp_epoch_behind(struct exp_track *t, struct exp_epoch *e, const struct exp_pkt *p,
+			    int64_t ts, int fresh, int64_t *pos)
+{
+	if (fresh && exp_epoch_delta(e, p, ts) - e->off > EXP_TOLERANCE_NS) {
+		*pos = exp_epoch_on_arrival(t, e, p, ts);
+		t->st.jumps++;
+		return 1;
+	}
+	if (ts < e->ts && e->index > 1)
+		return -1;
+	if (ts < e->ts_max)
+		t->st.reordered++;
+	*pos = exp_epoch_ts_pos(t, e, ts);
+	return 0;
+}
+
+/* Position of p (extended timestamp ts; fresh: its sequence number is beyond
+ * the SSRC's highest) in the running epoch e; may start a new epoch. -1 when
+ * p is dropped as late, 1 when its timestamp went back and the SSRC's
+ * timestamps restart from ts. */
+static int exp_epoch_place(struct exp_track *t, struct exp_epoch *e, const struct exp_pkt *p,
+			   int64_t ts, int fresh, int64_t *pos)
+{
+	int64_t ts_pos = exp_epoch_ts_pos(t, e, ts);
 	int64_t delta, d;
 
 	if (p->ssrc != e->ssrc || p->clock != e->clock) {
-		*pos = exp_clamp(e->pos + exp_scale(p->arr_ns - e->arr - e->off, t->rate,
-						    1000000000));
-		if (*pos < t->max_end)
-			*pos = t->max_end;
-		exp_epoch_start(e, p, ts, *pos);
+		*pos = exp_epoch_on_arrival(t, e, p, ts);
 		t->st.ssrc_changes++;
 		return 0;
 	}
-	if (ts <= e->ts_max) { /* reordered, or a repeated timestamp */
-		if (ts < e->ts && e->index > 1)
-			return -1;
-		if (ts < e->ts_max)
-			t->st.reordered++;
-		*pos = ts_pos;
-		return 0;
-	}
-	delta = (p->arr_ns - e->arr) - exp_scale(dts, 1000000000, e->clock);
+	if (ts <= e->ts_max)
+		return exp_epoch_behind(t, e, p, ts, fresh, pos);
+	delta = exp_epoch_delta(e, p, ts);
 	d = delta - e->off;
 	if (d > EXP_TOLERANCE_NS || d < -EXP_TOLERANCE_NS) {
 		*pos = exp_clamp(ts_pos + exp_scale(d, t->rate, 1000000000));
@@ -226,6 +271,33 @@ static int exp_epoch_place(struct exp_track *t, struct exp_epoch *e, const struc
 	e->ts_max = ts;
 	*pos = ts_pos;
 	return 0;
+}
+
+/* p's extended sequence number: near the highest, or past every earlier one
+ * when it starts a new segment (farther than the dropout or misorder). */
+static int64_t exp_seq_unwrap(const struct exp_ssrc_state *s, uint16_t seq)
+{
+	uint16_t d = (uint16_t)(seq - (uint16_t)s->seq_max);
+
+	if (d <= EXP_SEQ_DROPOUT || d >= 65536 - EXP_SEQ_MISORDER)
+		return s->seq_max + (int16_t)d;
+	return s->seq_max + 65536 + d;
+}
+
+/* Account a kept packet (extended seq and ts) in its SSRC's state. */
+static void exp_ssrc_keep(struct exp_ssrc_state *s, int64_t seq, int64_t ts)
+{
+	if (seq > s->seq_max + EXP_SEQ_DROPOUT) { /* a new segment */
+		s->expected += s->seq_max - s->seq_min + 1;
+		s->seq_min = seq;
+	}
+	s->got++;
+	if (seq > s->seq_max)
+		s->seq_max = seq;
+	if (seq < s->seq_min)
+		s->seq_min = seq;
+	if (ts > s->ts_max)
+		s->ts_max = ts;
 }
 
 void exp_track_place(struct exp_track *t)
@@ -258,6 +330,7 @@ void exp_track_place(struct exp_track *t)
 		int is_new;
 		struct exp_ssrc_state *s = exp_ssrc_get(t, p->ssrc, &is_new);
 		int64_t seq, ts, pos;
+		int rc = 0;
 
 		p->nsamp = p->crate ? (uint32_t)((uint64_t)p->native * t->rate / p->crate) : 0;
 		if (s == NULL) {
@@ -268,7 +341,7 @@ void exp_track_place(struct exp_track *t)
 			seq = s->seq_max = s->seq_min = p->seq;
 			ts = s->ts_max = p->ts;
 		} else {
-			seq = s->seq_max + (int16_t)(uint16_t)(p->seq - (uint16_t)s->seq_max);
+			seq = exp_seq_unwrap(s, p->seq);
 			ts = s->ts_max + (int32_t)(uint32_t)(p->ts - (uint32_t)s->ts_max);
 		}
 		if (exp_seen_add(&seen, p->ssrc, seq)) {
@@ -281,18 +354,14 @@ void exp_track_place(struct exp_track *t)
 			t->start_ns = p->arr_ns;
 			have = 1;
 			pos = 0;
-		} else if (exp_epoch_place(t, &e, p, ts, &pos) != 0) {
+		} else if ((rc = exp_epoch_place(t, &e, p, ts, seq > s->seq_max, &pos)) < 0) {
 			p->drop = EXP_DROP_LATE;
 			t->st.late++;
 			continue;
 		}
-		s->got++;
-		if (seq > s->seq_max)
-			s->seq_max = seq;
-		if (seq < s->seq_min)
-			s->seq_min = seq;
-		if (ts > s->ts_max)
+		if (rc > 0) /* the timestamps restarted: unwrap from here */
 			s->ts_max = ts;
+		exp_ssrc_keep(s, seq, ts);
 		p->pos = pos;
 		if (pos < t->min_pos)
 			t->min_pos = pos;
@@ -303,7 +372,8 @@ void exp_track_place(struct exp_track *t)
 	t->st.ssrcs = t->n_ssrcs;
 	t->st.lost = 0;
 	for (unsigned i = 0; i < t->n_ssrcs; i++) {
-		int64_t expected = t->ssrcs[i].seq_max - t->ssrcs[i].seq_min + 1;
+		int64_t expected = t->ssrcs[i].expected + t->ssrcs[i].seq_max -
+				   t->ssrcs[i].seq_min + 1;
 		if (expected > (int64_t)t->ssrcs[i].got)
 			t->st.lost += (uint64_t)(expected - (int64_t)t->ssrcs[i].got);
 	}

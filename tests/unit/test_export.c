@@ -320,15 +320,23 @@ static void test_pcap_list(void **state)
 static const struct exp_codec PCMU = {EXP_CODEC_PCMU, 8000, 8000};
 static const struct exp_codec G722 = {EXP_CODEC_G722, 8000, 16000};
 
+/* A PCMU packet of len samples, all the code c. */
+static void add_len(struct exp_track *t, int64_t arr_ms, uint32_t ssrc, uint16_t seq,
+		    uint32_t ts, uint8_t c, uint32_t len)
+{
+	uint8_t pl[480];
+	struct exp_rtp r = {0, 0, seq, ts, ssrc, pl, len};
+
+	assert_true(len <= sizeof(pl));
+	memset(pl, c, len);
+	assert_int_equal(exp_track_add(t, T0 + arr_ms * MS, &r, &PCMU), 0);
+}
+
 /* A 20 ms PCMU packet whose 160 samples are all the code c. */
 static void add(struct exp_track *t, int64_t arr_ms, uint32_t ssrc, uint16_t seq, uint32_t ts,
 		uint8_t c)
 {
-	uint8_t pl[160];
-	struct exp_rtp r = {0, 0, seq, ts, ssrc, pl, sizeof(pl)};
-
-	memset(pl, c, sizeof(pl));
-	assert_int_equal(exp_track_add(t, T0 + arr_ms * MS, &r, &PCMU), 0);
+	add_len(t, arr_ms, ssrc, seq, ts, c, 160);
 }
 
 /* Place and render; returns the length. */
@@ -503,6 +511,92 @@ static void test_track_mixed_rates(void **state)
 	exp_track_free(&t);
 }
 
+/* 2 s of PCMU, then the same SSRC and sequence going on with the timestamps
+ * moved by shift; with pause, a 1 s pause (timestamps not moving) in the
+ * first part makes the restart happen in a later epoch. The second part must
+ * follow the first by arrival. */
+static void ts_restart(uint32_t shift, int pause)
+{
+	struct exp_track t = {0};
+	int64_t gap = pause ? 8000 : 0;
+
+	for (int i = 0; i < 200; i++) {
+		int64_t arr = 20 * i + (pause && i >= 50 ? 1000 : 0);
+		uint32_t ts = 160u * (uint32_t)i + (i >= 100 ? shift : 0);
+		add(&t, arr, 4, (uint16_t)(500 + i), 7777 + ts, CODE(i % 64));
+	}
+	assert_int_equal(finish(&t), 200 * 160 + gap);
+	for (int i = 0; i < 200; i++) {
+		int64_t p = 160 * i + (pause && i >= 50 ? gap : 0);
+		expect(&t, p, p + 160, CODE(i % 64));
+	}
+	if (pause)
+		expect(&t, 50 * 160, 50 * 160 + gap, -1);
+	assert_int_equal(t.st.jumps, 1);
+	assert_int_equal(t.st.pauses, pause ? 1 : 0);
+	assert_int_equal(t.st.reordered + t.st.late + t.st.lost + t.st.dups, 0);
+	assert_int_equal(t.st.decoded, 200);
+	exp_track_free(&t);
+}
+
+static void test_track_ts_restart(void **state)
+{
+	(void)state;
+	ts_restart((uint32_t)-1000000, 0); /* lowered: was 127 s, "100 reordered" */
+	ts_restart((uint32_t)-1000000, 1); /* in a later epoch: was "100 late" */
+	ts_restart(3000000000u, 0);        /* forward by more than 2^31 */
+	ts_restart(3000000000u, 1);
+}
+
+/* The sequence number jumps (same SSRC, timestamps going on) forward by
+ * 40000, then back by 20000: three segments, one packet lost in each. */
+static void test_track_seq_jump(void **state)
+{
+	struct exp_track t = {0};
+	static const uint16_t base[3] = {1000, 41000, 21000};
+
+	(void)state;
+	for (int i = 0; i < 300; i++)
+		if (i % 100 != 50)
+			add(&t, 20 * i, 6, (uint16_t)(base[i / 100] + i), 160u * i, CODE(i % 64));
+	assert_int_equal(finish(&t), 300 * 160);
+	for (int i = 0; i < 300; i++)
+		expect(&t, 160 * i, 160 * (i + 1), i % 100 == 50 ? -1 : CODE(i % 64));
+	assert_int_equal(t.st.lost, 3);
+	assert_int_equal(t.st.decoded, 297);
+	assert_int_equal(t.st.dups + t.st.late + t.st.reordered + t.st.jumps + t.st.pauses, 0);
+	exp_track_free(&t);
+}
+
+/* Overlapping chunks: A [0, 480) (60 ms in one packet), B [160, 320),
+ * C [480, 640). The reader, moved back from C, must find A (the chunk that
+ * starts first wins) where B has ended. */
+static void test_reader_overlap_back(void **state)
+{
+	struct exp_track t = {0};
+	struct exp_reader r = {&t, 0};
+	int16_t a = dec1(EXP_CODEC_PCMU, CODE(1)), c = dec1(EXP_CODEC_PCMU, CODE(3));
+
+	(void)state;
+	add_len(&t, 0, 2, 1, 0, CODE(1), 480);
+	add_len(&t, 20, 2, 2, 160, CODE(2), 160);
+	add_len(&t, 60, 2, 3, 480, CODE(3), 160);
+	assert_int_equal(finish(&t), 640);
+	expect(&t, 0, 480, CODE(1));
+	expect(&t, 480, 640, CODE(3));
+	assert_int_equal(exp_reader_get(&r, 500), c);
+	assert_int_equal(exp_reader_get(&r, 400), a);
+	assert_int_equal(exp_reader_get(&r, 600), c);
+	assert_int_equal(exp_reader_get(&r, 200), a);
+	assert_int_equal(exp_reader_get(&r, 479), a);
+	assert_int_equal(exp_reader_get(&r, 640), 0);
+	assert_int_equal(exp_reader_get(&r, 0), a);
+	assert_int_equal(exp_reader_get(&r, -1), 0);
+	for (int64_t i = 639; i >= 0; i--) /* backwards all the way */
+		assert_int_equal(exp_reader_get(&r, i), i < 480 ? a : c);
+	exp_track_free(&t);
+}
+
 /* ------------------------------------------------------------ WAV */
 static void test_wav_header(void **state)
 {
@@ -602,6 +696,9 @@ int main(void)
 		cmocka_unit_test(test_track_jitter_no_epoch),
 		cmocka_unit_test(test_track_ssrc_change_late),
 		cmocka_unit_test(test_track_mixed_rates),
+		cmocka_unit_test(test_track_ts_restart),
+		cmocka_unit_test(test_track_seq_jump),
+		cmocka_unit_test(test_reader_overlap_back),
 		cmocka_unit_test(test_wav_header),
 		cmocka_unit_test(test_wav_files),
 	};
