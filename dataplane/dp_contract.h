@@ -39,7 +39,7 @@ struct dp_flow_key {
 #define DP_REC_NONE UINT32_MAX
 
 /* dp_flow_spec.flags */
-/* Latch: report the source of the first plausible RTP packet (version 2) in
+/* Latch: report the source of the first plausible RTP packet (version 2, not RTCP) in
  * DP_EV_FLOW_LATCHED; from then on packets from another source are dropped
  * (latch_other) until one source has sent relatch_pkts packets in a row, which is
  * then latched instead (DP_EV_FLOW_LATCHED with relatched = 1). relatch_pkts 0: the
@@ -81,7 +81,7 @@ struct dp_flow_stats {
 	uint64_t record_drops; /* copies the recorder could not take */
 	uint64_t last_tsc;     /* TSC of the last packet, 0 if none */
 	uint32_t final;        /* 1: sent as the flow is deleted */
-	uint32_t pad;
+	uint32_t rtcp_packets; /* RTCP seen on the flow (rtcp-mux): in packets, not in rtp_* */
 };
 
 enum dp_cmd_type {

@@ -2,6 +2,7 @@
  * Answers for the dataplane's own addresses: ARP replies (and learning
  * next hops from ARP), ICMP echo replies. Rare frames: kept off the
  * UDP path. */
+#include <stddef.h>
 #include <string.h>
 
 #include <rte_arp.h>
@@ -11,6 +12,8 @@
 
 #include "dp_priv.h"
 #include "dp_rewrite.h"
+
+#define DP_LOCAL_TTL 64 /* of the replies we originate (RFC 1700 default) */
 
 static void dp_swap_macs(struct rte_ether_hdr *eth, const uint8_t own[6])
 {
@@ -94,7 +97,13 @@ void dp_local_icmp(struct dp_worker *w, struct rte_mbuf *m, const struct dp_pars
 	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
 	memcpy(&new_word, icmp, 2);
 	icmp->icmp_cksum = dp_csum_update16(icmp->icmp_cksum, old_word, new_word);
-	/* swapping the addresses leaves the IP checksum as it was */
+	/* a fresh TTL (the request's may be nearly spent): the TTL/protocol word changes;
+	 * swapping the addresses leaves the IP checksum as it was */
+	uint8_t *ttl_proto = frame + p->l3_off + offsetof(struct rte_ipv4_hdr, time_to_live);
+	memcpy(&old_word, ttl_proto, 2);
+	ip->time_to_live = DP_LOCAL_TTL;
+	memcpy(&new_word, ttl_proto, 2);
+	ip->hdr_checksum = dp_csum_update16(ip->hdr_checksum, old_word, new_word);
 	ip->dst_addr = p->src_ip;
 	ip->src_addr = p->dst_ip;
 	dp_swap_macs((struct rte_ether_hdr *)frame, pi->mac);

@@ -121,6 +121,10 @@ void dp_rtp_update(struct dp_rtp_stats *s, const uint8_t *rtp, uint32_t len, uin
 {
 	if (unlikely_(len < 12 || (rtp[0] >> 6) != 2))
 		return;
+	if (unlikely_(dp_rtp_is_rtcp(rtp))) {
+		s->rtcp++; /* rtcp-mux: its SSRC and "seq" would restart the source */
+		return;
+	}
 
 	uint16_t seq = (uint16_t)((uint16_t)rtp[2] << 8 | rtp[3]);
 	uint32_t ts = (uint32_t)rtp[4] << 24 | (uint32_t)rtp[5] << 16 | (uint32_t)rtp[6] << 8 |

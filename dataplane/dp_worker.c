@@ -37,6 +37,7 @@ static void dp_flow_stats_fill(const struct dp_flow *f, struct dp_flow_stats *s)
 	s->jitter = dp_rtp_jitter(&f->rtp);
 	s->rtp_reordered = f->rtp.reordered;
 	s->rtp_duplicate = f->rtp.duplicate;
+	s->rtcp_packets = f->rtp.rtcp;
 	s->record_drops = f->record_drops;
 	s->last_tsc = f->last_tsc;
 }
@@ -379,12 +380,6 @@ static bool __attribute__((noinline)) dp_flow_other_src(struct dp_worker *w, str
 		return false;
 	dp_flow_latch(w, f, p, 1);
 	return true;
-}
-
-/* RTP version 2 and not RTCP (payload types 72..76 with the marker bit): worth latching. */
-static bool dp_rtp_plausible(const uint8_t *u, uint32_t len)
-{
-	return len >= 12 && (u[0] & 0xC0) == 0x80 && (u[1] < 200 || u[1] > 204);
 }
 
 /* Rare per-flow work: the first packet's source, or packets after idle. */

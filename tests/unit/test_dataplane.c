@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * The real worker over net_ring ports: flows added and deleted many times
  * through the command ring while traffic runs; the flows nobody touched
- * must lose nothing. */
+ * must lose nothing. TURN ChannelData, RTCP on the RTP flow (rtcp-mux), ICMP echo. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,12 +13,15 @@
 
 #include <rte_byteorder.h>
 #include <rte_ethdev.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 
 #include "config/cfg.h"
 #include "controlplane/cp_priv.h"
 #include "dataplane/dp.h"
 #include "dataplane/dp_parse.h"
+#include "dataplane/dp_rewrite.h"
 #include "ut_ring.h"
 
 #define N_STABLE 8
@@ -271,11 +274,147 @@ static void test_turn_channel_data(void **state)
 	cfg_free(cfg);
 }
 
+/* Config with one forwarded flow 192.0.2.10:30000 -> 198.18.0.7:40000 on fresh ring ports
+ * (the previous test's context closed its own). */
+static struct cp_ctx *start_media(const char *tag_in, const char *tag_out, struct cfg **cfg,
+				  struct dp_ctx **dp)
+{
+	char yaml[4096];
+	size_t len;
+
+	assert_int_equal(ut_port_create(&in, tag_in, 1), 0);
+	assert_int_equal(ut_port_create(&out, tag_out, 1), 0);
+	len = (size_t)snprintf(yaml, sizeof(yaml), cfg_fmt, in.name, out.name);
+	len += (size_t)snprintf(yaml + len, sizeof(yaml) - len,
+				"  - { name: media, match: { dst: \"192.0.2.10:30000\" }, actions: "
+				"[forward], forward: { to: \"198.18.0.7:40000\", port: out } }\n");
+	return start_planes(yaml, len, cfg, dp);
+}
+
+/* rtcp-mux: an RTCP receiver report on the RTP flow is forwarded like the RTP but must
+ * not restart the flow's RTP statistics (its bytes 8-11 are no SSRC of the stream). */
+static void test_rtcp_mux_stats(void **state)
+{
+	struct cfg *cfg = NULL;
+	struct dp_ctx *dp = NULL;
+	struct cp_ctx *cp;
+	uint64_t got[N_STABLE] = {0}, other = 0, sent = 0;
+
+	(void)state;
+	cp = start_media("ut_rin", "ut_rout", &cfg, &dp);
+	for (uint16_t q = 1; q <= 200; q++) {
+		if (q % 10 != 5) {
+			inject(cp, make_udp(30000, q));
+			sent++;
+		}
+		if (q == 100) {
+			struct rte_mbuf *m = make_udp(30000, 0);
+			uint8_t *rr = rte_pktmbuf_mtod(m, uint8_t *) + 42;
+			const uint8_t hdr[12] = {0x81, 201, 0x00, 0x07, 0x55, 0x66, 0x77, 0x88,
+						 0xca, 0xfe, 0xf0, 0x0d};
+			memcpy(rr, hdr, sizeof(hdr));
+			inject(cp, m);
+			sent++;
+		}
+	}
+	for (int i = 0; i < 2000 && dp_counters(dp, 0)->rx_packets < sent; i++)
+		usleep(1000);
+	assert_int_equal(cp_collect_stats(cp, 1), 0);
+	dp_wait(dp);
+	drain_out(got, &other);
+
+	const struct cp_flow_agg *a = cp_static_agg(cp, 0);
+	assert_int_equal(got[0], sent); /* the RR went on too */
+	assert_int_equal(a->packets, sent);
+	/* 180 RTP packets (seq 1..200, every tenth lost), the first in probation:
+	 * received 179, expected 200 - 2 + 1 = 199, lost 20 */
+	assert_int_equal(a->rtp_received, 179);
+	assert_int_equal(a->rtp_expected, 199);
+	assert_int_equal(a->rtp_lost, 20);
+	cp_free(cp);
+	dp_destroy(dp);
+	cfg_free(cfg);
+}
+
+/* An ICMP echo request 198.51.100.5 -> 192.0.2.10 with the given TTL, id 0x1234 seq 1,
+ * 8 bytes of data, valid checksums. */
+static struct rte_mbuf *make_echo(uint8_t ttl)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(ut_pool);
+	const uint16_t len = 14 + 20 + 8 + 8;
+	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, len);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + 14);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
+
+	memset(p, 0, len);
+	p[12] = 0x08;
+	ip->version_ihl = 0x45;
+	ip->total_length = rte_cpu_to_be_16(len - 14);
+	ip->time_to_live = ttl;
+	ip->next_proto_id = IPPROTO_ICMP;
+	ip->src_addr = rte_cpu_to_be_32(0xc6336405);
+	ip->dst_addr = rte_cpu_to_be_32(0xc000020a);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	icmp->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+	icmp->icmp_ident = rte_cpu_to_be_16(0x1234);
+	icmp->icmp_seq_nb = rte_cpu_to_be_16(1);
+	memcpy(icmp + 1, "rtprec!", 8);
+	icmp->icmp_cksum = dp_ipv4_csum((const uint8_t *)icmp, 16);
+	return m;
+}
+
+/* The echo reply to a request that came with a nearly spent TTL leaves with a fresh
+ * one (64) and IPv4 and ICMP checksums that verify. */
+static void test_icmp_echo_ttl(void **state)
+{
+	static const uint8_t ttls[] = {1, 2, 64, 255};
+	struct cfg *cfg = NULL;
+	struct dp_ctx *dp = NULL;
+	struct cp_ctx *cp;
+	unsigned n_replies = 0;
+	void *objs[8];
+
+	(void)state;
+	cp = start_media("ut_iin", "ut_iout", &cfg, &dp);
+	for (unsigned i = 0; i < RTE_DIM(ttls); i++)
+		inject(cp, make_echo(ttls[i]));
+	for (int i = 0; i < 2000 && rte_ring_count(in.tx[0]) < RTE_DIM(ttls); i++) {
+		cp_poll(cp);
+		usleep(1000);
+	}
+	assert_int_equal(cp_collect_stats(cp, 1), 0);
+	dp_wait(dp);
+	for (unsigned n; (n = rte_ring_sc_dequeue_burst(in.tx[0], objs, 8, NULL)) != 0;) {
+		for (unsigned i = 0; i < n; i++, n_replies++) {
+			struct rte_mbuf *m = objs[i];
+			uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+			const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + 14);
+			const struct rte_icmp_hdr *icmp = (const struct rte_icmp_hdr *)(ip + 1);
+
+			assert_int_equal(rte_pktmbuf_data_len(m), 50);
+			assert_int_equal(ip->time_to_live, 64);
+			assert_int_equal(ip->next_proto_id, IPPROTO_ICMP);
+			assert_int_equal(dp_ipv4_csum((const uint8_t *)ip, 20), 0);
+			assert_int_equal(ip->src_addr, rte_cpu_to_be_32(0xc000020a));
+			assert_int_equal(ip->dst_addr, rte_cpu_to_be_32(0xc6336405));
+			assert_int_equal(icmp->icmp_type, RTE_IP_ICMP_ECHO_REPLY);
+			assert_int_equal(dp_ipv4_csum((const uint8_t *)icmp, 16), 0);
+			rte_pktmbuf_free(m);
+		}
+	}
+	assert_int_equal(n_replies, RTE_DIM(ttls));
+	cp_free(cp);
+	dp_destroy(dp);
+	cfg_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_churn_while_traffic),
 		cmocka_unit_test(test_turn_channel_data),
+		cmocka_unit_test(test_rtcp_mux_stats),
+		cmocka_unit_test(test_icmp_echo_ttl),
 	};
 	if (ut_eal_init("ut_dp", "0@0,1@1") != 0 || ut_port_create(&in, "ut_in", 1) != 0 ||
 	    ut_port_create(&out, "ut_out", 1) != 0) {

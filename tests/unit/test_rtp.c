@@ -320,6 +320,70 @@ static void test_not_rtp_ignored(void **state)
 	assert_int_equal(s.received, 4);
 }
 
+/* An RTCP receiver report (RFC 3550 6.4.2) from SSRC_B about a stream 0xcafef00d: with
+ * rtcp-mux (RFC 5761) it arrives on the RTP flow; bytes 2-3 and 8-11 are no seq / SSRC. */
+static const uint8_t rtcp_rr[32] = {0x81, 201, 0x00, 0x07, 0x55, 0x66, 0x77, 0x88,
+				    0xca, 0xfe, 0xf0, 0x0d, 0x00, 0x00, 0x00, 0x05};
+
+/* 1000 RTP packets (seq 1000..1999, every tenth lost) with one RR after the 900th:
+ * the RR must not look like a new source and reset the counters. */
+static void test_rtcp_mux_ignored(void **state)
+{
+	(void)state;
+	struct dp_rtp_stats s;
+	dp_rtp_init(&s);
+	for (unsigned i = 0; i < 1000; i++) {
+		if (i % 10 != 5)
+			seqp(&s, (uint16_t)(1000 + i));
+		if (i == 900)
+			dp_rtp_update(&s, rtcp_rr, sizeof(rtcp_rr), 160u * (1000 + i));
+	}
+	/* 900 sent; the first is probation: received 899, expected 1999 - 1001 + 1 = 999 */
+	assert_int_equal(s.received, 899);
+	assert_int_equal(dp_rtp_expected(&s), 999);
+	assert_int_equal(dp_rtp_lost(&s), 100);
+	assert_int_equal(s.ssrc, SSRC_A);
+	assert_int_equal(s.ssrc_changes, 0);
+	assert_int_equal(dp_rtp_jitter(&s), 0);
+}
+
+/* RFC 5761 section 4: second byte 192..223 is RTCP (payload types 64..95 with the
+ * marker); it is counted apart, and not plausible for latching. */
+static void test_rtcp_classify(void **state)
+{
+	(void)state;
+	uint8_t h[12] = {0x80, 0, 0x03, 0xe8, 0, 0, 0, 0, 0x11, 0x22, 0x33, 0x44};
+	struct dp_rtp_stats s, before;
+
+	for (unsigned b = 0; b < 256; b++) {
+		h[1] = (uint8_t)b;
+		assert_int_equal(dp_rtp_is_rtcp(h), b >= 192 && b <= 223);
+		assert_int_equal(dp_rtp_plausible(h, 12), b < 192 || b > 223);
+	}
+	h[1] = 0;
+	assert_false(dp_rtp_plausible(h, 11));
+	h[0] = 0x40;
+	assert_false(dp_rtp_plausible(h, 12));
+
+	dp_rtp_init(&s);
+	for (uint16_t q = 1000; q <= 1003; q++)
+		seqp(&s, q);
+	before = s;
+	dp_rtp_update(&s, rtcp_rr, sizeof(rtcp_rr), 12345);
+	h[0] = 0x80;
+	h[1] = 200; /* SR */
+	dp_rtp_update(&s, h, 12, 12345);
+	assert_int_equal(s.rtcp, 2);
+	before.rtcp = 2;
+	assert_memory_equal(&s, &before, sizeof(s));
+	/* PT 96 with the marker (0xe0): RTP, seq 1004, ts 160 * 1004 = 0x27380 */
+	const uint8_t m96[12] = {0x80, 0xe0, 0x03, 0xec, 0x00, 0x02, 0x73, 0x80,
+				 0x11, 0x22, 0x33, 0x44};
+	dp_rtp_update(&s, m96, sizeof(m96), 160u * 1004);
+	assert_int_equal(s.received, 4);
+	assert_int_equal(s.rtcp, 2);
+}
+
 static void test_arrival_clock(void **state)
 {
 	(void)state;
@@ -347,6 +411,8 @@ int main(void)
 		cmocka_unit_test(test_jitter),
 		cmocka_unit_test(test_not_rtp_ignored),
 		cmocka_unit_test(test_arrival_clock),
+		cmocka_unit_test(test_rtcp_mux_ignored),
+		cmocka_unit_test(test_rtcp_classify),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
