@@ -275,11 +275,25 @@ static void reply_bad_body(struct cp_sip *s, const char *buf, size_t len,
 		osip_event_free(ev);
 }
 
-/* sip.rate_limit on a request (not a response, not an ACK: those belong to
- * transactions already under way), judged from its first bytes before any
- * parsing, so a flood that is dropped costs no parse. */
+/* Not a new out-of-dialog request: it meets its server transaction (a
+ * retransmission), a CANCEL its INVITE's, or it belongs to a known dialog (in it,
+ * or the dialog's INVITE again). */
+static bool rate_exempt(struct cp_sip *s, osip_message_t *m)
+{
+	if (cp_sip_tx_find(s, m, NULL))
+		return true;
+	if (MSG_IS_CANCEL(m) && cp_sip_tx_find(s, m, "INVITE"))
+		return true;
+	return cp_sip_dialog_known(s, m);
+}
+
+/* sip.rate_limit on new out-of-dialog requests: responses and ACKs (told from their
+ * first bytes) and requests of exchanges under way (rate_exempt; m: the message when
+ * it parsed and is valid, else NULL) pass uncounted, so an SBC's retransmissions,
+ * CANCELs and BYEs are not refused with its new calls. */
 static enum cp_sip_rate_verdict rate_check(struct cp_sip *s, const char *buf, size_t len,
-					   const struct cp_sip_peer *from, unsigned *retry_s)
+					   osip_message_t *m, const struct cp_sip_peer *from,
+					   unsigned *retry_s)
 {
 	size_t i = 0;
 
@@ -288,87 +302,31 @@ static enum cp_sip_rate_verdict rate_check(struct cp_sip *s, const char *buf, si
 	while (i < len && (buf[i] == '\r' || buf[i] == '\n'))
 		i++;
 	if ((len - i >= 4 && strncmp(buf + i, "SIP/", 4) == 0) ||
-	    (len - i >= 4 && strncmp(buf + i, "ACK ", 4) == 0))
+	    (len - i >= 4 && strncmp(buf + i, "ACK ", 4) == 0) || (m && rate_exempt(s, m)))
 		return CP_SIP_RATE_PASS;
-	enum cp_sip_rate_verdict v = cp_sip_rate_check(&s->rate, from->ip, cp_sip_now_ms(), retry_s);
-
-	if (v == CP_SIP_RATE_DROP)
-		s->ctr.rate_dropped++;
-	return v;
+	return cp_sip_rate_check(&s->rate, from->ip, cp_sip_now_ms(), retry_s);
 }
 
-void cp_sip_receive(struct cp_sip *s, const char *buf, size_t len, unsigned flags,
-		    const struct cp_sip_peer *from)
+/* A request over sip.rate_limit: 503 with Retry-After (REFUSE, valid) or nothing. */
+static void rate_refuse(struct cp_sip *s, osip_message_t *m, enum cp_sip_rate_verdict rv,
+			bool valid, unsigned retry_s, const struct cp_sip_peer *from)
 {
-	bool truncated = flags & CP_SIP_RX_TOOBIG;
-	char *hb = NULL;
-	const char *body = NULL;
-	size_t body_len = 0;
-
-	osip_message_t *m = NULL;
-	osip_event_t *ev;
-	const char *why;
-	unsigned retry_s = 1;
-	enum cp_sip_rate_verdict rv;
-
-	if (blank(buf, len))
-		return;
-	rv = rate_check(s, buf, len, from, &retry_s);
-	if (rv == CP_SIP_RATE_DROP)
-		return;
-	if (truncated) {
-		hb = headers_only(buf, len, &len);
-		if (!hb)
-			return;
-		buf = hb;
-	}
-	ev = sip_parse(buf, len);
-	if (ev == NULL && !truncated && rv == CP_SIP_RATE_PASS) {
-		reply_bad_body(s, buf, len, from);
-		return;
-	}
-	m = ev ? ev->sip : NULL;
-	if (m != NULL && !truncated)
-		body_len = cp_sip_raw_body(buf, len, m, &body);
-	free(hb);
-	if (!m || !m->sip_version || (MSG_IS_REQUEST(m) && !m->sip_method) ||
-	    osip_list_size(&m->vias) < 1) {
-		s->ctr.parse_errors++;
-		s->drops++;
-		if (ev)
-			osip_event_free(ev);
-		return;
-	}
-	if (MSG_IS_REQUEST(m))
-		s->ctr.requests_in++;
-	int status = validate(m, flags, &why);
-
-	if (rv == CP_SIP_RATE_REFUSE) {
-		if (status == 0 && !truncated && MSG_IS_REQUEST(m) && !MSG_IS_ACK(m)) {
-			cp_sip_msg_fix_via(m, from);
-			cp_sip_msg_reply_busy(s, m, retry_s, from);
-			s->ctr.rate_limited++;
-		} else {
-			s->ctr.rate_dropped++;
-		}
-		osip_event_free(ev);
-		return;
-	}
-
-	if (status || truncated) {
-		s->ctr.parse_errors += status != 0;
-		if (MSG_IS_REQUEST(m) && strcmp(m->sip_method, "ACK") != 0) {
-			cp_sip_msg_fix_via(m, from);
-			cp_sip_msg_reply_stateless(s, m, status ? status : 513, why, from);
-		} else {
-			s->drops++;
-		}
-		osip_event_free(ev);
-		return;
-	}
-	if (MSG_IS_REQUEST(m))
+	if (rv == CP_SIP_RATE_REFUSE && valid && MSG_IS_REQUEST(m) && !MSG_IS_ACK(m)) {
 		cp_sip_msg_fix_via(m, from);
+		cp_sip_msg_reply_busy(s, m, retry_s, from);
+		s->ctr.rate_limited++;
+	} else {
+		s->ctr.rate_dropped++;
+	}
+}
+
+/* A valid message to its transaction, or a new one for it (owns ev). */
+static void receive_dispatch(struct cp_sip *s, osip_event_t *ev, const struct cp_sip_peer *from,
+			     const char *body, size_t body_len)
+{
+	osip_message_t *m = ev->sip;
 	osip_transaction_t *tr = cp_sip_tx_find(s, m, NULL);
+	struct cp_sip_txd *t;
 
 	if (tr) {
 		cp_sip_tx_event(s, tr, ev); /* retransmission or response */
@@ -389,8 +347,6 @@ void cp_sip_receive(struct cp_sip *s, const char *buf, size_t len, unsigned flag
 		osip_event_free(ev);
 		return;
 	}
-	struct cp_sip_txd *t;
-
 	tr = osip_create_transaction(s->osip, ev);
 	if (!tr) {
 		s->drops++;
@@ -414,6 +370,67 @@ void cp_sip_receive(struct cp_sip *s, const char *buf, size_t len, unsigned flag
 		return;
 	}
 	cp_sip_tx_event(s, tr, ev);
+}
+
+void cp_sip_receive(struct cp_sip *s, const char *buf, size_t len, unsigned flags,
+		    const struct cp_sip_peer *from)
+{
+	bool truncated = flags & CP_SIP_RX_TOOBIG;
+	char *hb = NULL;
+	const char *body = NULL, *why = NULL;
+	size_t body_len = 0;
+	osip_message_t *m;
+	osip_event_t *ev;
+	unsigned retry_s = 1;
+	int status = -1;
+
+	if (blank(buf, len))
+		return;
+	if (truncated) {
+		hb = headers_only(buf, len, &len);
+		if (!hb)
+			return;
+		buf = hb;
+	}
+	ev = sip_parse(buf, len);
+	m = ev ? ev->sip : NULL;
+	if (m && m->sip_version && (!MSG_IS_REQUEST(m) || m->sip_method) &&
+	    osip_list_size(&m->vias) >= 1)
+		status = validate(m, flags, &why);
+	else if (m)
+		m = NULL; /* unusable */
+	if (m && !truncated)
+		body_len = cp_sip_raw_body(buf, len, m, &body);
+	enum cp_sip_rate_verdict rv =
+		rate_check(s, buf, len, status == 0 && !truncated ? m : NULL, from, &retry_s);
+
+	free(hb);
+	if (m && MSG_IS_REQUEST(m) && rv != CP_SIP_RATE_DROP)
+		s->ctr.requests_in++;
+	if (rv != CP_SIP_RATE_PASS) {
+		rate_refuse(s, m, rv, status == 0 && !truncated, retry_s, from);
+	} else if (ev == NULL && !truncated) {
+		reply_bad_body(s, buf, len, from);
+		return;
+	} else if (!m) {
+		s->ctr.parse_errors++;
+		s->drops++;
+	} else if (status || truncated) {
+		s->ctr.parse_errors += status != 0;
+		if (MSG_IS_REQUEST(m) && !MSG_IS_ACK(m)) {
+			cp_sip_msg_fix_via(m, from);
+			cp_sip_msg_reply_stateless(s, m, status ? status : 513, why, from);
+		} else {
+			s->drops++;
+		}
+	} else {
+		if (MSG_IS_REQUEST(m))
+			cp_sip_msg_fix_via(m, from);
+		receive_dispatch(s, ev, from, body, body_len);
+		return;
+	}
+	if (ev)
+		osip_event_free(ev);
 }
 
 /* ---- public ---- */

@@ -50,12 +50,11 @@ void cp_sip_pending_drop(struct cp_sip_pending *p)
 	free(p);
 }
 
-/* The pending new INVITE a CANCEL is for (RFC 3261 9.2: same branch, so
- * the INVITE's server transaction). */
-struct cp_sip_pending *cp_sip_pending_by_branch(struct cp_sip *s, osip_message_t *cancel)
+/* The pending new INVITE of the server transaction inv (the one a CANCEL names:
+ * RFC 3261 9.2, same branch), or NULL: answered already, or a re-INVITE. */
+struct cp_sip_pending *cp_sip_pending_of(osip_transaction_t *inv)
 {
-	osip_transaction_t *inv = cp_sip_tx_find(s, cancel, "INVITE");
-	struct cp_sip_txd *t = inv ? osip_transaction_get_reserved1(inv) : NULL;
+	struct cp_sip_txd *t = osip_transaction_get_reserved1(inv);
 	struct cp_sip_pending *p = t ? t->pending : NULL;
 
 	if (!p || !p->invite || p->dialog || p->tr != inv)
@@ -116,21 +115,38 @@ static void ok_retransmit(struct cp_sip_dialog *d)
 		cp_sip_send_raw(d->s, &d->ok_peer, d->ok_buf, d->ok_len);
 }
 
-bool cp_sip_dialog_is_retrans_invite(struct cp_sip *s, const osip_message_t *req,
-				     const struct cp_sip_peer *p)
+/* The dialog whose INVITE (the one its 2xx answers) req repeats, or NULL. */
+static struct cp_sip_dialog *invite_dialog(struct cp_sip *s, const osip_message_t *req)
 {
 	char *cid = call_id_str(req);
 	struct cp_sip_dialog *d = NULL;
 
-	(void)p;
 	if (cid)
 		d = lookup(s, cid, cp_sip_msg_tag(req->from), cp_sip_msg_tag(req->to));
 	osip_free(cid);
 	if (!d || strtoul(req->cseq->number, NULL, 10) != d->invite_cseq)
+		return NULL;
+	return d;
+}
+
+bool cp_sip_dialog_is_retrans_invite(struct cp_sip *s, const osip_message_t *req,
+				     const struct cp_sip_peer *p)
+{
+	struct cp_sip_dialog *d = invite_dialog(s, req);
+
+	(void)p;
+	if (!d)
 		return false;
 	if (!d->acked)
 		ok_retransmit(d);
 	return true;
+}
+
+bool cp_sip_dialog_known(struct cp_sip *s, const osip_message_t *req)
+{
+	if (cp_sip_msg_tag(req->to))
+		return cp_sip_dialog_find(s, req) != NULL;
+	return MSG_IS_INVITE(req) && invite_dialog(s, req) != NULL;
 }
 
 /* Dialogs whose 2xx waits for its ACK: the only ones the timers look at. */
@@ -176,7 +192,7 @@ void cp_sip_dialog_ack(struct cp_sip *s, osip_message_t *ack)
 		return;
 	d->acked = true;
 	ok_stop(d);
-	if (s->app.on_ack)
+	if (!d->bye_sent && s->app.on_ack) /* late: the call is ending */
 		s->app.on_ack(s->app.ctx, d);
 }
 
@@ -263,6 +279,16 @@ void cp_sip_dialog_free_all(struct cp_sip *s)
 	}
 }
 
+/* No ACK for the dialog's 2xx in 64*T1: BYE (RFC 3261 13.3.1.4); the dialog ends
+ * ("no ACK") when the BYE is answered or fails, or now when none can be sent. */
+static void dialog_no_ack(struct cp_sip_dialog *d)
+{
+	ok_stop(d);
+	d->bye_why = "no ACK";
+	if (!d->bye_sent && cp_sip_send_bye(d, "no ACK") != 0)
+		cp_sip_dialog_end(d, d->bye_why, false);
+}
+
 void cp_sip_dialog_timers(struct cp_sip *s, uint64_t now, uint64_t *next)
 {
 	for (struct cp_sip_dialog *d = s->waiting, *n; d; d = n) {
@@ -271,7 +297,7 @@ void cp_sip_dialog_timers(struct cp_sip *s, uint64_t now, uint64_t *next)
 			continue;
 		if (now >= d->ok_start_ms + 64ull * s->t1_ms) {
 			if (d->initial) {
-				cp_sip_dialog_end(d, "no ACK", false);
+				dialog_no_ack(d);
 				continue;
 			}
 			d->acked = true; /* re-INVITE: stop retransmitting, keep the call */
@@ -511,7 +537,12 @@ bad:
 	return -EINVAL;
 }
 
-/* Start a client transaction (NICT or ICT) for m, owned by a new txd. 0 or -errno. */
+/* Start a client transaction (NICT or ICT) for m, owned by a new txd. It is only
+ * queued: the next cp_sip_run (cp_sip_poll) sends it, never this call, so the
+ * caller names its owner (bye_dialog, reinvite_dialog) before it can run, and a
+ * send that fails at once (no route, sendto refused) ends it from within the poll
+ * through the kill callback, not under an application that called us. 0 or -errno;
+ * m stays the caller's on failure. */
 int cp_sip_dialog_send(struct cp_sip *s, osip_message_t *m, osip_fsm_type_t type,
 		       const struct cp_sip_peer *peer, struct cp_sip_txd **out)
 {
@@ -525,10 +556,11 @@ int cp_sip_dialog_send(struct cp_sip *s, osip_message_t *m, osip_fsm_type_t type
 		return -ENOMEM;
 	}
 	t->peer = *peer;
-	cp_sip_tx_adopt(s, tr, t);
+	if (cp_sip_tx_adopt(s, tr, t) != 0) {
+		cp_sip_kill_later(s, tr);
+		return -ENOMEM;
+	}
 	cp_sip_tx_event(s, tr, osip_new_outgoing_sipmessage(m));
-	if (!s->in_poll)
-		cp_sip_run(s);
 	*out = t;
 	return 0;
 }
@@ -572,7 +604,9 @@ void cp_sip_bye_result(struct cp_sip *s, osip_transaction_t *tr, int status)
 		return;
 	t->bye_dialog = NULL;
 	d->bye_txd = NULL;
-	if (status == 408)
+	if (d->bye_why)
+		snprintf(why, sizeof(why), "%s", d->bye_why);
+	else if (status == 408)
 		snprintf(why, sizeof(why), "BYE timeout");
 	else if (status < 300)
 		snprintf(why, sizeof(why), "BYE answered");

@@ -124,6 +124,7 @@ struct cp_sip_dialog {
 	bool acked;
 	bool bye_sent;
 	struct cp_sip_txd *bye_txd;
+	const char *bye_why;             /* the end reason once our BYE is done (NULL: its outcome) */
 	/* our re-INVITEs (cp_sip_reinvite.c) */
 	struct cp_sip_txd *reinvite_txd; /* running, NULL if none */
 	uint32_t reinvite_cseq;          /* of the last one sent (its 2xx get ACKs) */
@@ -224,7 +225,7 @@ uint64_t cp_sip_random(struct cp_sip *s);
 /* cp_sip_txtab.c */
 int cp_sip_tx_init(struct cp_sip *s, unsigned buckets);
 /* Take a new transaction out of libosip2's lists into the table; t is its
- * reserved1 from now on. */
+ * reserved1 from now on. -1: not taken (free tr with cp_sip_kill_later). */
 int cp_sip_tx_adopt(struct cp_sip *s, osip_transaction_t *tr, struct cp_sip_txd *t);
 /* The transaction a message belongs to (method: the CSeq method unless
  * given, say "INVITE" to find the INVITE a CANCEL names), or NULL. */
@@ -284,6 +285,8 @@ void cp_sip_msg_random_token(struct cp_sip *s, char *buf, size_t n);
 struct cp_sip_dialog *cp_sip_dialog_find(struct cp_sip *s, const osip_message_t *req);
 bool cp_sip_dialog_is_retrans_invite(struct cp_sip *s, const osip_message_t *req,
 				     const struct cp_sip_peer *p);
+/* req belongs to a dialog: it is in one (To tag), or repeats a dialog's INVITE. */
+bool cp_sip_dialog_known(struct cp_sip *s, const osip_message_t *req);
 void cp_sip_dialog_ack(struct cp_sip *s, osip_message_t *ack);
 void cp_sip_dialog_end(struct cp_sip_dialog *d, const char *why, bool by_bye);
 void cp_sip_dialog_timers(struct cp_sip *s, uint64_t now, uint64_t *next);
@@ -291,7 +294,7 @@ void cp_sip_dialog_free_all(struct cp_sip *s);
 struct cp_sip_pending *cp_sip_pending_new(struct cp_sip *s, osip_transaction_t *tr,
 					  struct cp_sip_dialog *d, bool invite);
 void cp_sip_pending_drop(struct cp_sip_pending *p);
-struct cp_sip_pending *cp_sip_pending_by_branch(struct cp_sip *s, osip_message_t *cancel);
+struct cp_sip_pending *cp_sip_pending_of(osip_transaction_t *inv);
 void cp_sip_bye_result(struct cp_sip *s, osip_transaction_t *tr, int status);
 /* cp_sip_reinvite.c: a final (or, again, a repeated 2xx) answer to our re-INVITE;
  * a 2xx with no transaction left that answers it (its ACK is sent again). */

@@ -149,6 +149,36 @@ static void view_free(struct cp_sip_request *v)
 	osip_free((char *)v->content_type);
 }
 
+static bool has_sdp(const osip_message_t *m)
+{
+	const osip_content_type_t *ct = m->content_type;
+
+	return ct && ct->type && ct->subtype && strcasecmp(ct->type, "application") == 0 &&
+	       strcasecmp(ct->subtype, "sdp") == 0;
+}
+
+/* A re-INVITE or UPDATE in d that meets another exchange (RFC 3261 14.2, RFC 3311
+ * 5.2): while our re-INVITE waits for its answer, 491 (an UPDATE only when it
+ * offers); while the peer's previous one waits for ours, 500 with Retry-After
+ * 0-10 s. True when answered so. */
+static bool offers_cross(struct cp_sip *s, osip_transaction_t *tr, struct cp_sip_dialog *d,
+			 bool invite)
+{
+	char ra[8];
+
+	if (d->reinvite_txd && (invite || has_sdp(tr->orig_request))) {
+		respond(s, tr, 491, NULL, false);
+		return true;
+	}
+	for (struct cp_sip_pending *q = s->pending; q; q = q->next)
+		if (q->dialog == d) {
+			snprintf(ra, sizeof(ra), "%u", (unsigned)(cp_sip_random(s) % 11u));
+			respond_hdr(s, tr, 500, NULL, false, "Retry-After", ra);
+			return true;
+		}
+	return false;
+}
+
 static void deliver_invite(struct cp_sip *s, osip_transaction_t *tr, struct cp_sip_dialog *d,
 			   bool invite)
 {
@@ -157,13 +187,8 @@ static void deliver_invite(struct cp_sip *s, osip_transaction_t *tr, struct cp_s
 	struct cp_sip_request v;
 	char ip[16];
 
-	if (d) {
-		for (struct cp_sip_pending *q = s->pending; q; q = q->next)
-			if (q->dialog == d) {
-				respond(s, tr, 491, NULL, false);
-				return;
-			}
-	}
+	if (d && offers_cross(s, tr, d, invite))
+		return;
 	if (s->n_pending >= s->max_pending) {
 		osip_message_t *r = NULL;
 
@@ -232,6 +257,28 @@ static void cb_ist(int type, osip_transaction_t *tr, osip_message_t *m)
 	deliver_invite(s, tr, d, true);
 }
 
+/* RFC 3261 9.2: a CANCEL whose INVITE transaction is there gets 200; the INVITE
+ * 487 only while it waits for its answer (a CANCEL crossing the final answer has
+ * no effect). No INVITE transaction: 481. */
+static void nist_cancel(struct cp_sip *s, osip_transaction_t *tr, osip_message_t *m)
+{
+	osip_transaction_t *inv = cp_sip_tx_find(s, m, "INVITE");
+	struct cp_sip_pending *p;
+
+	if (!inv) {
+		respond(s, tr, 481, NULL, false);
+		return;
+	}
+	respond(s, tr, 200, NULL, false);
+	p = cp_sip_pending_of(inv);
+	if (!p)
+		return;
+	respond(s, inv, 487, NULL, false);
+	if (s->app.on_cancel)
+		s->app.on_cancel(s->app.ctx, p);
+	cp_sip_pending_drop(p);
+}
+
 static void cb_nist(int type, osip_transaction_t *tr, osip_message_t *m)
 {
 	struct cp_sip *s = osip_get_application_context(tr->config);
@@ -256,17 +303,7 @@ static void cb_nist(int type, osip_transaction_t *tr, osip_message_t *m)
 		else
 			respond(s, tr, 200, NULL, true);
 	} else if (strcmp(method, "CANCEL") == 0) {
-		struct cp_sip_pending *p = cp_sip_pending_by_branch(s, m);
-
-		if (!p) {
-			respond(s, tr, 481, NULL, false);
-			return;
-		}
-		respond(s, tr, 200, NULL, false);
-		respond(s, p->tr, 487, NULL, false);
-		if (s->app.on_cancel)
-			s->app.on_cancel(s->app.ctx, p);
-		cp_sip_pending_drop(p);
+		nist_cancel(s, tr, m);
 	} else if (strcmp(method, "BYE") == 0) {
 		d = in_dialog(s, tr);
 		if (!d) {

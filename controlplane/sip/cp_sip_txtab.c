@@ -93,8 +93,10 @@ int cp_sip_tx_adopt(struct cp_sip *s, osip_transaction_t *tr, struct cp_sip_txd 
 	osip_transaction_set_reserved1(tr, t);
 	t->key = tx_key(server, tr->cseq ? tr->cseq->method : NULL, tr->topvia, tr->callid,
 			tr->from, tr->cseq);
-	if (!t->key && server)
+	if (!t->key && server) {
+		t->tr = NULL; /* not adopted: cp_sip_tx_free frees it as libosip2's */
 		return -1;
+	}
 	if (t->key) {
 		struct cp_sip_txd **b;
 

@@ -113,6 +113,7 @@ static void test_invite_ack_bye_udp(void **state)
 	assert_true(udp_expect(f, r, sizeof(r), 481, 1000));
 }
 
+/* No ACK within 64*T1: BYE (RFC 3261 13.3.1.4), the dialog ends with its answer. */
 static void test_no_ack(void **state)
 {
 	struct fx *f = *state;
@@ -122,12 +123,12 @@ static void test_no_ack(void **state)
 	req(m, sizeof(m), "INVITE", "UDP", f->lport, "noack", "noack@test", NULL, 1, NULL, SDP);
 	udp_send(f, m);
 	assert_true(udp_expect(f, r, sizeof(r), 200, 1000));
-	uint64_t end = now_ms() + 3000;
-
-	while (!A.ends && now_ms() < end)
-		cp_sip_poll(f->s, 10);
-	assert_int_equal(A.ends, 1);
-	assert_string_equal(A.end_why, "no ACK");
+	assert_true(udp_wait_req(f, r, sizeof(r), "BYE", 3000));
+	assert_string_equal(hdr(r, "Call-ID"), "noack@test");
+	assert_non_null(strstr(hdr(r, "Reason"), "no ACK"));
+	assert_int_equal(A.ends, 0);
+	udp_answer(f, r, 200);
+	wait_end(f, "no ACK", 1000);
 }
 
 static void test_cancel(void **state)
@@ -135,11 +136,7 @@ static void test_cancel(void **state)
 	struct fx *f = *state;
 	char m[4096], r[4096];
 
-	A.no_answer = true;
-	req(m, sizeof(m), "INVITE", "UDP", f->lport, "cnl1", "cnl1@test", NULL, 1, NULL, SDP);
-	udp_send(f, m);
-	assert_true(udp_expect(f, r, sizeof(r), 100, 1000));
-	assert_non_null(A.last_pending);
+	invite_pending(f, m, sizeof(m), "cnl1", "cnl1@test");
 	req(m, sizeof(m), "CANCEL", "UDP", f->lport, "cnl1", "cnl1@test", NULL, 1, NULL, NULL);
 	udp_send(f, m);
 	bool got200 = false, got487 = false;
@@ -265,33 +262,15 @@ static void test_send_bye(void **state)
 	assert_non_null(A.dialog);
 	assert_int_equal(cp_sip_send_bye(A.dialog, "media timeout"), 0);
 	assert_int_equal(cp_sip_send_bye(A.dialog, "again"), -EALREADY);
-	uint64_t end = now_ms() + 1000;
-
-	r[0] = 0;
-	while (now_ms() < end && strncmp(r, "BYE ", 4) != 0)
-		udp_recv(f, r, sizeof(r), 100);
+	assert_true(udp_wait_req(f, r, sizeof(r), "BYE", 1000));
 	assert_memory_equal(r, "BYE sip:src@127.0.0.1:", 22);
 	assert_string_equal(hdr(r, "Call-ID"), "sb1@test");
 	assert_non_null(strstr(hdr(r, "From"), tag));
 	assert_non_null(strstr(hdr(r, "To"), "tag=ft1"));
 	assert_non_null(strstr(hdr(r, "Reason"), "media timeout"));
 	assert_non_null(strstr(hdr(r, "CSeq"), "BYE"));
-	/* answer 200: copy the BYE's headers */
-	char ok[4096];
-	const char *v = hdr(r, "Via");
-	int n = snprintf(ok, sizeof(ok), "SIP/2.0 200 OK\r\nVia: %s\r\n", v);
-
-	n += snprintf(ok + n, sizeof(ok) - (size_t)n, "From: %s\r\n", hdr(r, "From"));
-	n += snprintf(ok + n, sizeof(ok) - (size_t)n, "To: %s\r\n", hdr(r, "To"));
-	n += snprintf(ok + n, sizeof(ok) - (size_t)n, "Call-ID: %s\r\n", hdr(r, "Call-ID"));
-	snprintf(ok + n, sizeof(ok) - (size_t)n, "CSeq: %s\r\nContent-Length: 0\r\n\r\n", hdr(r, "CSeq"));
-	udp_send(f, ok);
-	end = now_ms() + 1000;
-	while (!A.ends && now_ms() < end)
-		cp_sip_poll(f->s, 5);
-	assert_int_equal(A.ends, 1);
-	assert_string_equal(A.end_why, "BYE answered");
-	assert_null(A.dialog);
+	udp_answer(f, r, 200);
+	wait_end(f, "BYE answered", 1000);
 }
 
 /* The transaction table: a retransmitted request meets its transaction,
@@ -390,6 +369,110 @@ static void test_route_set(void **state)
 	assert_non_null(r1);
 	assert_non_null(r2);
 	assert_true(r1 < r2);
+}
+
+/* Our BYE or re-INVITE sent outside cp_sip_poll (media timeout tick, shutdown) whose
+ * send fails at once (Contact port 0: sendto refuses): the failed re-INVITE is over
+ * (another may follow), the failed BYE ends the dialog. */
+static void test_send_fails(void **state)
+{
+	struct fx *f = *state;
+	char tag[64];
+
+	call_up(f, "sf1@test", "<sip:src@127.0.0.1:0>", tag, sizeof(tag));
+	struct cp_sip_dialog *d = A.dialog;
+
+	assert_int_equal(cp_sip_send_reinvite(d, SDP, strlen(SDP)), 0);
+	pump(f, 50);
+	assert_null(d->reinvite_txd);
+	assert_int_equal(cp_sip_send_reinvite(d, SDP, strlen(SDP)), 0);
+	assert_int_equal(cp_sip_send_bye(d, "media timeout"), 0);
+	wait_end(f, "BYE timeout", 1000);
+}
+
+/* sip.rate_limit limits new out-of-dialog requests only: a retransmitted INVITE
+ * meets its transaction, a CANCEL its INVITE, a BYE its dialog; a new OPTIONS is
+ * refused meanwhile (burst 2: the two INVITEs). */
+static void test_rate_limit_dialog(void **state)
+{
+	struct fx *f = *state;
+	char m[4096], inv[4096], r[4096], tag[64];
+
+	assert_int_equal(cp_sip_set_rate_limit(f->s, 1, 2), 0);
+	invite_pending(f, m, sizeof(m), "rl3", "rl3@test");
+	invite_pending(f, inv, sizeof(inv), "rl1", "rl1@test");
+	struct cp_sip_pending *p = A.last_pending;
+
+	udp_send(f, inv);
+	assert_true(udp_recv(f, r, sizeof(r), 300) > 0);
+	assert_memory_equal(r, "SIP/2.0 100 ", 12);
+	req_expect(f, r, sizeof(r), "OPTIONS", "rl2", "rl2@test", NULL, 1, NULL, 503);
+	req_expect(f, r, sizeof(r), "CANCEL", "rl3", "rl3@test", NULL, 1, NULL, 487);
+	assert_int_equal(A.cancels, 1);
+	struct cp_sip_response ok = { .status = 200, .content_type = "application/sdp",
+				      .body = SDP, .body_len = strlen(SDP) };
+
+	assert_int_equal(cp_sip_answer(p, &ok, &A.dialog), 0);
+	assert_true(udp_expect(f, r, sizeof(r), 200, 1000));
+	to_tag_of(r, tag, sizeof(tag));
+	udp_send(f, inv); /* after the 2xx: the dialog's INVITE again */
+	assert_true(udp_expect(f, r, sizeof(r), 200, 1000));
+	req(m, sizeof(m), "ACK", "UDP", f->lport, "rl1a", "rl1@test", tag, 1, NULL, NULL);
+	udp_send(f, m);
+	req_expect(f, r, sizeof(r), "BYE", "rl1b", "rl1@test", tag, 2, NULL, 200);
+	assert_non_null(strstr(hdr(r, "CSeq"), "BYE"));
+	assert_int_equal(A.byes, 1);
+	struct cp_sip_counters c;
+
+	cp_sip_get_counters(f->s, &c);
+	assert_int_equal(c.rate_limited, 1); /* the OPTIONS */
+	assert_int_equal(c.rate_dropped, 0);
+}
+
+/* A CANCEL that crosses the final answer: its INVITE transaction is still there,
+ * so 200 (RFC 3261 9.2), and no 487. */
+static void test_cancel_after_final(void **state)
+{
+	struct fx *f = *state;
+	char m[4096], r[4096];
+
+	invite_pending(f, m, sizeof(m), "caf", "caf@test");
+	assert_int_equal(cp_sip_answer(A.last_pending, &(struct cp_sip_response){ .status = 486 },
+				       NULL), 0);
+	assert_true(udp_expect(f, r, sizeof(r), 486, 1000));
+	req(m, sizeof(m), "CANCEL", "UDP", f->lport, "caf", "caf@test", NULL, 1, NULL, NULL);
+	udp_send(f, m);
+	assert_true(udp_recv(f, r, sizeof(r), 500) > 0);
+	assert_memory_equal(r, "SIP/2.0 200 ", 12);
+	assert_non_null(strstr(hdr(r, "CSeq"), "CANCEL"));
+	assert_false(udp_expect(f, r, sizeof(r), 487, 300));
+	assert_int_equal(A.cancels, 0);
+}
+
+/* re-INVITE glare (RFC 3261 14.2): one while ours is outstanding gets 491; a second
+ * one while the peer's first waits gets 500 with Retry-After 0-10. */
+static void test_reinvite_glare(void **state)
+{
+	struct fx *f = *state;
+	char r[4096], ours[4096], tag[64];
+
+	call_up(f, "gl1@test", NULL, tag, sizeof(tag));
+	assert_int_equal(cp_sip_send_reinvite(A.dialog, SDP, strlen(SDP)), 0);
+	assert_true(udp_wait_req(f, ours, sizeof(ours), "INVITE", 1000));
+	req_expect(f, r, sizeof(r), "INVITE", "gl2", "gl1@test", tag, 2, SDP, 491);
+	assert_int_equal(A.reinvites, 0);
+	udp_answer(f, ours, 488); /* ours is over */
+	pump(f, 50);
+	assert_null(A.dialog->reinvite_txd);
+	A.no_answer = true;
+	req_expect(f, r, sizeof(r), "INVITE", "gl3", "gl1@test", tag, 3, SDP, 100);
+	assert_int_equal(A.reinvites, 1);
+	req_expect(f, r, sizeof(r), "INVITE", "gl4", "gl1@test", tag, 4, SDP, 500);
+	const char *ra = hdr(r, "Retry-After");
+
+	assert_non_null(ra);
+	assert_true(strspn(ra, "0123456789") == strlen(ra) && atoi(ra) <= 10);
+	assert_int_equal(A.reinvites, 1);
 }
 
 /* Send a request from the test's UDP port: start line, then a Via with a
@@ -537,6 +620,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_feed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_route_set, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_limit_dialog, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_after_final, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reinvite_glare, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

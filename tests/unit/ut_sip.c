@@ -324,3 +324,95 @@ int stream_wait(struct fx *f, int fd, SSL *ssl, char *buf, size_t n, const char 
 	}
 	return count(buf, needle);
 }
+
+bool udp_wait_req(struct fx *f, char *buf, size_t n, const char *method, unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+	size_t ml = strlen(method);
+
+	while (now_ms() < end)
+		if (udp_recv(f, buf, n, (unsigned)(end - now_ms())) && strncmp(buf, method, ml) == 0 &&
+		    buf[ml] == ' ')
+			return true;
+	return false;
+}
+
+void udp_answer(struct fx *f, const char *rq, int status)
+{
+	static const char *const names[] = { "Via", "From", "To", "Call-ID", "CSeq" };
+	char ok[4096];
+	int n = snprintf(ok, sizeof(ok), "SIP/2.0 %d Whatever\r\n", status);
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *v = hdr(rq, names[i]);
+
+		assert_non_null(v);
+		n += snprintf(ok + n, sizeof(ok) - (size_t)n, "%s: %s\r\n", names[i], v);
+	}
+	snprintf(ok + n, sizeof(ok) - (size_t)n, "Content-Length: 0\r\n\r\n");
+	udp_send(f, ok);
+}
+
+void set_contact(char *msg, size_t n, const char *contact)
+{
+	char *c = strstr(msg, "\r\nContact: ");
+	char *e;
+	char tail[4096];
+
+	assert_non_null(c);
+	c += 11;
+	e = strstr(c, "\r\n");
+	assert_non_null(e);
+	snprintf(tail, sizeof(tail), "%s", e);
+	snprintf(c, n - (size_t)(c - msg), "%s%s", contact, tail);
+}
+
+void call_up(struct fx *f, const char *cid, const char *contact, char *tag, size_t n)
+{
+	char m[4096], r[4096], br[64];
+
+	snprintf(br, sizeof(br), "%si", cid);
+	req(m, sizeof(m), "INVITE", "UDP", f->lport, br, cid, NULL, 1, NULL, SDP);
+	if (contact)
+		set_contact(m, sizeof(m), contact);
+	udp_send(f, m);
+	assert_true(udp_expect(f, r, sizeof(r), 200, 1000));
+	to_tag_of(r, tag, n);
+	snprintf(br, sizeof(br), "%sa", cid);
+	req(m, sizeof(m), "ACK", "UDP", f->lport, br, cid, tag, 1, NULL, NULL);
+	udp_send(f, m);
+	pump(f, 50);
+	assert_non_null(A.dialog);
+}
+
+void wait_end(struct fx *f, const char *why, unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	while (!A.ends && now_ms() < end)
+		cp_sip_poll(f->s, 5);
+	assert_int_equal(A.ends, 1);
+	assert_string_equal(A.end_why, why);
+	assert_null(A.dialog);
+}
+
+void invite_pending(struct fx *f, char *m, size_t n, const char *branch, const char *cid)
+{
+	char r[4096];
+
+	A.no_answer = true;
+	req(m, n, "INVITE", "UDP", f->lport, branch, cid, NULL, 1, NULL, SDP);
+	udp_send(f, m);
+	assert_true(udp_expect(f, r, sizeof(r), 100, 1000));
+	assert_non_null(A.last_pending);
+}
+
+void req_expect(struct fx *f, char *r, size_t n, const char *method, const char *branch,
+		const char *cid, const char *to_tag, unsigned cseq, const char *body, int status)
+{
+	char m[4096];
+
+	req(m, sizeof(m), method, "UDP", f->lport, branch, cid, to_tag, cseq, NULL, body);
+	udp_send(f, m);
+	assert_true(udp_expect(f, r, n, status, 1000));
+}

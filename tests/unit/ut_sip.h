@@ -53,6 +53,22 @@ const char *hdr(const char *msg, const char *name);
 void to_tag_of(const char *msg, char *tag, size_t n);
 int tcp_connect(uint16_t port);
 int count(const char *hay, const char *needle);
+/* The next request with this method (others skipped) within ms, into buf. */
+bool udp_wait_req(struct fx *f, char *buf, size_t n, const char *method, unsigned ms);
+/* Answer the request rq (as received) with status, from the test's socket. */
+void udp_answer(struct fx *f, const char *rq, int status);
+/* Replace the value of the Contact header of the message in msg. */
+void set_contact(char *msg, size_t n, const char *contact);
+/* INVITE (cid, branch "<cid>i", Contact as req() makes it unless contact), 200, ACK;
+ * the dialog's To tag into tag. */
+void call_up(struct fx *f, const char *cid, const char *contact, char *tag, size_t n);
+/* The one dialog ends (on_dialog_end, why) within ms. */
+void wait_end(struct fx *f, const char *why, unsigned ms);
+/* A new INVITE (into m) the app leaves pending: 100, A.last_pending. */
+void invite_pending(struct fx *f, char *m, size_t n, const char *branch, const char *cid);
+/* A request over UDP (as req() makes it); its answer with status into r. */
+void req_expect(struct fx *f, char *r, size_t n, const char *method, const char *branch,
+		const char *cid, const char *to_tag, unsigned cseq, const char *body, int status);
 int stream_wait(struct fx *f, int fd, SSL *ssl, char *buf, size_t n, const char *needle,
 		       int want, unsigned ms);
 
