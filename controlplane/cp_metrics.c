@@ -189,6 +189,10 @@ static void cp_metrics_nat(struct cp_ctx *cp, FILE *f)
 	m_one(f, "turn_allocations_total", "counter", "TURN relays started", n->relays_started);
 	m_one(f, "turn_allocations_failed_total", "counter", "TURN relays that failed",
 	      n->relays_failed);
+	m_one(f, "turn_allocations_lost_total", "counter",
+	      "TURN relays lost during a call (refresh refused, expired)", n->relays_lost);
+	m_one(f, "turn_allocations_recovered_total", "counter",
+	      "TURN relays lost, then allocated again", n->relays_recovered);
 	m_one(f, "turn_relay_bytes_total", "counter", "Bytes received through TURN relays (ended)",
 	      n->relay_bytes);
 }

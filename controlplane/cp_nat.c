@@ -278,14 +278,15 @@ void cp_nat_print(const struct cp_nat *n, FILE *out, const char *head)
 	fprintf(out, ",\"complete\":%s,\"mapped_port\":%u,\"mapping\":\"%s\",\"filtering\":\"%s\",\"checks\":%llu,"
 		"\"changes\":%llu,\"failures\":%llu,\"stun_in\":%llu,\"stun_unmatched\":%llu,"
 		"\"tx_dropped\":%llu,\"port_lookups\":%llu,\"port_failures\":%llu,"
-		"\"relays\":%llu,\"relays_failed\":%llu,\"relay_failovers\":%llu,\"relay_packets\":%llu,"
-		"\"relay_bytes\":%llu}\n", n->phase == CP_NAT_IDLE ? "true" : "false", n->ext_port, nat_mapping_name(n->mapping),
+		"\"relays\":%llu,\"relays_failed\":%llu,\"relay_failovers\":%llu,\"relays_lost\":%llu,"
+		"\"relays_recovered\":%llu,\"relay_packets\":%llu,\"relay_bytes\":%llu}\n", n->phase == CP_NAT_IDLE ? "true" : "false", n->ext_port, nat_mapping_name(n->mapping),
 		nat_filtering_name(n->filtering), (unsigned long long)n->checks,
 		(unsigned long long)n->changes, (unsigned long long)n->failures,
 		(unsigned long long)n->stun_in, (unsigned long long)n->stun_unmatched,
 		(unsigned long long)n->tx_dropped, (unsigned long long)n->port_lookups,
 		(unsigned long long)n->port_failures, (unsigned long long)n->relays_started,
 		(unsigned long long)n->relays_failed, (unsigned long long)n->relay_failovers,
+		(unsigned long long)n->relays_lost, (unsigned long long)n->relays_recovered,
 		(unsigned long long)n->relay_packets,
 		(unsigned long long)n->relay_bytes);
 }

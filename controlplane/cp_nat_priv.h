@@ -47,6 +47,8 @@ struct cp_nat {
 	struct cp_nat_port_txn ports[CP_NAT_PORT_TXNS];
 	struct cp_relay *relays[CP_NAT_RELAYS];
 	uint64_t relays_started, relays_failed, relay_failovers, relay_packets, relay_bytes;
+	uint64_t relays_lost;      /* allocated, then lost (also in relays_failed) */
+	uint64_t relays_recovered; /* lost, then allocated again */
 };
 
 /* cp_nat_io.c: STUN frames through the dataplane. */

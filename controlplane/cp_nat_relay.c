@@ -4,7 +4,11 @@
  * channel for the SRC's SDP address, and a DP_ACT_TURN flow on every worker so the
  * ChannelData the relay sends is unwrapped into the SRC's own packets. The servers of
  * nat.turn are tried in order: an allocation that fails on one (no answer, credentials
- * refused, no quota) starts again on the next. */
+ * refused, no quota) starts again on the next. An allocation lost later (a Refresh
+ * refused after the server restarted, the lifetime run out) is logged once and counted,
+ * its flow removed, and made again: at once on the next server of nat.turn if there is
+ * one, else on the same after a back-off; a new relayed address is reported again. A
+ * stopped relay stays in its slot until the server confirms the release (or a timeout). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +19,9 @@
 #include "nat/nat_turn.h"
 
 #define CP_RELAY_CHANNEL_WAIT_MS 3000 /* answer without a channel after this long */
+#define CP_RELAY_BACKOFF_MIN_MS 1000  /* a lost relay: first wait before allocating again */
+#define CP_RELAY_BACKOFF_MAX_MS 30000
+#define CP_RELAY_RELEASE_MS 10000     /* a stopped relay waits this long for its release */
 
 struct cp_relay {
 	struct nat_turn t;
@@ -29,6 +36,13 @@ struct cp_relay {
 	bool flow_added;
 	bool channel_set;
 	bool reported;
+	bool lost;           /* allocated and reported, then lost: being made again */
+	bool releasing;      /* stopped: freed once RELEASED or at deadline_ms */
+	uint32_t rep_ip;     /* the relayed address reported, 0: none */
+	uint16_t rep_port;
+	uint32_t backoff_ms;
+	uint64_t retry_ms;   /* lost: the next Allocate is due then; 0: none waiting */
+	uint64_t deadline_ms;
 	cp_nat_relay_fn done;
 	void *arg;
 };
@@ -111,9 +125,24 @@ static void cp_relay_channel(struct cp_relay *r, uint16_t channel)
 	cp_relay_broadcast(r, &m);
 }
 
+/* A lost relay allocated again: true when its address is another one (to report). */
+static bool cp_relay_recovered(struct cp_relay *r)
+{
+	uint32_t ip = r->t.relayed.ip4;
+
+	r->lost = false;
+	r->backoff_ms = 0;
+	r->n->relays_recovered++;
+	LOG_WARN("nat: TURN relay of media port %u allocated again on %s: %u.%u.%u.%u:%u",
+		 r->local_port, cp_relay_server(r)->uri, ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
+		 ip & 255, r->t.relayed.port);
+	return ip != r->rep_ip || r->t.relayed.port != r->rep_port;
+}
+
+/* The first result (done is called last: it may stop the relay), or a new address. */
 static void cp_relay_report(struct cp_relay *r, bool ok)
 {
-	if (r->reported)
+	if (r->reported && (!r->lost || !cp_relay_recovered(r)))
 		return;
 	r->reported = true;
 	if (!ok) {
@@ -121,7 +150,9 @@ static void cp_relay_report(struct cp_relay *r, bool ok)
 		LOG_ERR("nat: TURN allocation for media port %u failed: %s %u %s", r->local_port,
 			nat_turn_error_name(r->t.error), r->t.error_code, r->t.reason);
 	}
-	r->done(r->arg, r->local_port, ok ? r->t.relayed.ip4 : 0, ok ? r->t.relayed.port : 0);
+	r->rep_ip = ok ? r->t.relayed.ip4 : 0;
+	r->rep_port = ok ? r->t.relayed.port : 0;
+	r->done(r->arg, r->local_port, r->rep_ip, r->rep_port);
 }
 
 /* An allocation on the relay's current server. 0 or -1. */
@@ -152,15 +183,82 @@ static bool cp_relay_failover(struct cp_relay *r)
 	return false;
 }
 
+/* The relay's flow leaves the workers (the worker forgets its channel with it). */
+static void cp_relay_unflow(struct cp_relay *r)
+{
+	if (r->flow_added)
+		cp_relay_flow(r, DP_CMD_FLOW_DEL);
+	r->flow_added = false;
+	r->channel_set = false;
+}
+
+/* A reported allocation lost (or its new one failed): the next Allocate, on the next
+ * server of nat.turn at once the first time, else after a growing back-off. */
+static void cp_relay_lost(struct cp_relay *r)
+{
+	struct cp_nat *n = r->n;
+	unsigned count = n->cfg->turn_count;
+
+	if (!r->lost) {
+		LOG_WARN("nat: TURN relay %u.%u.%u.%u:%u of media port %u lost on %s (%s %u %s): "
+			 "allocating again", r->rep_ip >> 24, (r->rep_ip >> 16) & 255,
+			 (r->rep_ip >> 8) & 255, r->rep_ip & 255, r->rep_port, r->local_port,
+			 cp_relay_server(r)->uri, nat_turn_error_name(r->t.error), r->t.error_code,
+			 r->t.reason);
+		n->relays_failed++;
+		n->relays_lost++;
+		r->lost = true;
+		r->backoff_ms = count > 1 ? 0 : CP_RELAY_BACKOFF_MIN_MS;
+	} else {
+		r->backoff_ms = r->backoff_ms < CP_RELAY_BACKOFF_MIN_MS ? CP_RELAY_BACKOFF_MIN_MS
+			      : r->backoff_ms >= CP_RELAY_BACKOFF_MAX_MS / 2 ? CP_RELAY_BACKOFF_MAX_MS
+			      : r->backoff_ms * 2;
+	}
+	r->server = (r->server + 1) % count;
+	r->retry_ms = n->now_ms + r->backoff_ms;
+}
+
+static void cp_relay_failed(struct cp_relay *r)
+{
+	cp_relay_unflow(r);
+	if (r->rep_ip != 0)
+		cp_relay_lost(r);
+	else if (!r->reported && !cp_relay_failover(r))
+		cp_relay_report(r, false);
+}
+
+/* A stopped relay: freed once its release is answered (or given up). */
+static void cp_relay_releasing(struct cp_relay *r)
+{
+	struct cp_nat *n = r->n;
+
+	if (nat_turn_tick(&r->t, n->now_ms) == NAT_TURN_RELEASING && n->now_ms < r->deadline_ms)
+		return;
+	n->relays[r->idx] = NULL;
+	free(r);
+}
+
 static void cp_relay_step(struct cp_relay *r)
 {
 	struct cp_nat *n = r->n;
-	enum nat_turn_state st = nat_turn_tick(&r->t, n->now_ms);
+	enum nat_turn_state st;
 	uint16_t channel;
 
+	if (r->releasing) {
+		cp_relay_releasing(r);
+		return;
+	}
+	if (r->retry_ms != 0) { /* lost: waiting for the next Allocate */
+		if (n->now_ms < r->retry_ms)
+			return;
+		r->retry_ms = 0;
+		if (cp_relay_begin(r) != 0)
+			cp_relay_lost(r);
+		return;
+	}
+	st = nat_turn_tick(&r->t, n->now_ms);
 	if (st == NAT_TURN_FAILED) {
-		if (r->flow_added || !cp_relay_failover(r))
-			cp_relay_report(r, false);
+		cp_relay_failed(r);
 		return;
 	}
 	if (st != NAT_TURN_ALLOCATED && st != NAT_TURN_REFRESHING)
@@ -211,7 +309,7 @@ int cp_nat_relay_send(struct cp_nat *n, int handle, uint32_t peer_ip, uint16_t p
 	uint16_t channel;
 	int k;
 
-	if (r == NULL || !r->flow_added)
+	if (r == NULL || !r->flow_added || r->releasing)
 		return -1;
 	if (nat_turn_permission(&r->t, peer_ip) == NAT_TURN_PEER_FREE &&
 	    nat_turn_permit(&r->t, peer_ip, n->now_ms) != 0)
@@ -229,13 +327,13 @@ void cp_nat_relay_stop(struct cp_nat *n, int idx)
 {
 	struct cp_relay *r = idx >= 0 && idx < CP_NAT_RELAYS ? n->relays[idx] : NULL;
 
-	if (r == NULL)
+	if (r == NULL || r->releasing)
 		return;
-	if (r->flow_added)
-		cp_relay_flow(r, DP_CMD_FLOW_DEL);
-	nat_turn_release(&r->t, n->now_ms); /* best effort: the Refresh is sent now */
-	n->relays[idx] = NULL;
-	free(r);
+	cp_relay_unflow(r);
+	r->releasing = true;
+	r->retry_ms = 0;
+	r->deadline_ms = n->now_ms + CP_RELAY_RELEASE_MS;
+	nat_turn_release(&r->t, n->now_ms); /* retransmitted by nat_turn_tick */
 }
 
 bool cp_nat_relay_input(struct cp_nat *n, uint32_t src_ip, uint16_t src_port, uint16_t dst_port,

@@ -56,7 +56,7 @@ static int cp_sess_flow_set(struct cp_ctx *cp, struct cp_session *s, unsigned i,
 	m.u.spec.flow_id = cp_sess_flow_id(s, i, rtcp);
 	m.u.spec.rec_id = s->rec_id;
 	m.u.spec.actions = st->paused ? 0 : DP_ACT_RECORD;
-	m.u.spec.clock_rate = 8000;
+	m.u.spec.clock_rate = s->offer.streams[i].clock_rate; /* jitter in its units */
 	if (!rtcp) {
 		m.u.spec.flags = DP_FLOW_F_LATCH;
 		m.u.spec.relatch_pkts = (uint16_t)cp->cfg->media.relatch_packets;

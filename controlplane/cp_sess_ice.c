@@ -201,16 +201,16 @@ static void cp_ice_locals(struct cp_ctx *cp, struct cp_session *s, unsigned i, u
 		k.ip = host;
 		k.port = port;
 		(void)nat_ice_add_local(a, &k);
-		if (st->relay_ip != 0 && (c == 1 ? st->relay_port : st->relay_rtcp_port) != 0) {
+		if ((c == 1 ? st->relay_ip : st->relay_rtcp_ip) != 0) {
 			k.type = NAT_ICE_RELAY;
-			k.ip = st->relay_ip;
+			k.ip = c == 1 ? st->relay_ip : st->relay_rtcp_ip;
 			k.port = c == 1 ? st->relay_port : st->relay_rtcp_port;
-			k.server_ip = st->relay_ip; /* its base is itself (nat_ice.h) */
+			k.server_ip = k.ip; /* its base is itself (nat_ice.h) */
 			(void)nat_ice_add_local(a, &k);
 			memset(&k, 0, sizeof(k));
 			k.component = (uint16_t)c;
 		}
-		if (ans_ip == host || ans_ip == st->relay_ip)
+		if (ans_ip == host || ans_ip == st->relay_ip || ans_ip == st->relay_rtcp_ip)
 			continue;
 		k.type = NAT_ICE_SRFLX;
 		k.ip = ans_ip;
@@ -262,8 +262,7 @@ static struct cp_ice_stream *cp_ice_start(struct cp_ctx *cp, struct cp_sess_ice 
 	return is;
 }
 
-/* Insert text at off in buf (len bytes used, cap in all); new length or -1. */
-static int cp_ice_insert(char *buf, size_t cap, int len, size_t off, const char *text, int n)
+int cp_sess_sdp_insert(char *buf, size_t cap, int len, size_t off, const char *text, int n)
 {
 	if (n <= 0)
 		return len;
@@ -274,9 +273,7 @@ static int cp_ice_insert(char *buf, size_t cap, int len, size_t off, const char 
 	return len + n;
 }
 
-/* Where the m= section idx ends (the next "m=" line or the end), or the first m= line
- * for idx -1. */
-static size_t cp_ice_section_end(const char *sdp, size_t len, int idx)
+size_t cp_sess_sdp_section_end(const char *sdp, size_t len, int idx)
 {
 	int m = -1;
 
@@ -296,6 +293,7 @@ int cp_sess_ice_answer(struct cp_ctx *cp, struct cp_session *s, uint32_t ans_ip,
 	char lines[4096];
 	bool any = false;
 
+	len = cp_sess_relay_answer(s, ans_ip, sdp, cap, len);
 	if (x == NULL || len < 0)
 		return len;
 	/* from the last m= section back, so earlier offsets stay valid */
@@ -316,14 +314,14 @@ int cp_sess_ice_answer(struct cp_ctx *cp, struct cp_session *s, uint32_t ans_ip,
 		n = nat_ice_sdp_media_lines(lines, sizeof(lines), is->a.ufrag, is->a.pwd,
 					    is->a.local, is->a.n_local);
 		len = n < 0 ? -1
-			    : cp_ice_insert(sdp, cap, len, cp_ice_section_end(sdp, (size_t)len, i),
+			    : cp_sess_sdp_insert(sdp, cap, len, cp_sess_sdp_section_end(sdp, (size_t)len, i),
 					    lines, n);
 	}
 	if (any && len >= 0) {
 		int n = nat_ice_sdp_session_lines(lines, sizeof(lines),
 						  cp->cfg->nat.ice_mode == CFG_ICE_LITE);
 		len = n < 0 ? -1
-			    : cp_ice_insert(sdp, cap, len, cp_ice_section_end(sdp, (size_t)len, -1),
+			    : cp_sess_sdp_insert(sdp, cap, len, cp_sess_sdp_section_end(sdp, (size_t)len, -1),
 					    lines, n);
 	}
 	return len;

@@ -34,6 +34,11 @@ int cp_sess_ice_offer(struct cp_ctx *cp, struct cp_session *s, const char *sdp, 
  * credentials and candidates. The new length, or -1 when it does not fit. */
 int cp_sess_ice_answer(struct cp_ctx *cp, struct cp_session *s, uint32_t ans_ip,
 		       const uint16_t *ports, const uint16_t *rtcp, char *sdp, size_t cap, int len);
+/* Answer text surgery shared with cp_sess_relay.c: where m= section idx ends (the next
+ * m= line or the end; idx -1: the first m= line); text (n bytes) put at off of buf (len
+ * used, cap in all): the new length or -1. */
+size_t cp_sess_sdp_section_end(const char *sdp, size_t len, int idx);
+int cp_sess_sdp_insert(char *buf, size_t cap, int len, size_t off, const char *text, int n);
 void cp_sess_ice_free(struct cp_ctx *cp, struct cp_session *s);
 /* session.json: ,"ice":{...} of stream i (null without ICE). */
 void cp_sess_ice_json(FILE *f, const struct cp_ctx *cp, const struct cp_session *s, unsigned i);

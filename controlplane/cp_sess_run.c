@@ -8,10 +8,23 @@
 #include "config/cfg_log.h"
 #include "cp_session_priv.h"
 
+bool cp_sess_reoffer(struct cp_ctx *cp, struct cp_session *s)
+{
+	char sdp[8192];
+	int len;
+
+	if (s->state != CP_SESS_ACTIVE || s->dialog == NULL)
+		return false; /* an answer still to come carries the new addresses */
+	len = cp_sess_current_sdp(cp, s, sdp, sizeof(sdp));
+	if (len <= 0 || cp_sip_send_reinvite(s->dialog, sdp, (size_t)len) != 0)
+		return false;
+	cp->sess->reoffers++;
+	return true;
+}
+
 void cp_sess_set_external(struct cp_ctx *cp, uint32_t ip)
 {
 	struct cp_sessions *ss = cp->sess;
-	char sdp[8192];
 	unsigned n = 0;
 
 	if (ss->external_ip == ip)
@@ -20,18 +33,11 @@ void cp_sess_set_external(struct cp_ctx *cp, uint32_t ip)
 	if (!cp->cfg->nat.reinvite_on_change)
 		return;
 	/* nat.reinvite_on_change: active calls get the new address in a new offer */
-	for (uint32_t i = 0; i < ss->max; i++) {
-		struct cp_session *s = ss->slots[i];
-		int len;
-		if (s == NULL || s->state != CP_SESS_ACTIVE || s->dialog == NULL)
-			continue;
-		len = cp_sess_current_sdp(cp, s, sdp, sizeof(sdp));
-		if (len > 0 && cp_sip_send_reinvite(s->dialog, sdp, (size_t)len) == 0)
+	for (uint32_t i = 0; i < ss->max; i++)
+		if (ss->slots[i] != NULL && cp_sess_reoffer(cp, ss->slots[i]))
 			n++;
-	}
 	if (n != 0)
 		LOG_INFO("nat: %u active calls re-offered with the new address", n);
-	ss->reoffers += n;
 }
 
 /* No RTP on any stream that is not paused for media.timeout_s: BYE. */

@@ -318,6 +318,23 @@ static int cp_sess_take_streams(struct cp_ctx *cp, struct cp_session *s, unsigne
 	return 0;
 }
 
+/* A re-offer's new streams could not all get a port: none of them is recorded, each
+ * is answered with port 0 (RFC 3264 6: rejected), the ports taken go back. */
+static void cp_sess_refuse_new_streams(struct cp_ctx *cp, struct cp_session *s, unsigned from,
+				       const char *why)
+{
+	for (unsigned i = from; i < s->n_streams; i++) {
+		struct cp_stream *st = &s->streams[i];
+
+		if (st->port != 0)
+			cp_portpool_put(&cp->sess->ports[s->addr], st->port);
+		st->port = 0;
+		st->in_use = false;
+	}
+	LOG_WARN("re-offer with %u new stream(s): %s: they are answered with port 0",
+		 s->n_streams - from, why);
+}
+
 /* A recorder stream id that no live session holds and whose last recording the
  * recorder has finished closing (an ended call's packets still on their way to its
  * files must not reach the next call's); UINT32_MAX when the recorder is so far
@@ -525,10 +542,10 @@ static void cp_sess_update(struct cp_ctx *cp, struct cp_session *s, struct cp_si
 				cp_sess_flows_update(cp, s, i);
 			}
 		}
-		if (cp_sess_take_streams(cp, s, old_n, why, sizeof(why)) == 0) {
-			(void)cp_sess_ice_offer(cp, s, b->sdp, b->sdp_len);
-			cp_sess_flows_program(cp, s, old_n);
-		}
+		if (cp_sess_take_streams(cp, s, old_n, why, sizeof(why)) != 0)
+			cp_sess_refuse_new_streams(cp, s, old_n, why);
+		(void)cp_sess_ice_offer(cp, s, b->sdp, b->sdp_len);
+		cp_sess_flows_program(cp, s, old_n);
 	}
 	if (s->acks_pending == 0)
 		cp_sess_flows_settled(cp, s);

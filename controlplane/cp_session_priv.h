@@ -58,7 +58,9 @@ struct cp_stream {
 	int relay[2];        /* cp_nat handles, -1: none */
 	uint32_t relay_ip;   /* host order: the relayed address the answer carries, 0: none */
 	uint16_t relay_port;
+	uint32_t relay_rtcp_ip; /* host order: RTCP's relayed address (its own allocation) */
 	uint16_t relay_rtcp_port;
+	uint8_t relay_got;   /* results in (bit k: relay[k]); the pair settles when both are */
 	uint32_t strict_ip;  /* media.strict_source: the source the flows take (host order) */
 	uint16_t strict_port;
 	uint16_t strict_rtcp_port; /* 0: strict_port + 1 */
@@ -174,6 +176,20 @@ void cp_sess_write_json(FILE *f, const struct cp_ctx *cp, const struct cp_sessio
  * grows by their number, which is returned; 0: answer now). */
 unsigned cp_sess_map_ports(struct cp_ctx *cp, struct cp_session *s);
 void cp_sess_release_relays(struct cp_ctx *cp, struct cp_session *s);
+/* cp_sess_relay.c: a TURN relay for each new media port of s (RTP and RTCP, both or
+ * neither); the count of results to wait for. */
+unsigned cp_sess_relay_ports(struct cp_ctx *cp, struct cp_session *s);
+/* A relay result for one of s's media ports (first result or a new
+ * address after the relay was made again); settles RTP and RTCP together. */
+void cp_sess_relay_result(struct cp_ctx *cp, struct cp_session *s, uint16_t local_port,
+			  uint32_t ip, uint16_t port);
+/* The answer sdp (len of cap) with ans_ip on its c= line: a=rtcp:PORT IN IP4 ADDR for each
+ * relayed stream whose RTCP relay is on another address. New length or -1. */
+int cp_sess_relay_answer(const struct cp_session *s, uint32_t ans_ip, char *sdp, size_t cap,
+			 int len);
+/* cp_sess_run.c: a re-INVITE with s's current addresses when s is active (counted in
+ * reoffers); false when none was sent. */
+bool cp_sess_reoffer(struct cp_ctx *cp, struct cp_session *s);
 /* cp_sess_pause.c: does the SRC's m= line stop sending (a=inactive, a=recvonly, or
  * c=IN IP4 0.0.0.0)? Pause or resume a stream, keeping the interval for session.json. */
 bool cp_sess_offer_paused(const struct cp_sdp_stream *o);

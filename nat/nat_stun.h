@@ -136,7 +136,6 @@ enum nat_stun_err {
 	NAT_STUN_E_CLASSIC,        /* well framed but no magic cookie: RFC 3489 */
 	NAT_STUN_E_ATTR_OVERRUN,   /* attribute (or its padding) past the end */
 	NAT_STUN_E_ATTR_VALUE,     /* a known attribute with a malformed value */
-	NAT_STUN_E_AFTER_INTEGRITY,/* an attribute other than FINGERPRINT after MI */
 	NAT_STUN_E_AFTER_FINGERPRINT,
 	NAT_STUN_E_FINGERPRINT,    /* CRC mismatch */
 	NAT_STUN_E_COUNT

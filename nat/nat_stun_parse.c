@@ -198,8 +198,10 @@ static void note_unknown(struct nat_stun_msg *m, uint16_t type)
 	m->unknown[m->n_unknown++] = type;
 }
 
-/* Only FINGERPRINT may follow the integrity attributes (and SHA256 may
- * follow SHA1); nothing may follow FINGERPRINT. */
+/* Nothing may follow FINGERPRINT. After MESSAGE-INTEGRITY only
+ * MESSAGE-INTEGRITY-SHA256 and FINGERPRINT count, after SHA256 only
+ * FINGERPRINT: any other attribute there is ignored (RFC 8489 14.5, 14.6),
+ * not decoded and not listed as unknown. -1: ignore it. */
 static int order_check(const struct nat_stun_msg *m, uint16_t type)
 {
 	if (m->fp_off)
@@ -207,7 +209,7 @@ static int order_check(const struct nat_stun_msg *m, uint16_t type)
 	if (type == NAT_STUN_A_FINGERPRINT)
 		return 0;
 	if (m->mi256_off || (m->mi_off && type != NAT_STUN_A_MESSAGE_INTEGRITY_SHA256))
-		return NAT_STUN_E_AFTER_INTEGRITY;
+		return -1;
 	return 0;
 }
 
@@ -216,7 +218,7 @@ static int take(struct nat_stun_msg *m, uint32_t off, uint32_t *seen)
 	uint16_t type = nat_be16(m->buf + off);
 	int e = order_check(m, type);
 	if (e)
-		return e;
+		return e < 0 ? 0 : e;
 	const struct known *k = lookup(type);
 	if (!k) {
 		note_unknown(m, type);
@@ -287,7 +289,6 @@ const char *nat_stun_err_name(int err)
 		[NAT_STUN_E_CLASSIC] = "RFC 3489 message without magic cookie",
 		[NAT_STUN_E_ATTR_OVERRUN] = "attribute overruns the message",
 		[NAT_STUN_E_ATTR_VALUE] = "malformed attribute value",
-		[NAT_STUN_E_AFTER_INTEGRITY] = "attribute after MESSAGE-INTEGRITY",
 		[NAT_STUN_E_AFTER_FINGERPRINT] = "attribute after FINGERPRINT",
 		[NAT_STUN_E_FINGERPRINT] = "FINGERPRINT mismatch",
 	};
@@ -298,7 +299,10 @@ const char *nat_stun_err_name(int err)
 
 const uint8_t *nat_stun_find(const struct nat_stun_msg *m, uint16_t type, uint16_t *len)
 {
-	for (size_t off = NAT_STUN_HDR_LEN; off + 4 <= m->len;) {
+	/* what follows the integrity attribute is not covered by it: never used */
+	size_t end = m->mi_off ? m->mi_off : m->mi256_off ? m->mi256_off : m->len;
+
+	for (size_t off = NAT_STUN_HDR_LEN; off + 4 <= end;) {
 		uint16_t t = nat_be16(m->buf + off), l = nat_be16(m->buf + off + 2);
 		if (l > m->len - off - 4)
 			break;

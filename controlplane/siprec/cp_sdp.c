@@ -189,6 +189,38 @@ static int is_echoed(const char *field)
 	       strcasecmp(field, "ptime") == 0 || strcasecmp(field, "maxptime") == 0;
 }
 
+/* RFC 3551 table 4/5 clocks of static payload types that are not 8000 Hz */
+static unsigned static_clock(unsigned pt)
+{
+	switch (pt) {
+	case 6: return 16000;
+	case 10: case 11: return 44100;
+	case 16: return 11025;
+	case 17: return 22050;
+	case 14: case 25: case 26: case 28: case 31: case 32: case 33: case 34: return 90000;
+	default: return 8000;
+	}
+}
+
+/* The RTP clock of the stream's first (preferred) format: "rtpmap:PT NAME/RATE" */
+static unsigned clock_of(const struct cp_sdp_stream *st)
+{
+	char *end;
+	unsigned long pt = strtoul(st->fmts, &end, 10);
+
+	if (end == st->fmts || (*end != ' ' && *end != '\0') || pt > 127)
+		return 8000;
+	for (unsigned k = 0; k < st->n_attrs; k++) {
+		unsigned apt, rate;
+		char name[64];
+
+		if (sscanf(st->attrs[k], "rtpmap:%u %63[^/]/%u", &apt, name, &rate) == 3 &&
+		    apt == pt && rate >= 1000 && rate <= 192000)
+			return rate;
+	}
+	return pt < 96 ? static_clock((unsigned)pt) : 8000;
+}
+
 static int parse_media(const sdp_message_t *sdp, const sdp_media_t *m, enum cp_sdp_dir sdir,
 		       struct cp_sdp_stream *st, const char **why)
 {
@@ -248,6 +280,7 @@ static int parse_media(const sdp_message_t *sdp, const sdp_media_t *m, enum cp_s
 				st->n_attrs++;
 		}
 	}
+	st->clock_rate = clock_of(st);
 	if (!cp_sdp_is_savp(st->proto))
 		memset(&st->crypto, 0, sizeof(st->crypto));
 	else if (st->crypto.suite != CP_SDP_SUITE_NONE &&

@@ -30,6 +30,8 @@ struct cp_sdp_stream {
 	int rtcp_mux;
 	char label[64];          /* a=label, "" if none */
 	char fmts[128];          /* payload types as offered, e.g. "0 8 101" */
+	unsigned clock_rate;     /* RTP clock of the first format: its rtpmap, RFC 3551's
+				    static types, else 8000 */
 	char attrs[CP_SDP_MAX_ATTRS][160]; /* rtpmap/fmtp/ptime lines to echo, without "a=" */
 	unsigned n_attrs;
 	/* SDES: the first acceptable a=crypto line (crypto.suite NONE if none). Acceptable:

@@ -24,10 +24,11 @@ SIPP_DIR = HERE.parent / "sipp"
 PY = "/usr/bin/python3"
 
 
-def start_srs(start_rtprec, tmp_path, v, sip_extra="", media_extra="", dataplane=None):
+def start_srs(start_rtprec, tmp_path, v, sip_extra="", media_extra="", dataplane=None,
+              ports=(30000, 39999)):
     port = free_port()
     extra = (f'sip:\n  listen: ["udp:127.0.0.1:{port}", "tcp:127.0.0.1:{port}"]\n{sip_extra}'
-             f"media:\n  port_min: 30000\n  port_max: 39999\n{media_extra}")
+             f"media:\n  port_min: {ports[0]}\n  port_max: {ports[1]}\n{media_extra}")
     cfg = config_yaml(
         eal=eal_args(f"net_af_packet0,iface={v['host_if']}"),
         ports=[dict(name="media0", device="net_af_packet0", ipv4=f"{DP_ADDR}/24")],

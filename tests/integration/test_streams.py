@@ -52,3 +52,30 @@ def test_kinds_and_labels(start_rtprec, tmp_path, veth_ns, kinds, video_recorded
 def test_bad_kind_is_a_config_error(start_rtprec, tmp_path, veth_ns):
     with pytest.raises(AssertionError, match=r"media\.kinds.*'smell'"):
         start_srs(start_rtprec, tmp_path, veth_ns, media_extra="  kinds: [audio, smell]\n")
+
+
+def offer(n):
+    return (f"v=0\no=SRC 1 {n} IN IP4 {NS_ADDR}\ns=-\nc=IN IP4 {NS_ADDR}\nt=0 0\n" +
+            "".join(f"m=audio {40000 + 2 * i} RTP/AVP 0\na=label:{i}\na=sendonly\n"
+                    for i in range(n)))
+
+
+def test_reoffer_new_streams_without_ports(start_rtprec, tmp_path, veth_ns):
+    """A re-INVITE adds two streams when the port pool has room for one more: both are
+    answered with port 0 (none half-programmed), the call goes on, and the port taken
+    for them is back in the pool: the next call gets it."""
+    r, port = start_srs(start_rtprec, tmp_path, veth_ns, ports=(30000, 30003))
+    uac = Uac(port)
+    code, resp = uac.invite(offer(1))
+    assert code == 200, resp
+    code, resp = uac.update(offer(3), method="INVITE")
+    assert code == 200, resp
+    ports = [int(p) for _, p in media_lines(resp)[0]]
+    assert ports[0] != 0 and ports[1:] == [0, 0], resp
+    second = Uac(port)
+    code, resp = second.invite(offer(1))
+    assert code == 200, resp
+    assert [int(p) for _, p in media_lines(resp)[0]] == [30002], resp
+    assert second.bye() == 200 and uac.bye() == 200
+    second.close()
+    uac.close()

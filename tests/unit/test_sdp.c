@@ -67,6 +67,32 @@ static void test_two_streams(void **state)
 	assert_string_equal(b->attrs[2], "fmtp:101 0-15");
 }
 
+/* The RTP clock that jitter is measured in: the first format's rtpmap, a
+ * static payload type's (RFC 3551), else 8000. */
+static void test_clock_rate(void **state)
+{
+	const char *why = NULL;
+	(void)state;
+
+	assert_int_equal(parse("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\n"
+			       "t=0 0\r\n"
+			       "m=audio 4000 RTP/AVP 111 0\r\na=rtpmap:0 PCMU/8000\r\n"
+			       "a=rtpmap:111 opus/48000/2\r\n"
+			       "m=audio 4002 RTP/AVP 97 101\r\na=rtpmap:97 AMR-WB/16000\r\n"
+			       "m=audio 4004 RTP/AVP 9\r\n"
+			       "m=audio 4006 RTP/AVP 6 0\r\n"
+			       "m=audio 4008 RTP/AVP 96\r\n"
+			       "m=audio 4010 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n",
+			       &off, &why), 0);
+	assert_int_equal(off.n_streams, 6);
+	assert_int_equal(off.streams[0].clock_rate, 48000);
+	assert_int_equal(off.streams[1].clock_rate, 16000);
+	assert_int_equal(off.streams[2].clock_rate, 8000);  /* G.722's RTP clock */
+	assert_int_equal(off.streams[3].clock_rate, 16000); /* DVI4/16000 */
+	assert_int_equal(off.streams[4].clock_rate, 8000);  /* no rtpmap */
+	assert_int_equal(off.streams[5].clock_rate, 8000);
+}
+
 static void test_disabled_and_directions(void **state)
 {
 	static const char sdp[] =
@@ -435,6 +461,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_streams),
+		cmocka_unit_test(test_clock_rate),
 		cmocka_unit_test(test_answer_rtcp_port),
 		cmocka_unit_test(test_disabled_and_directions),
 		cmocka_unit_test(test_malformed),
