@@ -18,20 +18,42 @@ static int dp_neigh_find(const struct dp_worker *w, unsigned port, uint32_t ip)
 	return -1;
 }
 
+/* A slot no flow uses and no held frame waits for (the table is full: rare), -1. */
+static int dp_neigh_spare(const struct dp_worker *w)
+{
+	for (unsigned i = 0; i < w->n_neigh; i++) {
+		bool waited = false;
+
+		if (w->neigh[i].refs != 0)
+			continue;
+		for (unsigned h = 0; h < w->n_held && !waited; h++)
+			waited = w->held[h].neigh_idx == i;
+		if (!waited)
+			return (int)i;
+	}
+	return -1;
+}
+
 int dp_neigh_get(struct dp_worker *w, unsigned port, uint32_t ip)
 {
 	int i = dp_neigh_find(w, port, ip);
 
 	if (i >= 0)
 		return i;
-	if (w->n_neigh >= DP_NEIGH_MAX)
+	if (w->n_neigh < DP_NEIGH_MAX)
+		i = (int)w->n_neigh++;
+	else if ((i = dp_neigh_spare(w)) < 0)
 		return -ENOSPC;
-	i = (int)w->n_neigh++;
 	memset(&w->neigh[i], 0, sizeof(w->neigh[i]));
 	w->neigh[i].ip = ip;
 	w->neigh[i].port = (uint8_t)port;
 	w->neigh[i].state = DP_NEIGH_INCOMPLETE;
 	return i;
+}
+
+void dp_neigh_ref(struct dp_worker *w, uint32_t idx, int delta)
+{
+	w->neigh[idx].refs += (uint32_t)delta;
 }
 
 static void dp_neigh_fill_macs(struct dp_worker *w, struct rte_mbuf *m, unsigned out_port,

@@ -28,6 +28,7 @@ struct dp_neigh {
 	uint8_t port;
 	uint8_t state;
 	uint8_t mac[6];
+	uint32_t refs; /* FORWARD flows using the slot; at 0 it may be taken for another */
 	uint64_t first_req_tsc; /* 0 when no request is outstanding */
 	uint64_t last_req_tsc;
 };
@@ -110,6 +111,8 @@ int dp_worker_event(struct dp_worker *w, struct dp_msg *m);
 
 /* dp_neigh.c */
 int dp_neigh_get(struct dp_worker *w, unsigned port, uint32_t ip); /* slot or -ENOSPC */
+/* A FORWARD flow starts (+1) or stops (-1) using slot idx. */
+void dp_neigh_ref(struct dp_worker *w, uint32_t idx, int delta);
 void dp_neigh_set(struct dp_worker *w, unsigned port, uint32_t ip, const uint8_t mac[6],
 		  bool create);
 /* Forward m (already rewritten at L3/L4) to its next hop: MACs set and

@@ -74,6 +74,10 @@ static void dp_cmd_flow_add(struct dp_worker *w, const struct dp_flow_spec *spec
 		dp_reply(w, DP_EV_FLOW_ADD_FAILED, spec->flow_id, err);
 		return;
 	}
+	if (spec->actions & DP_ACT_FORWARD)
+		dp_neigh_ref(w, (uint32_t)nidx, 1);
+	if (replaced && (f->actions & DP_ACT_FORWARD))
+		dp_neigh_ref(w, f->neigh_idx, -1); /* the flow it replaces */
 	if (!replaced || !update) {
 		/* a fresh flow (or an ADD over an old one) starts from zero */
 		memset(f, 0, sizeof(*f));
@@ -112,6 +116,8 @@ static void dp_cmd_flow_del(struct dp_worker *w, const struct dp_flow_key *key, 
 		dp_flow_stats_fill(f, &ev.u.stats);
 		ev.u.stats.final = 1;
 		dp_worker_event(w, &ev);
+		if (f->actions & DP_ACT_FORWARD)
+			dp_neigh_ref(w, f->neigh_idx, -1);
 	}
 	dp_reply(w, DP_EV_FLOW_DELETED, flow_id, dp_ft_del(w->ft, key));
 }

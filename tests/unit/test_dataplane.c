@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * The real worker over net_ring ports: flows added and deleted many times
- * through the command ring while traffic runs; the flows nobody touched
- * must lose nothing. TURN ChannelData, RTCP on the RTP flow (rtcp-mux), ICMP echo. */
+ * through the command ring while traffic runs (each with a next hop of its own,
+ * so next-hop slots are reused); the flows nobody touched must lose nothing. TURN ChannelData, RTCP on the RTP flow (rtcp-mux), ICMP echo. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,7 +93,9 @@ static struct cp_ctx *start_planes(const char *yaml, size_t len, struct cfg **cf
 	return cp;
 }
 
-static void churn_msg(struct dp_msg *m, int add, unsigned k)
+/* Churned flow k of round r: each with a next hop of its own (MAC given), so the
+ * worker's 256 next-hop slots must be reused as flows go. */
+static void churn_msg(struct dp_msg *m, int add, unsigned k, unsigned r)
 {
 	memset(m, 0, sizeof(*m));
 	m->type = add ? DP_CMD_FLOW_ADD : DP_CMD_FLOW_DEL;
@@ -107,7 +109,9 @@ static void churn_msg(struct dp_msg *m, int add, unsigned k)
 		m->u.spec.fwd_dst_ip = rte_cpu_to_be_32(0xc6120007);
 		m->u.spec.fwd_dst_port = rte_cpu_to_be_16(45000);
 		m->u.spec.fwd_src_ip = rte_cpu_to_be_32(0xcb00710a);
-		m->u.spec.nexthop_ip = rte_cpu_to_be_32(0xcb007101);
+		m->u.spec.nexthop_ip = rte_cpu_to_be_32(0xc6330000 + r * CHURN_FLOWS + k);
+		m->u.spec.has_nexthop_mac = 1;
+		memcpy(m->u.spec.nexthop_mac, "\x02\x00\x00\x00\x00\x01", 6);
 	} else {
 		m->u.del.key.dst_ip = rte_cpu_to_be_32(0xc000020a);
 		m->u.del.key.dst_port = rte_cpu_to_be_16((uint16_t)(50000 + k));
@@ -137,7 +141,7 @@ static void test_churn_while_traffic(void **state)
 
 	for (unsigned r = 0; r < CHURN_ROUNDS; r++) {
 		for (unsigned k = 0; k < CHURN_FLOWS; k++) {
-			churn_msg(&m, 1, k);
+			churn_msg(&m, 1, k, r);
 			assert_int_equal(cp_send(cp, 0, &m), 0);
 		}
 		for (unsigned i = 0; i < N_STABLE; i++)
@@ -146,7 +150,7 @@ static void test_churn_while_traffic(void **state)
 		for (unsigned k = 0; k < CHURN_FLOWS; k += 4, churn_sent++)
 			inject(cp, make_udp((uint16_t)(50000 + k), 0));
 		for (unsigned k = 0; k < CHURN_FLOWS; k++) {
-			churn_msg(&m, 0, k);
+			churn_msg(&m, 0, k, r);
 			assert_int_equal(cp_send(cp, 0, &m), 0);
 		}
 		cp_poll(cp);
