@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import free_port
+from conftest import ASAN_BUILD, free_port
 from nat_lab import SRC_IP, STUN_ALT_IP, STUN_IP, STUN_PORT, NatLab
 from sip_uac import Uac, answer_media
 from test_nat import PY, SRC_MEDIA_PORT, STUN_NAT, lab_config, nat_event
@@ -123,6 +123,8 @@ def relayed_call(start_rtprec, tmp_path, turns, sdp):
                 t.stop()
 
 
+@pytest.mark.skipif(ASAN_BUILD, reason="answer shapes: checked on the normal build (CI time); "
+                    "the relay lost and made again runs under ASan too")
 def test_rtp_and_rtcp_relays_on_two_servers(start_rtprec, tmp_path):
     """The first server takes one allocation per user (--user-quota=1): of RTP's and RTCP's
     allocations one fails over to the second server, whose relayed address is another.
@@ -148,6 +150,8 @@ def test_rtp_and_rtcp_relays_on_two_servers(start_rtprec, tmp_path):
         assert pcap_sources(tmp_path, st["local_port"] + 1) == [rtcp_from] * 5
 
 
+@pytest.mark.skipif(ASAN_BUILD, reason="answer shapes: checked on the normal build (CI time); "
+                    "the relay lost and made again runs under ASan too")
 def test_rtcp_relay_refused_answers_without_relay(start_rtprec, tmp_path):
     """Only one server, one allocation per user: RTP's or RTCP's allocation fails. The
     stream is relayed with both or with neither: the answer carries rtprec's own public
