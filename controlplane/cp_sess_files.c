@@ -304,10 +304,10 @@ static void cp_write_stream(FILE *f, const struct cp_ctx *cp, const struct cp_se
 		(unsigned long long)(st->relay_ip ? st->st.bytes : 0));
 	fprintf(f,
 		",\"packets\":%llu,\"bytes\":%llu,\"rtp_expected\":%llu,\"lost\":%lld,"
-		"\"jitter\":%u,\"record_drops\":%llu,",
+		"\"jitter\":%u,\"rtcp_packets\":%u,\"record_drops\":%llu,",
 		(unsigned long long)st->st.packets, (unsigned long long)st->st.bytes,
 		(unsigned long long)st->st.rtp_expected, (long long)st->st.rtp_lost, st->st.jitter,
-		(unsigned long long)st->st.record_drops);
+		st->st.rtcp_packets, (unsigned long long)st->st.record_drops);
 	cp_json_time(f, "first", st->first_ns);
 	fputc(',', f);
 	cp_json_time(f, "last", cp_sess_tsc_ns(ss, st->st.last_tsc));

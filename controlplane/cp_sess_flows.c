@@ -150,6 +150,7 @@ static void cp_sess_stats(struct cp_stream *st, const struct dp_flow_stats *f)
 	st->st.rtp_expected += f->rtp_expected;
 	st->st.rtp_received += f->rtp_received;
 	st->st.rtp_lost += f->rtp_lost;
+	st->st.rtcp_packets += f->rtcp_packets;
 	if (f->jitter > st->st.jitter)
 		st->st.jitter = f->jitter;
 	if (f->last_tsc > st->st.last_tsc)

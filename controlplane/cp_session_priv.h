@@ -32,6 +32,7 @@ struct cp_stream_stats {
 	uint64_t rtp_received;
 	int64_t rtp_lost;
 	uint32_t jitter;
+	uint32_t rtcp_packets; /* RTCP on the RTP port (rtcp-mux): in packets, not in rtp_* */
 	uint64_t last_tsc;
 	uint64_t record_drops; /* copies the recorder could not take (RTP and RTCP) */
 };

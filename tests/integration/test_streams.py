@@ -5,10 +5,12 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import time
 
 import pytest
 
-from conftest import NS_ADDR
+from conftest import DP_ADDR, NS_ADDR
 from sip_uac import Uac
 from test_siprec import session_dirs, start_srs, wait_for
 
@@ -78,4 +80,43 @@ def test_reoffer_new_streams_without_ports(start_rtprec, tmp_path, veth_ns):
     assert [int(p) for _, p in media_lines(resp)[0]] == [30002], resp
     assert second.bye() == 200 and uac.bye() == 200
     second.close()
+    uac.close()
+
+
+# From the netns to the call's port: RTP seq 0..99 from the SDP's port, with an RTCP
+# receiver report (packet type 201) after packet 49 and after packet 99 on the same port
+MUX_SENDER = r"""
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("", 40000))
+dst = (sys.argv[1], int(sys.argv[2]))
+rr = struct.pack("!BBHI", 0x81, 201, 7, 0x1234) + struct.pack("!IIIIII", 0xabcd, 0, 0, 0, 0, 0)
+for i in range(100):
+    s.sendto(struct.pack("!BBHII", 0x80, 0, i, i * 160, 0x1234) + b"\xd5" * 160, dst)
+    if i in (49, 99):
+        s.sendto(rr, dst)
+    time.sleep(0.002)
+"""
+
+
+def test_rtcp_mux_kept_out_of_rtp_stats(start_rtprec, tmp_path, veth_ns):
+    """rtcp-mux: RTCP on the RTP port is recorded and counted as rtcp_packets, and the
+    stream's RTP figures stay whole (each RTCP packet used to restart them as a new
+    source): 100 expected (99 after probation), 0 lost."""
+    r, port = start_srs(start_rtprec, tmp_path, veth_ns)
+    uac = Uac(port)
+    code, resp = uac.invite(offer(1) + "a=rtcp-mux\n")
+    assert code == 200 and "a=rtcp-mux" in resp, resp
+    media = int(media_lines(resp)[0][0][1])
+    subprocess.run(["ip", "netns", "exec", veth_ns["ns"], "/usr/bin/python3", "-c", MUX_SENDER,
+                    DP_ADDR, str(media)], check=True, timeout=30)
+    time.sleep(0.3)
+    assert uac.bye() == 200
+    r.stop()
+    assert wait_for(lambda: session_dirs(tmp_path) and
+                    os.path.exists(session_dirs(tmp_path)[0] + "/session.json"))
+    (st,) = json.load(open(session_dirs(tmp_path)[0] + "/session.json"))["streams"]
+    assert st["packets"] == 102 and st["rtcp_packets"] == 2, st
+    # RFC 3550 A.1: the first packet may go to the source's probation
+    assert st["rtp_expected"] in (99, 100) and st["lost"] == 0, st
     uac.close()
