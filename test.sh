@@ -3,7 +3,7 @@
 # unit tests (both builds), integration tests (pytest, both binaries), the NAT matrix
 # (tests/nat/run.sh, normal build), fuzz targets
 # (FUZZ_SECONDS each, default 10), bench scripts in --quick mode, a soak (SOAK_MINUTES, 2). Ends with the line "N passed, N failed".
-# Env: FUZZ_SECONDS, SKIP_ASAN=1, SKIP_FUZZ=1, PYTEST_ARGS (extra pytest args).
+# Env: FUZZ_SECONDS, FUZZ_JOBS (fuzz targets at once, default nproc), SKIP_ASAN=1, SKIP_FUZZ=1, PYTEST_ARGS (extra pytest args).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -80,20 +80,28 @@ PYEOF
 	note "$name" "$p passed, $f failed, $s skipped"
 }
 
-# fuzz_target PATH: one libFuzzer run on a copy of tests/fuzz/corpus/<name>/.
-fuzz_target() {
+# fuzz_run PATH: one libFuzzer run on a copy of tests/fuzz/corpus/<name>/; its exit
+# status goes to $LOGDIR/fuzz_<name>.rc (runs go in the background, FUZZ_JOBS at a time).
+fuzz_run() {
 	local exe=$1 name corpus tmp rc=0
 	name=$(basename "$exe")
 	name=${name#fuzz_}
 	corpus="tests/fuzz/corpus/$name"
 	tmp=$(mktemp -d "$LOGDIR/corpus-$name.XXXX")
 	if [[ -d $corpus ]]; then cp -r "$corpus/." "$tmp/"; fi
-	echo "=== fuzz_$name: ${FUZZ_SECONDS}s"
 	(cd "$LOGDIR" && timeout -k 10 $((FUZZ_SECONDS + 120)) "$ROOT/$exe" \
 		-max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -rss_limit_mb=4096 \
 		"$tmp") >"$LOGDIR/fuzz_$name.log" 2>&1 || rc=$?
+	echo "$rc" >"$LOGDIR/fuzz_$name.rc"
+}
+
+# fuzz_account NAME: count a finished fuzz_run.
+fuzz_account() {
+	local name=$1 rc
+	rc=$(cat "$LOGDIR/fuzz_$name.rc" 2>/dev/null || echo "no status")
+	echo "=== fuzz_$name: ${FUZZ_SECONDS}s"
 	tail -n 15 "$LOGDIR/fuzz_$name.log"
-	if ((rc == 0)); then
+	if [[ $rc == 0 ]]; then
 		PASSED=$((PASSED + 1))
 		note "fuzz_$name" "ok"
 	else
@@ -169,12 +177,22 @@ if [[ ${SKIP_FUZZ:-0} != 1 ]]; then
 		shopt -s nullglob
 		targets=(build-fuzz/tests/fuzz/fuzz_*)
 		shopt -u nullglob
-		n=0
+		names=()
 		for t in "${targets[@]}"; do
 			[[ -f $t && -x $t ]] || continue
-			n=$((n + 1))
-			# leaks are checked here: a parser that leaks per input is a bug
-			ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1} fuzz_target "$t"
+			names+=("$(basename "$t")")
+		done
+		n=${#names[@]}
+		# FUZZ_JOBS targets at once (default: one per core); each runs FUZZ_SECONDS of wall time
+		njobs=${FUZZ_JOBS:-$(nproc)}
+		for ((i = 0; i < n; i += njobs)); do
+			batch=("${names[@]:i:njobs}")
+			for t in "${batch[@]}"; do
+				# leaks are checked here: a parser that leaks per input is a bug
+				ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1} fuzz_run "build-fuzz/tests/fuzz/$t" &
+			done
+			wait
+			for t in "${batch[@]}"; do fuzz_account "${t#fuzz_}"; done
 		done
 		if ((n == 0)); then
 			FAILED=$((FAILED + 1))

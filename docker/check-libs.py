@@ -83,21 +83,21 @@ def path_variants(path):
     return seen
 
 
-_owner_cache = {}
-
-
-def owner(path):
-    if path in _owner_cache:
-        return _owner_cache[path]
-    pkg = None
-    for p in path_variants(path):
-        r = subprocess.run(["dpkg", "-S", p], capture_output=True, text=True)
-        if r.returncode == 0:
-            # "libfoo1:amd64: /usr/lib/x86_64-linux-gnu/libfoo.so.1" (no diversions here)
-            pkg = r.stdout.splitlines()[0].split(":")[0].split(",")[0].strip()
-            break
-    _owner_cache[path] = pkg
-    return pkg
+def owners(paths):
+    """{path: package or None}, from one `dpkg -S` over every path variant (each call
+    reads dpkg's whole database: one per library took most of this script's time)."""
+    variants = {p: path_variants(p) for p in paths}
+    every = sorted({v for vs in variants.values() for v in vs})
+    # exit 1 when some variant is unknown, which is the rule with merged /usr
+    r = subprocess.run(["dpkg", "-S", *every], capture_output=True, text=True)
+    found = {}
+    for line in r.stdout.splitlines():
+        # "libfoo1:amd64: /usr/lib/x86_64-linux-gnu/libfoo.so.1" (no diversions here)
+        m = re.match(r"([^:,\s]+)[^ ]*: (/.*)$", line)
+        if m:
+            found.setdefault(m.group(2), m.group(1))
+    return {p: next((found[v] for v in vs if v in found), None)
+            for p, vs in variants.items()}
 
 
 def logical_lines(text):
@@ -151,13 +151,19 @@ def runtime_packages(dockerfile):
     return pkgs
 
 
-def apt_knows(pkg):
-    r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True)
-    if r.returncode == 0 and "installed" in r.stdout:
-        return True
-    r = subprocess.run(["apt-cache", "show", "--no-all-versions", pkg], capture_output=True,
-                       text=True)
-    return r.returncode == 0 and "Package:" in r.stdout
+def apt_unknown(pkgs):
+    """The packages of pkgs that are neither installed here nor known to apt."""
+    r = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${Status}\\n", *sorted(pkgs)],
+                       capture_output=True, text=True)
+    installed = {line.split()[0] for line in r.stdout.splitlines()
+                 if line.endswith(" installed")}
+    unknown = []
+    for pkg in sorted(set(pkgs) - installed):
+        r = subprocess.run(["apt-cache", "show", "--no-all-versions", pkg],
+                           capture_output=True, text=True)
+        if r.returncode != 0 or "Package:" not in r.stdout:
+            unknown.append(pkg)
+    return unknown
 
 
 def main(argv):
@@ -171,15 +177,16 @@ def main(argv):
     listed = runtime_packages(dockerfile)
     need = {}  # package -> (library, binary) that needs it
     failures = []
-    for binary in installed_elves(build):
-        for lib in shared_libs(binary):
-            pkg = owner(lib)
-            if pkg is None:
-                failures.append(f"{lib} (needed by {os.path.basename(binary)}): no Debian "
-                                "package ships it (built locally? then the image cannot "
-                                "have it)")
-                continue
-            need.setdefault(pkg, (lib, os.path.basename(binary)))
+    libs = [(lib, binary) for binary in installed_elves(build) for lib in shared_libs(binary)]
+    owner = owners({lib for lib, _ in libs})
+    for lib, binary in libs:
+        pkg = owner[lib]
+        if pkg is None:
+            failures.append(f"{lib} (needed by {os.path.basename(binary)}): no Debian "
+                            "package ships it (built locally? then the image cannot "
+                            "have it)")
+            continue
+        need.setdefault(pkg, (lib, os.path.basename(binary)))
     for pkg, why in PLUGINS.items():
         need.setdefault(pkg, (f"[dlopen: {why}]", "EAL"))
 
@@ -192,7 +199,7 @@ def main(argv):
     if missing:
         failures.append(f"{dockerfile.name}: the runtime stage does not install: "
                         + " ".join(missing))
-    unknown = sorted(p for p in listed if not apt_knows(p))
+    unknown = apt_unknown(listed)
     if unknown:
         failures.append(f"{dockerfile.name}: apt knows no package named: " + " ".join(unknown))
     for f in failures:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DP_ADDR, config_yaml, eal_args, free_port, sh
+from conftest import ASAN_BUILD, DP_ADDR, config_yaml, eal_args, free_port, sh
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("sipp"),
@@ -360,10 +360,11 @@ def test_tls_invite(start_rtprec, tmp_path, veth_ns):
 
 
 def test_load_200_cps(start_rtprec, tmp_path, veth_ns):
-    """200 calls/s for 30 s: no failed call, every session finalised; the worker line
+    """200 calls/s for 30 s (10 s on the ASan build: memory errors, not capacity, are
+    what that pass is for): no failed call, every session finalised; the worker line
     reports each ring's size and high-water mark (commands: at least the flows of one
     call, never above the size)."""
-    calls = int(os.environ.get("RTPREC_LOAD_CALLS", "6000"))
+    calls = int(os.environ.get("RTPREC_LOAD_CALLS", "2000" if ASAN_BUILD else "6000"))
     r, port = start_srs(start_rtprec, tmp_path, veth_ns)
     cmd = ["sipp", "-sf", str(SIPP_DIR / "siprec_load_uac.xml"), "-m", str(calls), "-r", "200",
            "-l", "1000", "-t", "u1", "-nostdin", "-timeout", "90s", "-timeout_error",

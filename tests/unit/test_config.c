@@ -382,6 +382,9 @@ static void test_defaults(void **state)
 	assert_int_equal(c->sip.listeners[0].addr.ip, 0x7f000001);
 	assert_int_equal(c->sip.listeners[0].addr.port, 5060);
 	assert_int_equal(c->sip.max_sessions, 1000);
+	assert_int_equal(c->sip.limits.tcp_idle_s, 60);
+	assert_int_equal(c->sip.limits.message_timeout_s, 20);
+	assert_int_equal(c->sip.limits.tls_handshake_s, 5);
 	assert_int_equal(c->media.port_min, 30000);
 	assert_int_equal(c->media.port_max, 39999);
 	assert_int_equal(c->media.timeout_s, 30);
