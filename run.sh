@@ -51,7 +51,7 @@ subnet_taken_by() {
 args=("$@")
 custom_config=0
 for a in "${args[@]}"; do
-	case $a in --config | --config=*) custom_config=1 ;; --) break ;; esac
+	case $a in -c | -c?* | --config | --config=*) custom_config=1 ;; --) break ;; esac
 done
 if [[ $RTPREC_HUGE == 0 ]]; then
 	# shellcheck disable=SC2206

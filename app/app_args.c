@@ -139,7 +139,7 @@ int app_eal_init(const struct cfg *cfg, struct app_args *a)
 	if (!app_has_corelist(a->eal_argv + 1, n - 1)) {
 		lcores = app_lcores_arg(cfg->workers + 1);
 		if (lcores != NULL)
-			a->eal_argv[n++] = lcores;
+			a->eal_argv[n++] = a->lcores = lcores;
 	}
 	a->eal_argc = n;
 	/* rte_eal_init may reorder argv: keep our copy of the pointers */
@@ -158,12 +158,9 @@ int app_eal_init(const struct cfg *cfg, struct app_args *a)
 
 void app_args_free(struct app_args *a)
 {
-	if (a->eal_argv != NULL && a->eal_argc > 0) {
-		char *last = a->eal_argv[a->eal_argc - 1];
-		if (last != NULL && strncmp(last, "--lcores=", 9) == 0 &&
-		    !app_has_corelist(a->extra_eal, a->n_extra))
-			free(last);
-	}
+	/* only what app_eal_init made: a --lcores= of dpdk.eal_args is the config's */
+	free(a->lcores);
+	a->lcores = NULL;
 	free(a->eal_argv);
 	a->eal_argv = NULL;
 }

@@ -12,6 +12,7 @@ struct app_args {
 	int n_extra;
 	char **eal_argv;  /* built by app_eal_init */
 	int eal_argc;
+	char *lcores;     /* the --lcores=... app_eal_init added (ours to free), or NULL */
 };
 
 /* -1: go on; otherwise the exit code (help, version, usage error). */

@@ -41,7 +41,7 @@ const char *app_reload(void *arg, FILE *out)
 
 	if (r->path == NULL)
 		return "running on the embedded default config: nothing to reload";
-	if (cfg_load_file(r->path, &n, stderr) != 0)
+	if (cfg_load_file_flags(r->path, CFG_LOAD_RELOAD, &n, stderr) != 0)
 		return "the config file has errors (see the log): nothing changed";
 	cfg_log_setup(&n->log);
 	r->cfg->log.level_value = n->log.level_value;

@@ -373,6 +373,15 @@ struct cfg {
 int cfg_load_file(const char *path, struct cfg **out, FILE *errf);
 /* Same from memory; name is what errors print as FILE. */
 int cfg_load_string(const char *name, const char *yaml, size_t len, struct cfg **out, FILE *errf);
+
+/* A running rtprec reading its file again (reload): the files only a start opens
+ * (sip.tls_cert, tls_key, tls_ca, the recording.on_close program) are not checked for
+ * access, since a process that dropped its privileges (process.user) may no longer read
+ * a root-only key, and those keys wait for a restart anyway. */
+#define CFG_LOAD_RELOAD 1u
+int cfg_load_file_flags(const char *path, unsigned flags, struct cfg **out, FILE *errf);
+int cfg_load_string_flags(const char *name, const char *yaml, size_t len, unsigned flags,
+			  struct cfg **out, FILE *errf);
 void cfg_free(struct cfg *c);
 
 /* The embedded default configuration (config/default.yaml). */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/cfg_priv.h"
 
@@ -41,13 +42,15 @@ static struct cfg *cyaml_load(struct cfg_ctx *x, const char *yaml, size_t len)
 	return c;
 }
 
-int cfg_load_string(const char *name, const char *yaml, size_t len, struct cfg **out, FILE *errf)
+int cfg_load_string_flags(const char *name, const char *yaml, size_t len, unsigned flags,
+			  struct cfg **out, FILE *errf)
 {
 	struct cfg_ctx x;
 	struct cfg *c = NULL;
 
 	*out = NULL;
 	cfg_ctx_init(&x, name, errf);
+	x.flags = flags;
 	cfg_walk(&x, yaml, len);
 	if (!x.nerr)
 		c = cyaml_load(&x, yaml, len);
@@ -65,7 +68,22 @@ int cfg_load_string(const char *name, const char *yaml, size_t len, struct cfg *
 	return 0;
 }
 
+int cfg_load_string(const char *name, const char *yaml, size_t len, struct cfg **out, FILE *errf)
+{
+	return cfg_load_string_flags(name, yaml, len, 0, out, errf);
+}
+
+bool cfg_file_ok(const struct cfg_ctx *x, const char *path, int mode)
+{
+	return (x->flags & CFG_LOAD_RELOAD) || access(path, mode) == 0;
+}
+
 int cfg_load_file(const char *path, struct cfg **out, FILE *errf)
+{
+	return cfg_load_file_flags(path, 0, out, errf);
+}
+
+int cfg_load_file_flags(const char *path, unsigned flags, struct cfg **out, FILE *errf)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
@@ -92,7 +110,7 @@ int cfg_load_file(const char *path, struct cfg **out, FILE *errf)
 		free(buf);
 		return 1;
 	}
-	int r = cfg_load_string(path, buf, len, out, errf);
+	int r = cfg_load_string_flags(path, buf, len, flags, out, errf);
 	free(buf);
 	return r;
 }

@@ -47,6 +47,7 @@ struct cfg_msg {
 struct cfg_ctx {
 	const char *name; /* printed as FILE */
 	FILE *errf;
+	unsigned flags;   /* CFG_LOAD_* */
 	int nerr;
 	struct cfg_msg *msgs;
 	size_t msgs_cap;
@@ -62,6 +63,8 @@ void cfg_ctx_fini(struct cfg_ctx *x);
 /* Record (or replace) the position of path. */
 void cfg_pos_set(struct cfg_ctx *x, const char *path, unsigned line, unsigned col);
 void cfg_pos_set_env(struct cfg_ctx *x, const char *path, const char *env);
+/* access(path, mode) == 0, or true without asking on a reload (CFG_LOAD_RELOAD). */
+bool cfg_file_ok(const struct cfg_ctx *x, const char *path, int mode);
 /* True if the key at path was given in the YAML or the environment. */
 bool cfg_present(const struct cfg_ctx *x, const char *path);
 

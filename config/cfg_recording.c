@@ -3,7 +3,7 @@
  * rotation, file and directory modes, the post-close hook and buffers. */
 #include <ctype.h>
 #include <string.h>
-#include <unistd.h>
+#include <unistd.h> /* R_OK, X_OK */
 
 #include "config/cfg_priv.h"
 
@@ -60,7 +60,7 @@ static void check_hook(struct cfg_ctx *x, const char *cmd)
 	if (prog[0] != '/')
 		cfg_errp(x, "recording.on_close", "'%.200s' is not an absolute path (no shell runs "
 			 "the command)", prog);
-	else if (access(prog, X_OK) != 0)
+	else if (!cfg_file_ok(x, prog, X_OK))
 		cfg_errp(x, "recording.on_close", "'%.200s' is not an executable file", prog);
 	for (p = cmd; (brace = strchr(p, '{')) != NULL; p = brace + 1)
 		if (strncmp(brace, "{dir}", 5) != 0 && strncmp(brace, "{file}", 6) != 0)

@@ -3,8 +3,8 @@
  * the RTP port range and the media timeout. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h> /* R_OK, X_OK */
 #include <strings.h>
-#include <unistd.h>
 
 #include "config/cfg_priv.h"
 
@@ -62,11 +62,11 @@ static void validate_listen(struct cfg_ctx *x, struct cfg_sip *sp)
 		return;
 	if (sp->tls_cert == NULL)
 		cfg_err_at(x, "sip", "missing key 'tls_cert' in sip (a tls: listener needs it)");
-	else if (access(sp->tls_cert, R_OK) != 0)
+	else if (!cfg_file_ok(x, sp->tls_cert, R_OK))
 		cfg_errp(x, "sip.tls_cert", "cannot read '%.200s'", sp->tls_cert);
 	if (sp->tls_key == NULL)
 		cfg_err_at(x, "sip", "missing key 'tls_key' in sip (a tls: listener needs it)");
-	else if (access(sp->tls_key, R_OK) != 0)
+	else if (!cfg_file_ok(x, sp->tls_key, R_OK))
 		cfg_errp(x, "sip.tls_key", "cannot read '%.200s'", sp->tls_key);
 }
 
@@ -77,7 +77,7 @@ static void validate_tls(struct cfg_ctx *x, struct cfg_sip *sp)
 	static const char *const lists[] = { "sip.tls_ciphers", "sip.tls_ciphersuites" };
 	const char *const vals[] = { sp->tls_ciphers, sp->tls_ciphersuites };
 
-	if (sp->tls_ca != NULL && access(sp->tls_ca, R_OK) != 0)
+	if (sp->tls_ca != NULL && !cfg_file_ok(x, sp->tls_ca, R_OK))
 		cfg_errp(x, "sip.tls_ca", "cannot read '%.200s'", sp->tls_ca);
 	if (sp->tls_verify_client && sp->tls_ca == NULL)
 		cfg_errp(x, "sip.tls_verify_client", "needs sip.tls_ca (the CA client "

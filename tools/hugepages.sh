@@ -4,7 +4,22 @@
 # larger reservation, and check that pages are free. Exports RTPREC_EAL_MEM_ARGS:
 #   "--in-memory"                  hugepages usable
 #   "--no-huge -m 1024"            fallback (slower), with a message on stderr
-# and RTPREC_HUGE=1|0.
+# RTPREC_HUGE=1|0 and RTPREC_HUGEPAGES_FREE (free hugepage memory of every page size, in
+# 2 MB pages: EAL --in-memory takes any size, e.g. 1 GB pages reserved at boot).
+
+# Free hugepage memory in 2 MB units, from sysfs (not /proc/meminfo's HugePages_Free,
+# which counts pages of the default size only: 1 GB with default_hugepagesz=1G).
+rtprec_hugepages_free() {
+	local d kb n total=0
+	for d in /sys/kernel/mm/hugepages/hugepages-*kB; do
+		[[ -r $d/free_hugepages ]] || continue
+		kb=${d##*hugepages-}
+		kb=${kb%kB}
+		n=$(<"$d/free_hugepages")
+		((total += n * kb / 2048))
+	done
+	echo "$total"
+}
 
 rtprec_hugepages() {
 	local want=${1:-1024}
@@ -29,7 +44,7 @@ rtprec_hugepages() {
 	elif ((ok)); then
 		ok=0
 	fi
-	free=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo 2>/dev/null || echo 0)
+	free=$(rtprec_hugepages_free)
 	if ((ok)) && ((${free:-0} >= 64)); then
 		export RTPREC_HUGE=1
 		export RTPREC_EAL_MEM_ARGS="--in-memory"

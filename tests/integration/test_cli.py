@@ -128,3 +128,30 @@ def test_example_config_passes_check(rtprec_bin):
         pytest.fail(f"{ex} is missing (issue 2 asks for it)")
     c = run_bin(["--check", "--config", str(ex)])
     assert c.returncode == 0, c.stderr
+
+
+MALLOC_DEBUG = "/usr/lib/x86_64-linux-gnu/libc_malloc_debug.so.0"
+
+
+def test_lcores_in_config_eal_args_freed_once(start_rtprec, tmp_path):
+    """A --lcores= given in dpdk.eal_args (the last one, nothing after --) is the config's
+    string: rtprec used to free it as its own at exit, then the config freed it again
+    (glibc's checking malloc aborts on the second free; ASan reports it)."""
+    import os
+    from conftest import ASAN_BUILD
+    write_empty_pcap(tmp_path / "in.pcap")
+    cpus = sorted(os.sched_getaffinity(0))
+    text = good_config(tmp_path).replace(
+        "  eal_args:\n", f'  eal_args:\n    - "--lcores=0@{cpus[0]},1@{cpus[-1]}"\n', 1)
+    # the --lcores entry must be the last EAL argument: move it behind the others
+    lines = text.splitlines()
+    i = next(k for k, l in enumerate(lines) if "--lcores=" in l)
+    j = next(k for k, l in enumerate(lines) if l.startswith("ports:"))
+    lines.insert(j - 1, lines.pop(i))
+    env = {} if ASAN_BUILD else {"LD_PRELOAD": MALLOC_DEBUG, "MALLOC_CHECK_": "3"}
+    r = start_rtprec("\n".join(lines) + "\n", env=env)
+    r.wait_ready()
+    rc, final = r.stop()
+    err = r.stderr_text()
+    assert rc == 0 and final is not None, r.diag()
+    assert "free()" not in err and "double-free" not in err, err[-2000:]

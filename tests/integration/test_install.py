@@ -190,3 +190,98 @@ def test_check_libs_finds_a_missing_library(tmp_path):
     r = run(["/usr/bin/python3", REPO / "docker" / "check-libs.py", BUILD, broken])
     assert r.returncode == 1, r.stdout + r.stderr
     assert re.search(r"does not install:.*\blibpcap0\.8\b", r.stdout), r.stdout
+
+
+def unit_settings(key):
+    """The values of KEY= in tools/systemd/rtprec.service.in (words of every such line)."""
+    vals = []
+    for line in (REPO / "tools" / "systemd" / "rtprec.service.in").read_text().splitlines():
+        if line.startswith(key + "="):
+            vals += line.split("=", 1)[1].split()
+    return vals
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root and setpriv")
+def test_unit_privileges_allow_process_user(tmp_path):
+    """rtprec as the unit starts it (root limited to CapabilityBoundingSet, working in a
+    state directory of StateDirectoryMode, recording.dir ./recordings) with process.user:
+    the switch to the user needs CAP_SETUID/CAP_SETGID (and CAP_CHOWN to hand it
+    recording.dir), and the user must be able to enter the state directory to record a
+    call there."""
+    import json
+    import signal
+    import time
+    from conftest import config_yaml, eal_args, free_port
+    from sip_uac import Uac
+    from test_pause import offer
+    caps = unit_settings("CapabilityBoundingSet")
+    (mode,) = unit_settings("StateDirectoryMode")
+    for d in (tmp_path, *tmp_path.parents[:2]):  # pytest's dirs are 0700
+        os.chmod(d, 0o711)
+    state = tmp_path / "state"
+    state.mkdir()
+    os.chmod(state, int(mode, 8))
+    port = free_port()
+    cfg = tmp_path / "rtprec.yaml"
+    cfg.write_text(config_yaml(eal_args("net_null0"), [dict(name="p0", device="net_null0",
+                                                           ipv4="192.0.2.10/24")], [],
+                               recording_dir="./recordings",
+                               extra=f'sip:\n  listen: ["udp:127.0.0.1:{port}"]\n'
+                                     "process:\n  user: nobody\n"))
+    bounding = "-all," + ",".join("+" + c[4:].lower() for c in caps)
+    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    with open(out, "w") as o, open(err, "w") as e:
+        p = subprocess.Popen(["setpriv", f"--bounding-set={bounding}", BIN, "--config", cfg],
+                             cwd=state, stdout=o, stderr=e, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while '"ready"' not in out.read_text() and p.poll() is None:
+            assert time.monotonic() < deadline, err.read_text()
+            time.sleep(0.1)
+        assert p.poll() is None, err.read_text()
+        assert "running as nobody" in err.read_text(), err.read_text()
+        uac = Uac(port)
+        code, resp = uac.invite(offer(1, "sendonly", "sendonly"))
+        assert code == 200, resp + err.read_text()
+        assert uac.bye() == 200
+        uac.close()
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=20) == 0, err.read_text()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=10)
+    sessions = list((state / "recordings").rglob("session.json"))
+    assert len(sessions) == 1, err.read_text()
+    assert json.loads(sessions[0].read_text())["recording"]["write_errors"] == 0
+    assert sessions[0].stat().st_uid == 65534
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
+                    reason="needs root and unshare")
+def test_hugepages_sh_counts_every_page_size(tmp_path):
+    """tools/hugepages.sh (run.sh, test.sh, bench) on a host booted as docs/bare-metal.md
+    says (default_hugepagesz=1G, 4 x 1 GB pages) where the 2 MB pages it reserves are free
+    too: /proc/meminfo's HugePages_Free counts only 1 GB pages (4 < 64), which made it fall
+    back to --no-huge. A private mount namespace shows the script such a host."""
+    sysfs = tmp_path / "hugepages"
+    for kb, n in (("2048", 1024), ("1048576", 4)):
+        d = sysfs / f"hugepages-{kb}kB"
+        d.mkdir(parents=True)
+        for f in ("nr_hugepages", "free_hugepages"):
+            (d / f).write_text(f"{n}\n")
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("".join(l for l in open("/proc/meminfo") if not l.startswith("Huge"))
+                       + "HugePages_Total:       4\nHugePages_Free:        4\n"
+                       "HugePages_Rsvd:        0\nHugePages_Surp:        0\n"
+                       "Hugepagesize:    1048576 kB\n")
+    script = (f"mount --bind {sysfs} /sys/kernel/mm/hugepages && "
+              f"mount --bind {meminfo} /proc/meminfo && "
+              f"source {REPO}/tools/hugepages.sh && rtprec_hugepages 1024 && "
+              'echo "huge=$RTPREC_HUGE args=$RTPREC_EAL_MEM_ARGS free=$RTPREC_HUGEPAGES_FREE"')
+    if "hugetlbfs" not in open("/proc/mounts").read():
+        pytest.skip("no hugetlbfs mounted here")
+    r = run(["unshare", "-m", "--propagation", "private", "bash", "-c", script])
+    assert r.returncode == 0, r.stderr
+    assert "huge=1 args=--in-memory free=3072" in r.stdout, r.stdout + r.stderr

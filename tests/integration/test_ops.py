@@ -202,3 +202,33 @@ def test_runs_as_process_user(start_rtprec, tmp_path, veth_ns):
     (sess,) = glob.glob(str(tmp_path / "rec" / "*" / "*" / "*" / "*" / "session.json"))
     assert os.stat(sess).st_uid == 65534
     uac.close()
+
+
+def test_reload_after_process_user_with_root_only_tls_key(start_rtprec, tmp_path):
+    """After the switch to process.user the TLS key (mode 0600, root's) cannot be read any
+    more; a reload must still apply what it can (sip.allow here): the key, a restart-only
+    key, used to fail the reload as 'cannot read' (every reload refused)."""
+    from conftest import config_yaml, eal_args
+    for d in (tmp_path, *tmp_path.parents[:2]):  # pytest's dirs are 0700: let nobody in
+        os.chmod(d, 0o711)
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=rtprec"],
+                   check=True, capture_output=True, timeout=60)
+    os.chmod(key, 0o600)
+    sock = str(tmp_path / "ctl" / "rtprec.sock")
+    sip = (f'sip:\n  listen: ["udp:127.0.0.1:{free_port()}", "tls:127.0.0.1:{free_port()}"]\n'
+           f'  tls_cert: "{cert}"\n  tls_key: "{key}"\n  allow: ["127.0.0.0/8"]\n'
+           f'control:\n  socket: "{sock}"\nprocess:\n  user: nobody\n')
+    text = config_yaml(eal_args("net_null0"), [dict(name="p0", device="net_null0",
+                                                    ipv4="192.0.2.10/24")], [],
+                       recording_dir=str(tmp_path / "rec"), extra=sip)
+    r = start_rtprec(text)
+    r.wait_ready()
+    assert "running as nobody" in r.stderr_text(), r.diag()
+    cfg = tmp_path / "rtprec.yaml"
+    cfg.write_text(text.replace('"127.0.0.0/8"', '"10.0.0.0/8"'))
+    code, ans = ctl(sock, "reload", check=False)
+    assert code == 0 and ans["ok"], (ans, r.diag())
+    assert "cannot read" not in r.stderr_text(), r.diag()
+    r.stop()

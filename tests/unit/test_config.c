@@ -632,6 +632,35 @@ static void test_unreadable_file(void **state)
 	free(out);
 }
 
+/* A reload (CFG_LOAD_RELOAD) does not ask whether the files only a start opens can be
+ * read: after process.user a root-only TLS key cannot, and the key waits for a restart. */
+static void test_reload_skips_start_files(void **state)
+{
+	static const char yaml[] = P "sip:\n  listen: [\"tls:127.0.0.1:5061\"]\n"
+				     "  tls_cert: /nonexistent/cert.pem\n"
+				     "  tls_key: /nonexistent/key.pem\n"
+				     "  tls_ca: /nonexistent/ca.pem\n"
+				     "recording:\n  on_close: /nonexistent/hook {dir}\n";
+	struct cfg *c = NULL;
+	char *out = NULL;
+	size_t len;
+	FILE *f = open_memstream(&out, &len);
+	(void)state;
+	assert_int_equal(cfg_load_string_flags("t.yaml", yaml, strlen(yaml), 0, &c, f), 4);
+	assert_null(c);
+	fclose(f);
+	free(out);
+	f = open_memstream(&out, &len);
+	assert_int_equal(cfg_load_string_flags("t.yaml", yaml, strlen(yaml), CFG_LOAD_RELOAD, &c,
+					       f), 0);
+	fclose(f);
+	assert_string_equal(out, "");
+	assert_non_null(c);
+	assert_string_equal(c->sip.tls_key, "/nonexistent/key.pem");
+	cfg_free(c);
+	free(out);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
@@ -649,6 +678,7 @@ int main(void)
 		cmocka_unit_test(test_default_yaml),
 		cmocka_unit_test(test_example_yaml),
 		cmocka_unit_test(test_unreadable_file),
+		cmocka_unit_test(test_reload_skips_start_files),
 	};
 	const size_t ne = sizeof(ecases) / sizeof(ecases[0]);
 	const size_t nf = sizeof(fixed) / sizeof(fixed[0]);
