@@ -42,8 +42,12 @@ int cp_nat_relay_start(struct cp_nat *n, uint32_t local_ip, uint16_t local_port,
  * -1 (no such relay, not allocated, no room). */
 int cp_nat_relay_send(struct cp_nat *n, int handle, uint32_t peer_ip, uint16_t peer_port,
 		      const uint8_t *msg, size_t len);
-/* Release it (done is not called any more). */
+/* Release it (done is not called any more). Its media port stays held (below) until the
+ * server confirms the release, or gives no answer in time. */
 void cp_nat_relay_stop(struct cp_nat *n, int handle);
+/* Is local_ip's media port port (or port + 1, its RTCP) still held by a stopped relay
+ * whose allocation may live on the server (ChannelData for it may still come)? */
+bool cp_nat_relay_holds(const struct cp_nat *n, uint32_t local_ip, unsigned port);
 /* A dataplane event about a relay's flow (true: taken). */
 struct dp_msg;
 bool cp_nat_relay_event(struct cp_nat *n, const struct dp_msg *m);

@@ -49,6 +49,7 @@ struct cp_nat {
 	uint64_t relays_started, relays_failed, relay_failovers, relay_packets, relay_bytes;
 	uint64_t relays_lost;      /* allocated, then lost (also in relays_failed) */
 	uint64_t relays_recovered; /* lost, then allocated again */
+	unsigned relays_releasing; /* stopped, their release not confirmed yet */
 };
 
 /* cp_nat_io.c: STUN frames through the dataplane. */

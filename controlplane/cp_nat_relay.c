@@ -8,7 +8,10 @@
  * refused after the server restarted, the lifetime run out) is logged once and counted,
  * its flow removed, and made again: at once on the next server of nat.turn if there is
  * one, else on the same after a back-off; a new relayed address is reported again. A
- * stopped relay stays in its slot until the server confirms the release (or a timeout). */
+ * stopped relay stays in its slot until the server confirms the release (or a timeout),
+ * and its media port out of the sessions' pool until then: the allocation may still send
+ * ChannelData to that port (a new call there would latch on the TURN server and record
+ * it), and a new Allocate from the same port to the same server is refused (437). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -234,6 +237,7 @@ static void cp_relay_releasing(struct cp_relay *r)
 
 	if (nat_turn_tick(&r->t, n->now_ms) == NAT_TURN_RELEASING && n->now_ms < r->deadline_ms)
 		return;
+	n->relays_releasing--;
 	n->relays[r->idx] = NULL;
 	free(r);
 }
@@ -331,9 +335,21 @@ void cp_nat_relay_stop(struct cp_nat *n, int idx)
 		return;
 	cp_relay_unflow(r);
 	r->releasing = true;
+	n->relays_releasing++;
 	r->retry_ms = 0;
 	r->deadline_ms = n->now_ms + CP_RELAY_RELEASE_MS;
 	nat_turn_release(&r->t, n->now_ms); /* retransmitted by nat_turn_tick */
+}
+
+bool cp_nat_relay_holds(const struct cp_nat *n, uint32_t local_ip, unsigned port)
+{
+	for (unsigned i = 0; i < CP_NAT_RELAYS && n->relays_releasing > 0; i++) {
+		const struct cp_relay *r = n->relays[i];
+		if (r != NULL && r->releasing && r->local_ip == local_ip &&
+		    (r->local_port == port || r->local_port == port + 1))
+			return true;
+	}
+	return false;
 }
 
 bool cp_nat_relay_input(struct cp_nat *n, uint32_t src_ip, uint16_t src_port, uint16_t dst_port,

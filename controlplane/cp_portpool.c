@@ -38,6 +38,19 @@ uint16_t cp_portpool_get(struct cp_portpool *pp)
 	return port;
 }
 
+uint16_t cp_portpool_get_if(struct cp_portpool *pp, int (*busy)(unsigned port, void *ctx),
+			    void *ctx)
+{
+	for (unsigned n = pp->n_free; n > 0; n--) {
+		uint16_t port = cp_portpool_get(pp);
+
+		if (!busy(port, ctx))
+			return port;
+		cp_portpool_put(pp, port); /* to the back: tried again after the others */
+	}
+	return 0;
+}
+
 void cp_portpool_put(struct cp_portpool *pp, uint16_t port)
 {
 	if (port == 0 || pp->n_free >= pp->cap)

@@ -21,6 +21,10 @@ int cp_portpool_init(struct cp_portpool *pp, unsigned min, unsigned max,
 void cp_portpool_fini(struct cp_portpool *pp);
 /* The free port given back longest ago (at first the lowest), or 0 when none is left. */
 uint16_t cp_portpool_get(struct cp_portpool *pp);
+/* The same, passing over the ports busy(port, ctx) refuses (they go to the back of the
+ * queue); 0 when every free port is busy or none is left. */
+uint16_t cp_portpool_get_if(struct cp_portpool *pp, int (*busy)(unsigned port, void *ctx),
+			    void *ctx);
 void cp_portpool_put(struct cp_portpool *pp, uint16_t port);
 
 #endif

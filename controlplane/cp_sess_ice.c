@@ -286,14 +286,13 @@ size_t cp_sess_sdp_section_end(const char *sdp, size_t len, int idx)
 	return len;
 }
 
-int cp_sess_ice_answer(struct cp_ctx *cp, struct cp_session *s, uint32_t ans_ip,
+int cp_sess_ice_answer(struct cp_ctx *cp, struct cp_session *s, const uint32_t *conn,
 		       const uint16_t *ports, const uint16_t *rtcp, char *sdp, size_t cap, int len)
 {
 	struct cp_sess_ice *x = s->ice;
 	char lines[4096];
 	bool any = false;
 
-	len = cp_sess_relay_answer(s, ans_ip, sdp, cap, len);
 	if (x == NULL || len < 0)
 		return len;
 	/* from the last m= section back, so earlier offsets stay valid */
@@ -303,7 +302,7 @@ int cp_sess_ice_answer(struct cp_ctx *cp, struct cp_session *s, uint32_t ans_ip,
 		int n;
 
 		if (is == NULL && x->remote[i] != NULL && st->in_use) {
-			is = x->st[i] = cp_ice_start(cp, x, (unsigned)i, ans_ip, ports[i],
+			is = x->st[i] = cp_ice_start(cp, x, (unsigned)i, conn[i], ports[i],
 						     rtcp ? rtcp[i] : 0);
 			free(x->remote[i]);
 			x->remote[i] = NULL;
@@ -325,6 +324,21 @@ int cp_sess_ice_answer(struct cp_ctx *cp, struct cp_session *s, uint32_t ans_ip,
 					    lines, n);
 	}
 	return len;
+}
+
+void cp_sess_ice_relay_moved(struct cp_ctx *cp, struct cp_session *s, unsigned i)
+{
+	struct cp_ice_stream *is = s->ice != NULL ? s->ice->st[i] : NULL;
+	const struct cp_stream *st = &s->streams[i];
+
+	if (is == NULL)
+		return; /* no agent, or it starts with the answer: with the new address */
+	for (unsigned c = 1; c <= is->a.cfg.components; c++)
+		if (nat_ice_move_relay(&is->a, c, c == 1 ? st->relay_ip : st->relay_rtcp_ip,
+				       c == 1 ? st->relay_port : st->relay_rtcp_port, cp_now_ms()) != 0)
+			LOG_WARN("session %s stream %s: ICE keeps no relayed candidate of component "
+				 "%u", s->id, st->label, c);
+	cp->sess->ice_next_ms = 0;
 }
 
 static void cp_ice_add_totals(struct cp_ice_sums *t, const struct nat_ice_stats *st)

@@ -4,7 +4,8 @@
  * addresses. A stream is relayed with both or with neither: when one of the pair fails,
  * the other is released and the answer carries our own address. A relay that was lost
  * during the call and made again elsewhere reports its new address: the stream takes it
- * and the call is offered it in a re-INVITE. */
+ * and the call is offered it in a re-INVITE, its ICE agent's relayed candidate moved
+ * to it. Streams whose addresses differ get a c= line each in the answer. */
 #include <stdio.h>
 #include <string.h>
 
@@ -84,8 +85,11 @@ void cp_sess_relay_result(struct cp_ctx *cp, struct cp_session *s, uint16_t loca
 
 		if (k < 0)
 			continue;
-		if (settled) { /* made again during the call */
-			if (cp_relay_take(st, k, ip, port) && cp_sess_reoffer(cp, s))
+		if (settled) { /* made again during the call: ICE and the SRC learn it */
+			if (!cp_relay_take(st, k, ip, port))
+				return;
+			cp_sess_ice_relay_moved(cp, s, i);
+			if (cp_sess_reoffer(cp, s))
 				LOG_INFO("session %s: re-offered with a new TURN relayed address",
 					 s->id);
 			return;
@@ -136,6 +140,19 @@ unsigned cp_sess_relay_ports(struct cp_ctx *cp, struct cp_session *s)
 	return started;
 }
 
+static int cp_relay_port_busy(unsigned port, void *arg)
+{
+	const struct cp_session *s = arg;
+	const struct cp_ctx *cp = s->cp;
+
+	return cp->nat != NULL && cp_nat_relay_holds(cp->nat, cp_sess_local_ip(cp->sess, s), port);
+}
+
+uint16_t cp_sess_port_take(struct cp_ctx *cp, struct cp_session *s)
+{
+	return cp_portpool_get_if(&cp->sess->ports[s->addr], cp_relay_port_busy, s);
+}
+
 void cp_sess_release_relays(struct cp_ctx *cp, struct cp_session *s)
 {
 	for (unsigned i = 0; i < s->n_streams; i++)
@@ -165,17 +182,51 @@ static int cp_relay_rtcp_line(char *sdp, size_t cap, int len, size_t from, size_
 	return cp_sess_sdp_insert(sdp, cap, len, to, text, n);
 }
 
-int cp_sess_relay_answer(const struct cp_session *s, uint32_t ans_ip, char *sdp, size_t cap,
-			 int len)
+/* c=IN IP4 a after the m= line that starts at from. */
+static int cp_relay_conn_line(char *sdp, size_t cap, int len, size_t from, uint32_t a)
 {
+	const char *eol = memchr(sdp + from, '\n', (size_t)len - from);
+	char text[40];
+	int n = snprintf(text, sizeof(text), "c=IN IP4 %u.%u.%u.%u\r\n", a >> 24, (a >> 16) & 255,
+			 (a >> 8) & 255, a & 255);
+
+	return cp_sess_sdp_insert(sdp, cap, len, eol ? (size_t)(eol - sdp) + 1 : (size_t)len, text,
+				  n);
+}
+
+/* Do the streams in use have different addresses (relays on different servers, or one
+ * relayed and one not)? */
+static bool cp_relay_conn_differ(const struct cp_session *s, const uint32_t *conn)
+{
+	int first = -1;
+
+	for (unsigned i = 0; i < s->offer.n_streams; i++) {
+		if (!s->streams[i].in_use)
+			continue;
+		if (first < 0)
+			first = (int)i;
+		else if (conn[i] != conn[first])
+			return true;
+	}
+	return false;
+}
+
+int cp_sess_relay_answer(const struct cp_session *s, uint32_t sess_ip, const uint32_t *conn,
+			 char *sdp, size_t cap, int len)
+{
+	bool own_c = cp_relay_conn_differ(s, conn); /* RFC 4566 5.7: media-level c= lines */
+
 	/* from the last m= section back, so earlier offsets stay valid */
 	for (int i = (int)s->offer.n_streams - 1; i >= 0 && len >= 0; i--) {
 		const struct cp_stream *st = &s->streams[i];
-		if (!st->in_use || st->rtcp_mux || st->relay_ip == 0 || st->relay_rtcp_ip == 0 ||
-		    st->relay_rtcp_ip == ans_ip)
-			continue;
-		len = cp_relay_rtcp_line(sdp, cap, len, cp_sess_sdp_section_end(sdp, (size_t)len, i - 1),
-					 cp_sess_sdp_section_end(sdp, (size_t)len, i), st);
+		size_t from = cp_sess_sdp_section_end(sdp, (size_t)len, i - 1);
+
+		if (st->in_use && !st->rtcp_mux && st->relay_ip != 0 && st->relay_rtcp_ip != 0 &&
+		    st->relay_rtcp_ip != conn[i])
+			len = cp_relay_rtcp_line(sdp, cap, len, from,
+						 cp_sess_sdp_section_end(sdp, (size_t)len, i), st);
+		if (own_c && len >= 0)
+			len = cp_relay_conn_line(sdp, cap, len, from, st->in_use ? conn[i] : sess_ip);
 	}
 	return len;
 }

@@ -71,14 +71,17 @@ static uint16_t cp_sess_answer_port(const struct cp_ctx *cp, uint16_t port)
 	return (uint16_t)(port - cp->cfg->media.port_min + ext);
 }
 
-/* Our SDP for the session's current streams (a new version): its length, or -1. */
+/* Our SDP for the session's current streams (a new version): its length, or -1. Each
+ * relayed stream's media goes to its own relay: when the streams' addresses differ, every
+ * m= section gets its own c= line (cp_sess_relay_answer). */
 int cp_sess_current_sdp(struct cp_ctx *cp, struct cp_session *s, char *sdp, size_t len)
 {
 	uint16_t ports[CP_SDP_MAX_STREAMS];
 	enum cp_sdp_dir dirs[CP_SDP_MAX_STREAMS];
-
 	uint16_t rtcp[CP_SDP_MAX_STREAMS];
-	uint32_t ip = cp_sess_answer_ip(cp->sess, s);
+	uint32_t conn[CP_SDP_MAX_STREAMS];
+	uint32_t ans = cp_sess_answer_ip(cp->sess, s), ip = ans;
+	int n;
 
 	for (unsigned i = 0; i < s->offer.n_streams; i++) {
 		const struct cp_stream *st = &s->streams[i];
@@ -86,16 +89,17 @@ int cp_sess_current_sdp(struct cp_ctx *cp, struct cp_session *s, char *sdp, size
 		ports[i] = !st->in_use ? 0 : ext ? st->ext_port : cp_sess_answer_port(cp, st->port);
 		rtcp[i] = ext ? st->ext_rtcp_port : 0;
 		dirs[i] = st->paused ? CP_SDP_INACTIVE : CP_SDP_RECVONLY;
-		if (st->in_use && st->relay_ip != 0) { /* through a TURN relay (one server) */
-			ip = st->relay_ip;
+		conn[i] = ans;
+		if (st->in_use && st->relay_ip != 0) { /* through its TURN relay */
+			ip = conn[i] = st->relay_ip;
 			ports[i] = st->relay_port;
 			rtcp[i] = st->relay_rtcp_port;
 		}
 	}
-	return cp_sess_ice_answer(cp, s, ip, ports, rtcp, sdp, len,
-				  cp_sdp_build_answer_nat(&s->offer, ip, ports, rtcp, dirs,
-							  s->slot + 1000, ++s->sdp_version, sdp,
-							  len));
+	n = cp_sdp_build_answer_nat(&s->offer, ip, ports, rtcp, dirs, s->slot + 1000,
+				    ++s->sdp_version, sdp, len);
+	n = cp_sess_relay_answer(s, ip, conn, sdp, len, n);
+	return cp_sess_ice_answer(cp, s, conn, ports, rtcp, sdp, len, n);
 }
 
 /* 200 with the SDP answer for the session's current streams. */
@@ -303,7 +307,7 @@ static int cp_sess_take_streams(struct cp_ctx *cp, struct cp_session *s, unsigne
 		/* SRTP without an acceptable a=crypto: port 0 (RFC 4568 7.1.2) */
 		if (cp_sdp_is_savp(o->proto) && o->crypto.suite == CP_SDP_SUITE_NONE)
 			continue;
-		st->port = cp_portpool_get(&cp->sess->ports[s->addr]);
+		st->port = cp_sess_port_take(cp, s);
 		if (st->port == 0) {
 			snprintf(why, why_len, "no free media port");
 			return 503;

@@ -180,14 +180,19 @@ void cp_sess_release_relays(struct cp_ctx *cp, struct cp_session *s);
 /* cp_sess_relay.c: a TURN relay for each new media port of s (RTP and RTCP, both or
  * neither); the count of results to wait for. */
 unsigned cp_sess_relay_ports(struct cp_ctx *cp, struct cp_session *s);
+/* A free media port of s's address that no stopped relay still holds (its release not
+ * confirmed yet), or 0. */
+uint16_t cp_sess_port_take(struct cp_ctx *cp, struct cp_session *s);
 /* A relay result for one of s's media ports (first result or a new
  * address after the relay was made again); settles RTP and RTCP together. */
 void cp_sess_relay_result(struct cp_ctx *cp, struct cp_session *s, uint16_t local_port,
 			  uint32_t ip, uint16_t port);
-/* The answer sdp (len of cap) with ans_ip on its c= line: a=rtcp:PORT IN IP4 ADDR for each
- * relayed stream whose RTCP relay is on another address. New length or -1. */
-int cp_sess_relay_answer(const struct cp_session *s, uint32_t ans_ip, char *sdp, size_t cap,
-			 int len);
+/* The answer sdp (len of cap, session-level c= sess_ip; -1 passes through), conn[i] the
+ * address of stream i: when the streams in use have different addresses, a c= line in
+ * every m= section; a=rtcp:PORT IN IP4 ADDR for each relayed stream whose RTCP relay is on
+ * another address than its RTP relay. New length or -1. */
+int cp_sess_relay_answer(const struct cp_session *s, uint32_t sess_ip, const uint32_t *conn,
+			 char *sdp, size_t cap, int len);
 /* cp_sess_run.c: a re-INVITE with s's current addresses when s is active (counted in
  * reoffers); false when none was sent. */
 bool cp_sess_reoffer(struct cp_ctx *cp, struct cp_session *s);

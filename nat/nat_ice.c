@@ -314,11 +314,20 @@ bool nat_ice_full(const struct nat_ice *a)
 	return !a->cfg.lite && a->state != NAT_ICE_IDLE && a->state != NAT_ICE_FAILED;
 }
 
-/* RFC 8445 8.1.2: once a component has its pair, its other checks stop */
-static void stop_component(struct nat_ice *a, unsigned comp)
+/* the triggered-check queue without the pairs taken off it */
+static void trig_compact(struct nat_ice *a)
 {
 	unsigned k = 0;
 
+	for (unsigned i = 0; i < a->n_trig; i++)
+		if (a->pairs[a->trig[i]].triggered)
+			a->trig[k++] = a->trig[i];
+	a->n_trig = (uint8_t)k;
+}
+
+/* RFC 8445 8.1.2: once a component has its pair, its other checks stop */
+static void stop_component(struct nat_ice *a, unsigned comp)
+{
 	for (unsigned i = 0; i < a->n_pairs; i++) {
 		struct nat_ice_pair *p = &a->pairs[i];
 		if (p->component != comp || p->nominated || p->use_cand || p->nominate_ok)
@@ -332,10 +341,7 @@ static void stop_component(struct nat_ice *a, unsigned comp)
 			p->state = NAT_ICE_PAIR_FAILED;
 		}
 	}
-	for (unsigned i = 0; i < a->n_trig; i++)
-		if (a->pairs[a->trig[i]].triggered)
-			a->trig[k++] = a->trig[i];
-	a->n_trig = (uint8_t)k;
+	trig_compact(a);
 }
 
 void nat_ice_nominate(struct nat_ice *a, unsigned v, uint64_t now_ms)
@@ -356,6 +362,59 @@ void nat_ice_nominate(struct nat_ice *a, unsigned v, uint64_t now_ms)
 		stop_component(a, p->component);
 	nat_ice_emit(a, NAT_ICE_EV_SELECTED, p->component);
 	nat_ice_update(a, now_ms);
+}
+
+/* A pair whose local base moved: checked again from the new base when it is on the
+ * checklist, else (a valid pair learnt on the old base) failed. */
+static void pair_moved(struct nat_ice *a, unsigned i, bool again)
+{
+	struct nat_ice_pair *p = &a->pairs[i];
+	struct nat_ice_comp *c = &a->comp[p->component - 1];
+
+	if (c->selected == i) { /* its consent checks go with it */
+		c->selected = NAT_ICE_NONE;
+		c->consent.state = NAT_BIND_IDLE;
+		c->n_tids = 0;
+	}
+	p->valid = p->nominated = p->use_cand = p->nominate_ok = false;
+	p->triggered = p->has_old = false;
+	p->valid_idx = p->via = NAT_ICE_NONE;
+	p->t.state = NAT_BIND_IDLE;
+	p->state = again ? NAT_ICE_WAITING : NAT_ICE_PAIR_FAILED;
+}
+
+int nat_ice_move_relay(struct nat_ice *a, unsigned component, uint32_t ip, uint16_t port,
+		       uint64_t now_ms)
+{
+	int l = -1;
+	uint16_t old;
+
+	for (unsigned i = 0; i < a->n_local && l < 0; i++)
+		if (a->local[i].type == NAT_ICE_RELAY && a->local[i].component == component)
+			l = (int)i;
+	if (l < 0 || ip == 0 || port == 0)
+		return -1;
+	old = a->local[l].base_port;
+	if (a->local[l].ip == ip && old == port)
+		return 0;
+	for (unsigned i = 0; i < a->n_local; i++) /* a port names one base */
+		if ((int)i != l && a->local[i].base_port == port)
+			return -1;
+	a->local[l].ip = a->local[l].base_ip = a->local[l].server_ip = ip;
+	a->local[l].port = a->local[l].base_port = port;
+	for (unsigned i = 0; i < a->n_local; i++)
+		nat_ice_foundation(a->local, i);
+	/* its pairs, and those of peer-reflexive candidates learnt on the old base */
+	for (unsigned i = 0; i < a->n_pairs; i++) {
+		const struct nat_ice_pair *p = &a->pairs[i];
+		if (p->local == l || a->local[p->local].base_port == old)
+			pair_moved(a, i, p->local == l && p->in_list && !a->cfg.lite);
+	}
+	trig_compact(a);
+	if (a->next_check_ms < now_ms)
+		a->next_check_ms = now_ms;
+	nat_ice_update(a, now_ms);
+	return 0;
 }
 
 const struct nat_ice_pair *nat_ice_selected(const struct nat_ice *a, unsigned component)

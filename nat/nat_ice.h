@@ -182,6 +182,15 @@ void nat_ice_tick(struct nat_ice *a, uint64_t now_ms);
 /* When nat_ice_tick() next has work; UINT64_MAX when it has none. */
 uint64_t nat_ice_deadline(const struct nat_ice *a);
 
+/* The TURN relay of a component was allocated again at ip:port (host order): its relayed
+ * candidate (same credentials, same priority) takes that address and base; pairs on
+ * the old base stop (a selected one is unselected, its consent checks end), the
+ * checklist's are checked again from the new base. No ICE restart: the SDP lines show
+ * the new candidate. 0 (also when unchanged), or -1: no relayed candidate for that
+ * component, or the port names another base. */
+int nat_ice_move_relay(struct nat_ice *a, unsigned component, uint32_t ip, uint16_t port,
+		       uint64_t now_ms);
+
 /* The selected pair of a component (1 or 2), NULL when none; its local and
  * remote candidates through a.local[p->local], a.remote[p->remote]. Media
  * comes from (and goes to) the remote candidate's address. */

@@ -479,6 +479,79 @@ static void test_pacing_and_failure(void **state)
 	assert_false(a.consent_lost);
 }
 
+struct mv_log {
+	unsigned from[3]; /* requests from the host, the old relayed, the new relayed base */
+};
+
+static void mv_send(void *arg, uint16_t port, uint32_t dst_ip, uint16_t dst_port,
+		    const uint8_t *msg, size_t len)
+{
+	struct mv_log *l = arg;
+
+	(void)dst_ip, (void)dst_port, (void)msg, (void)len;
+	l->from[port == 50000 ? 1 : port == 50100 ? 2 : 0]++;
+}
+
+/* The TURN relay was allocated again elsewhere: the relayed candidate takes the new
+ * address (the SDP lines show it), its selected pair is dropped with its consent checks,
+ * and the checks go out from the new base only. */
+static void test_move_relay(void **state)
+{
+	(void)state;
+	struct nat_ice a;
+	struct nat_ice_sdp offer;
+	struct mv_log log = { { 0 } };
+	uint64_t seed = 9;
+	struct nat_ice_cfg cfg = { .send = mv_send, .send_arg = &log, .rng = ut_ice_xrng,
+				   .rng_arg = &seed };
+	struct nat_ice_cand h = { .type = NAT_ICE_HOST, .component = 1, .ip = REC_IP,
+				  .port = REC_PORT };
+	struct nat_ice_cand rl = { .type = NAT_ICE_RELAY, .component = 1, .ip = IP(203, 0, 113, 10),
+				   .port = 50000, .server_ip = IP(203, 0, 113, 10) };
+	char lines[2048];
+	int rel, p = -1;
+
+	assert_int_equal(nat_ice_init(&a, &cfg), 0);
+	assert_int_equal(nat_ice_add_local(&a, &h), 0);
+	rel = nat_ice_add_local(&a, &rl);
+	assert_int_equal(rel, 1);
+	nat_ice_sdp_init(&offer);
+	assert_int_equal(nat_ice_sdp_parse_line(&offer, "a=ice-ufrag:abcd", 16), NAT_ICE_SDP_OK);
+	assert_int_equal(nat_ice_sdp_parse_line(&offer, "a=ice-pwd:abcdefghijklmnopqrstuv", 32),
+			 NAT_ICE_SDP_OK);
+	assert_int_equal(nat_ice_sdp_parse_line(&offer,
+		"a=candidate:1 1 UDP 2130706431 198.51.100.1 5000 typ host", 57), NAT_ICE_SDP_OK);
+	assert_int_equal(nat_ice_start(&a, &offer, 0), 0);
+	for (uint64_t t = 0; t <= 200; t++)
+		nat_ice_tick(&a, t);
+	assert_true(log.from[0] > 0 && log.from[1] > 0);
+	for (unsigned i = 0; i < a.n_pairs; i++)
+		p = a.pairs[i].local == rel ? (int)i : p;
+	assert_true(p >= 0); /* as if the peer had nominated the relayed pair */
+	a.pairs[p].state = NAT_ICE_SUCCEEDED;
+	a.pairs[p].valid = a.pairs[p].nominated = true;
+	a.pairs[p].t.state = NAT_BIND_IDLE;
+	a.comp[0].selected = (uint8_t)p;
+	assert_int_equal(nat_ice_move_relay(&a, 1, IP(203, 0, 113, 10), REC_PORT, 300), -1);
+	assert_int_equal(nat_ice_move_relay(&a, 2, IP(203, 0, 113, 10), 50100, 300), -1);
+	assert_int_equal(nat_ice_move_relay(&a, 1, IP(203, 0, 113, 10), 50100, 300), 0);
+	assert_int_equal(a.local[rel].port, 50100);
+	assert_int_equal(a.local[rel].base_port, 50100);
+	assert_null(nat_ice_selected(&a, 1));
+	assert_false(a.pairs[p].valid);
+	assert_int_equal(a.pairs[p].state, NAT_ICE_WAITING);
+	assert_true(nat_ice_sdp_media_lines(lines, sizeof(lines), a.ufrag, a.pwd, a.local,
+					    a.n_local) > 0);
+	assert_non_null(strstr(lines, "203.0.113.10 50100 typ relay"));
+	assert_null(strstr(lines, " 50000 typ relay"));
+	memset(&log, 0, sizeof(log));
+	for (uint64_t t = 300; t <= 20000; t++)
+		nat_ice_tick(&a, t);
+	assert_true(log.from[2] > 0);
+	assert_int_equal(log.from[1], 0);
+	assert_int_equal(nat_ice_move_relay(&a, 1, IP(203, 0, 113, 10), 50100, 20000), 0);
+}
+
 /* 8 hosts x 16 remote candidates: the checklist keeps the best 48 pairs,
  * ordered by priority, and frozen by foundation (6.1.2.5, 6.1.2.6). */
 static void test_checklist_limit(void **state)
@@ -596,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_lite_selects_on_use_candidate),
 		cmocka_unit_test(test_consent),
 		cmocka_unit_test(test_pacing_and_failure),
+		cmocka_unit_test(test_move_relay),
 		cmocka_unit_test(test_checklist_limit),
 		cmocka_unit_test(test_setup_errors),
 	};

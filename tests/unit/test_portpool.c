@@ -38,10 +38,36 @@ static void test_order_and_reuse(void **state)
 	cp_portpool_fini(&pp);
 }
 
+static int busy_30000(unsigned port, void *ctx)
+{
+	(*(unsigned *)ctx)++;
+	return port == 30000;
+}
+
+/* A port a stopped TURN relay still holds is passed over (to the back of the queue). */
+static void test_get_if(void **state)
+{
+	struct cp_portpool pp;
+	unsigned asked = 0;
+	(void)state;
+
+	assert_int_equal(cp_portpool_init(&pp, 30000, 30005, NULL, NULL), 0);
+	assert_int_equal(cp_portpool_get_if(&pp, busy_30000, &asked), 30002);
+	assert_int_equal(asked, 2);
+	assert_int_equal(pp.n_free, 2); /* 30004, then 30000 */
+	assert_int_equal(cp_portpool_get(&pp), 30004);
+	assert_int_equal(cp_portpool_get_if(&pp, busy_30000, &asked), 0); /* held: none */
+	assert_int_equal(pp.n_free, 1);
+	assert_int_equal(cp_portpool_get(&pp), 30000); /* released */
+	assert_int_equal(cp_portpool_get_if(&pp, busy_30000, &asked), 0);
+	cp_portpool_fini(&pp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_order_and_reuse),
+		cmocka_unit_test(test_get_if),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
