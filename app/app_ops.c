@@ -150,7 +150,8 @@ void app_ops_free(struct app_ops *o)
 }
 
 /* A command's JSON answer (malloc'd): reload is the app's, the rest the control plane's. */
-static char *ops_answer(struct app_ops *o, struct cp_ctx *cp, const char *line)
+static char *ops_answer(struct app_ops *o, struct cp_ctx *cp, const struct cp_sip *sip,
+			const char *line)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -172,7 +173,7 @@ static char *ops_answer(struct app_ops *o, struct cp_ctx *cp, const char *line)
 			fprintf(m, "{\"ok\":true%s}", det ? det : "");
 		free(det);
 	} else {
-		cp_ctl_command(cp, line, m);
+		cp_ctl_command(cp, sip, line, m);
 	}
 	fputc('\n', m);
 	fclose(m);
@@ -257,7 +258,7 @@ static void ops_serve(struct app_ops *o, struct cp_ctx *cp, const struct cp_sip 
 	if (c->kind == OPS_HTTP) {
 		ops_http(cp, sip, c);
 	} else {
-		char *a = ops_answer(o, cp, c->buf);
+		char *a = ops_answer(o, cp, sip, c->buf);
 		if (a != NULL)
 			ops_write_all(c->fd, a, strlen(a));
 		free(a);
@@ -284,7 +285,7 @@ static void ops_accept(struct app_ops *o, int lfd, enum ops_kind kind, uint64_t 
 }
 
 /* A telemetry command waiting: answer it here, on the control-plane thread. */
-static void ops_mailbox(struct app_ops *o, struct cp_ctx *cp)
+static void ops_mailbox(struct app_ops *o, struct cp_ctx *cp, const struct cp_sip *sip)
 {
 	char cmd[sizeof(o->tel_cmd)], *a;
 
@@ -295,7 +296,7 @@ static void ops_mailbox(struct app_ops *o, struct cp_ctx *cp)
 	}
 	memcpy(cmd, o->tel_cmd, sizeof(cmd));
 	pthread_mutex_unlock(&o->mu);
-	a = ops_answer(o, cp, cmd);
+	a = ops_answer(o, cp, sip, cmd);
 	pthread_mutex_lock(&o->mu);
 	free(o->tel_answer);
 	o->tel_answer = a;
@@ -322,7 +323,7 @@ void app_ops_poll(struct app_ops *o, struct cp_ctx *cp, const struct cp_sip *sip
 	for (unsigned i = 0; i < OPS_CONNS; i++)
 		if (o->conns[i].fd >= 0)
 			ops_serve(o, cp, sip, &o->conns[i], now);
-	ops_mailbox(o, cp);
+	ops_mailbox(o, cp, sip);
 }
 
 /* Telemetry thread: post the command, wait (bounded) for the control plane's answer. */

@@ -188,7 +188,7 @@ struct cfg_nat {
 	char *keepalive;      /* off | rtp | stun: hole punching toward the SRC, default rtp */
 	unsigned keepalive_s; /* repeat while the call lives, default 20, 1..3600 */
 	struct cfg_nat_cloud cloud;
-	struct cfg_nat_turn *turn; /* TURN servers; the first is used */
+	struct cfg_nat_turn *turn; /* TURN servers, tried in order: the next when one fails */
 	unsigned turn_count;
 	char *relay;          /* auto | always | never: media through a TURN relay; default auto
 				 (when the NAT's mapping is not endpoint-independent) */

@@ -72,9 +72,10 @@ static void cp_ctl_sessions(struct cp_ctx *cp, FILE *out)
 	fputs("]}", out);
 }
 
-/* "stats": every stats line (a fresh dump from the workers) as one JSON array; "flows":
- * the static flows' lines only; "nat": the nat line. */
-static void cp_ctl_lines(struct cp_ctx *cp, const char *what, FILE *out)
+/* "stats": every stats line (the sip line, then a fresh dump from the workers) as one
+ * JSON array; "flows": the static flows' lines only; "nat": the nat line. */
+static void cp_ctl_lines(struct cp_ctx *cp, const struct cp_sip *sip, const char *what,
+			 FILE *out)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -89,6 +90,8 @@ static void cp_ctl_lines(struct cp_ctx *cp, const char *what, FILE *out)
 		if (cp->nat != NULL)
 			cp_nat_print(cp->nat, m, "{\"event\":\"stats\",\"type\":\"nat\"");
 	} else if (cp_collect_stats(cp, 0) == 0) {
+		if (sip != NULL && strcmp(what, "stats") == 0)
+			cp_sip_print_stats(sip, m);
 		cp_print_stats(cp, m, "ctl");
 	}
 	fclose(m);
@@ -114,7 +117,7 @@ static void cp_ctl_error(FILE *out, const char *why)
 	fputc('}', out);
 }
 
-void cp_ctl_command(struct cp_ctx *cp, const char *line, FILE *out)
+void cp_ctl_command(struct cp_ctx *cp, const struct cp_sip *sip, const char *line, FILE *out)
 {
 	char cmd[32] = "", arg[80] = "";
 	struct cp_session *s;
@@ -127,7 +130,7 @@ void cp_ctl_command(struct cp_ctx *cp, const char *line, FILE *out)
 		cp_ctl_sessions(cp, out);
 	} else if (strcmp(cmd, "stats") == 0 || strcmp(cmd, "flows") == 0 ||
 		   strcmp(cmd, "nat") == 0) {
-		cp_ctl_lines(cp, cmd, out);
+		cp_ctl_lines(cp, sip, cmd, out);
 	} else if (strcmp(cmd, "session") == 0 || strcmp(cmd, "stop") == 0) {
 		if ((s = cp_ctl_find(cp, arg)) == NULL)
 			return cp_ctl_error(out, "no such session");

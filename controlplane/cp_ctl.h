@@ -10,8 +10,9 @@
 #include "cp_sip.h"
 
 /* One command line (status, sessions, session ID, stop ID, stats, flows, nat, drain,
- * resume, nat-recheck, log-level LEVEL) answered as one JSON object with "ok" on out. */
-void cp_ctl_command(struct cp_ctx *cp, const char *line, FILE *out);
+ * resume, nat-recheck, log-level LEVEL) answered as one JSON object with "ok" on out;
+ * sip (may be NULL) gives the sip line of "stats". */
+void cp_ctl_command(struct cp_ctx *cp, const struct cp_sip *sip, const char *line, FILE *out);
 /* The Prometheus text exposition of everything below (sip may be NULL). */
 void cp_metrics_write(struct cp_ctx *cp, const struct cp_sip *sip, FILE *out);
 

@@ -80,7 +80,9 @@ def test_metrics_and_ctl(start_rtprec, tmp_path, veth_ns):
     assert one["session"]["session_id"] == sess["id"] and len(one["session"]["streams"]) == 2
     assert ctl(sock, "session", "nope", check=False)[0] == 1
     _, stats = ctl(sock, "stats")
-    assert {x["type"] for x in stats["stats"]} >= {"port", "worker", "recorder", "sessions"}
+    assert {x["type"] for x in stats["stats"]} >= {"sip", "port", "worker", "recorder", "sessions"}
+    (sip,) = [x for x in stats["stats"] if x["type"] == "sip"]
+    assert sip["requests_in"] >= 1 and sip["responses_out"] >= 1, sip
     assert ctl(sock, "nat")[1]["nat"][0]["type"] == "nat"
     assert ctl(sock, "nat-recheck")[0] == 0 and ctl(sock, "log-level", "debug")[0] == 0
     assert ctl(sock, "log-level", "loud", check=False)[0] == 1
