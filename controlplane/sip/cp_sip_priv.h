@@ -61,6 +61,7 @@ struct cp_sip_conn {
 	char *rbuf;
 	size_t rlen, rcap;
 	size_t skip;           /* body bytes still to discard (refused message) */
+	uint8_t ping;          /* bytes of a "\r\n\r\n" keepalive seen between messages */
 	char *wbuf;
 	size_t wlen, wcap;
 	uint64_t created_ms, last_ms;

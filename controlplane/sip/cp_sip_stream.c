@@ -139,12 +139,30 @@ static const char *find_hdr_end(const char *b, size_t n)
 	return NULL;
 }
 
+/* CRLF keepalives between messages (RFC 5626 3.5.1): each "\r\n\r\n" ping gets one
+ * "\r\n" pong, however the reads split it (c->ping: its bytes seen so far, kept out of
+ * rbuf so no message timer runs); a lone CRLF is ignored (RFC 3261 7.5), forgotten when
+ * a message starts. Returns the bytes taken from the start of rbuf. */
+static size_t conn_keepalive(struct cp_sip *s, struct cp_sip_conn *c)
+{
+	size_t off = 0;
+
+	while (off < c->rlen && c->rbuf[off] == ((c->ping & 1) ? '\n' : '\r')) {
+		off++;
+		if (++c->ping == 4) {
+			cp_sip_send_raw(s, &c->peer, "\r\n", 2);
+			c->ping = 0;
+		}
+	}
+	if (off < c->rlen)
+		c->ping = 0;
+	return off;
+}
+
 /* Take every complete message out of c->rbuf. false: close the connection. */
 static bool conn_frame(struct cp_sip *s, struct cp_sip_conn *c)
 {
 	for (;;) {
-		size_t off = 0;
-
 		if (c->skip) {
 			size_t k = c->skip < c->rlen ? c->skip : c->rlen;
 
@@ -155,15 +173,8 @@ static bool conn_frame(struct cp_sip *s, struct cp_sip_conn *c)
 				return true;
 			c->msg_ms = cp_sip_now_ms(); /* the refused message is over */
 		}
-		/* CRLF keepalives (RFC 5626): "\r\n\r\n" ping gets a "\r\n" pong. */
-		while (off + 1 < c->rlen && c->rbuf[off] == '\r' && c->rbuf[off + 1] == '\n') {
-			if (off + 3 < c->rlen && c->rbuf[off + 2] == '\r' && c->rbuf[off + 3] == '\n') {
-				cp_sip_send_raw(s, &c->peer, "\r\n", 2);
-				off += 4;
-			} else {
-				off += 2;
-			}
-		}
+		size_t off = conn_keepalive(s, c);
+
 		if (off) {
 			memmove(c->rbuf, c->rbuf + off, c->rlen - off);
 			c->rlen -= off;

@@ -234,3 +234,54 @@ def test_rate_limit_per_source(start_rtprec, tmp_path):
         a.close()
         b.close()
     r.stop()
+
+
+def stream_connect(port, tp):
+    """A TCP, or TLS (no certificate check), connection to rtprec's SIP port."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=3)
+    if tp == "tcp":
+        return raw
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx.wrap_socket(raw, server_hostname="localhost")
+
+
+def read_for(s, wait):
+    """Every byte the peer sends within wait seconds."""
+    out, end = b"", time.monotonic() + wait
+    s.settimeout(0.05)
+    while time.monotonic() < end:
+        try:
+            out += s.recv(4096)
+        except (socket.timeout, ssl.SSLWantReadError):
+            pass
+    return out
+
+
+@pytest.mark.timeout_s(60)
+@pytest.mark.parametrize("tp", ["tcp", "tls"])
+def test_crlf_keepalive_split(start_rtprec, tmp_path, tp):
+    """RFC 5626 3.5.1: a CRLFCRLF ping gets one CRLF pong, whole or split in two
+    reads 50 ms apart at any byte. A lone CRLF between messages gets nothing, starts
+    no message (message_timeout_s: 1 passes without a close) and the next message is
+    answered."""
+    extra = "  limits: {message_timeout_s: 1}\n"
+    if tp == "tls":
+        extra = tls_extra(*make_cert(tmp_path), extra)
+    r, port = start_sip(start_rtprec, tmp_path, extra, listen=(tp,))
+    ping = b"\r\n\r\n"
+    with stream_connect(port, tp) as s:
+        for k in range(4):  # 0: whole
+            s.sendall(ping[:k or 4])
+            if k:
+                time.sleep(0.05)
+                s.sendall(ping[k:])
+            assert read_for(s, 0.3) == b"\r\n", (k, r.diag())
+        s.sendall(b"\r\n")
+        assert read_for(s, 1.5) == b""
+        s.sendall(options(9, tp.upper()))
+        assert read_for(s, 1.0).startswith(b"SIP/2.0 200 "), r.diag()
+    st = sip_stats(r)
+    assert st["message_timeouts"] == 0, st
+    r.stop()

@@ -156,6 +156,51 @@ static void test_tcp_answer_before_close(void **state)
 	close(fd);
 }
 
+/* What the server sends on fd within ms (polling it), into buf (NUL-ended); its length. */
+static size_t tcp_drain(struct fx *f, int fd, char *buf, size_t n, unsigned ms)
+{
+	size_t len = 0;
+	uint64_t end = now_ms() + ms;
+
+	while (now_ms() < end) {
+		ssize_t r = recv(fd, buf + len, n - len - 1, 0);
+
+		if (r > 0)
+			len += (size_t)r;
+		else
+			cp_sip_poll(f->s, 5);
+	}
+	buf[len] = 0;
+	return len;
+}
+
+/* RFC 5626 3.5.1: a CRLFCRLF ping, whole or split at any byte in two reads, gets one
+ * CRLF pong; a lone CRLF before a message gets none and the message its answer. */
+static void test_tcp_crlf_ping(void **state)
+{
+	static const char ping[] = "\r\n\r\n";
+	struct fx *f = *state;
+	char m[4096], r[8192];
+	int fd = tcp_connect(f->port[1]);
+
+	for (size_t k = 0; k < 4; k++) {
+		assert_true(send(fd, ping, k ? k : 4, 0) > 0);
+		if (k) {
+			assert_int_equal(tcp_drain(f, fd, r, sizeof(r), 50), 0);
+			assert_true(send(fd, ping + k, 4 - k, 0) > 0);
+		}
+		assert_int_equal(tcp_drain(f, fd, r, sizeof(r), 150), 2);
+		assert_string_equal(r, "\r\n");
+	}
+	assert_true(send(fd, "\r\n", 2, 0) > 0);
+	assert_int_equal(tcp_drain(f, fd, r, sizeof(r), 100), 0);
+	req(m, sizeof(m), "OPTIONS", "TCP", f->lport, "ka1", "ka1@test", NULL, 1, NULL, NULL);
+	assert_true(send(fd, m, strlen(m), 0) > 0);
+	assert_true(tcp_drain(f, fd, r, sizeof(r), 300) > 0);
+	assert_memory_equal(r, "SIP/2.0 200 ", 12);
+	close(fd);
+}
+
 static void test_tls(void **state)
 {
 	struct fx *f = *state;
@@ -216,6 +261,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_slow_loris, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_answer_before_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_crlf_ping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_handshake_timeout, setup, teardown),
 	};
