@@ -96,10 +96,15 @@ static void cp_sess_latched(const struct cp_session *s, struct cp_stream *st, co
 	st->latched_port = port;
 }
 
+int cp_sess_flows_add(struct cp_ctx *cp, struct cp_session *s, unsigned stream)
+{
+	return cp_sess_stream_flows(cp, s, stream, DP_CMD_FLOW_ADD);
+}
+
 int cp_sess_flows_program(struct cp_ctx *cp, struct cp_session *s, unsigned first_stream)
 {
 	for (unsigned i = first_stream; i < s->n_streams; i++)
-		if (s->streams[i].in_use && cp_sess_stream_flows(cp, s, i, DP_CMD_FLOW_ADD) != 0)
+		if (s->streams[i].in_use && cp_sess_flows_add(cp, s, i) != 0)
 			return -1;
 	return 0;
 }
@@ -181,6 +186,7 @@ bool cp_sessions_event(struct cp_ctx *cp, const struct dp_msg *m)
 	uint32_t id = cp_sess_event_flow(m), k, slot;
 	struct cp_session *s;
 	struct cp_stream *st;
+	bool gone;
 
 	if (ss == NULL || id < CP_SESS_FLOW_BASE)
 		return false;
@@ -189,15 +195,22 @@ bool cp_sessions_event(struct cp_ctx *cp, const struct dp_msg *m)
 	if (slot >= ss->max || (s = ss->slots[slot]) == NULL || k / 2 >= CP_SESS_STREAMS)
 		return true; /* a session already gone */
 	st = &s->streams[k / 2];
+	gone = k / 2 >= s->n_streams; /* a stream of a cancelled re-INVITE (cp_sess_undo.c) */
 	switch (m->type) {
 	case DP_EV_FLOW_ADD_FAILED:
-		s->add_failed = true;
+		s->add_failed = s->add_failed || !gone;
 		__attribute__((fallthrough));
 	case DP_EV_FLOW_ADDED:
 	case DP_EV_FLOW_DELETED:
 		if (s->acks_pending > 0 && --s->acks_pending == 0)
 			cp_sess_flows_settled(cp, s);
+		return true;
+	default:
 		break;
+	}
+	if (gone)
+		return true;
+	switch (m->type) {
 	case DP_EV_FLOW_STATS:
 		if (m->u.stats.final && !(k & 1))
 			cp_sess_stats(st, &m->u.stats);

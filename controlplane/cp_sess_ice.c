@@ -349,6 +349,46 @@ static void cp_ice_add_totals(struct cp_ice_sums *t, const struct nat_ice_stats 
 	t->dropped += st->dropped;
 }
 
+/* Stream i's kept offer and agent gone: its counters into the totals, its ports no
+ * longer fed to s. */
+static void cp_ice_stream_free(struct cp_sessions *ss, struct cp_session *s, unsigned i)
+{
+	struct cp_sess_ice *x = s->ice;
+	const struct cp_stream *st = &s->streams[i];
+
+	free(x->remote[i]);
+	x->remote[i] = NULL;
+	if (x->st[i] == NULL)
+		return;
+	cp_ice_add_totals(&ss->ice.done, &x->st[i]->a.stats);
+	for (unsigned c = 0; c < 2; c++)
+		if (ss->ice_port[(uint16_t)(st->port + c)] == s)
+			ss->ice_port[(uint16_t)(st->port + c)] = NULL;
+	free(x->st[i]);
+	x->st[i] = NULL;
+}
+
+void cp_sess_ice_rollback(struct cp_ctx *cp, struct cp_session *s, unsigned from)
+{
+	struct cp_sess_ice *x = s->ice;
+	bool any = false;
+
+	if (x == NULL)
+		return;
+	/* an answer starts every kept offer: those there now are the cancelled offer's */
+	for (unsigned i = 0; i < CP_SESS_STREAMS; i++) {
+		if (i >= from) {
+			cp_ice_stream_free(cp->sess, s, i);
+		} else {
+			free(x->remote[i]);
+			x->remote[i] = NULL;
+		}
+		any = any || x->st[i] != NULL;
+	}
+	if (!any)
+		cp_sess_ice_free(cp, s);
+}
+
 void cp_sess_ice_free(struct cp_ctx *cp, struct cp_session *s)
 {
 	struct cp_sessions *ss = cp->sess;
@@ -356,17 +396,8 @@ void cp_sess_ice_free(struct cp_ctx *cp, struct cp_session *s)
 
 	if (x == NULL)
 		return;
-	for (unsigned i = 0; i < CP_SESS_STREAMS; i++) {
-		const struct cp_stream *st = &s->streams[i];
-		free(x->remote[i]);
-		if (x->st[i] == NULL)
-			continue;
-		cp_ice_add_totals(&ss->ice.done, &x->st[i]->a.stats);
-		for (unsigned c = 0; c < 2; c++)
-			if (ss->ice_port[(uint16_t)(st->port + c)] == s)
-				ss->ice_port[(uint16_t)(st->port + c)] = NULL;
-		free(x->st[i]);
-	}
+	for (unsigned i = 0; i < CP_SESS_STREAMS; i++)
+		cp_ice_stream_free(ss, s, i);
 	if (x->prev != NULL)
 		x->prev->next = x->next;
 	else

@@ -44,6 +44,9 @@ int cp_sess_sdp_insert(char *buf, size_t cap, int len, size_t off, const char *t
  * candidates take the new addresses (nat_ice_move_relay: same credentials, no restart). */
 void cp_sess_ice_relay_moved(struct cp_ctx *cp, struct cp_session *s, unsigned i);
 void cp_sess_ice_free(struct cp_ctx *cp, struct cp_session *s);
+/* A cancelled re-offer: the ICE attributes it left for the answer are dropped, and the
+ * agents of its streams from index `from` on. */
+void cp_sess_ice_rollback(struct cp_ctx *cp, struct cp_session *s, unsigned from);
 /* session.json: ,"ice":{...} of stream i (null without ICE). */
 void cp_sess_ice_json(FILE *f, const struct cp_ctx *cp, const struct cp_session *s, unsigned i);
 

@@ -136,6 +136,7 @@ static void cp_sess_answer_sdp(struct cp_ctx *cp, struct cp_session *s)
 	s->pending = NULL;
 	s->answer_bare = false;
 	s->state = CP_SESS_ACTIVE;
+	cp_sess_undo_drop(s);
 	cp_sess_keepalive(cp, s, cp_now_ms());
 }
 
@@ -145,6 +146,7 @@ static void cp_sess_free(struct cp_ctx *cp, struct cp_session *s)
 
 	cp_sess_release_relays(cp, s);
 	cp_sess_ice_free(cp, s);
+	cp_sess_undo_drop(s);
 	for (unsigned i = 0; i < CP_SESS_STREAMS; i++) {
 		if (i < s->n_streams && s->streams[i].port != 0)
 			cp_portpool_put(&ss->ports[s->addr], s->streams[i].port);
@@ -505,9 +507,14 @@ static void cp_sess_update(struct cp_ctx *cp, struct cp_session *s, struct cp_si
 	/* the answer carries SDP, but for an UPDATE without an offer */
 	if ((b->has_sdp || strcmp(req->method, "UPDATE") != 0) && !cp_ctype_accepts_sdp(req->accept))
 		return cp_sess_refuse_accept(cp, p);
+	/* a re-INVITE may be cancelled while it waits: the session then goes back */
+	if (strcmp(req->method, "INVITE") == 0 && cp_sess_undo_keep(s) != 0)
+		return cp_sess_answer(cp, p, 500, NULL, "out of memory");
 	rc = cp_sess_timer_request(cp, s, req, why, sizeof(why));
-	if (rc != 0)
+	if (rc != 0) {
+		cp_sess_undo_drop(s);
 		return cp_sess_refuse_timer(cp, p, rc, why);
+	}
 	if (b->has_md) {
 		cp_metadata_apply(&s->md, &b->md);
 		s->has_md = true;
@@ -522,6 +529,7 @@ static void cp_sess_update(struct cp_ctx *cp, struct cp_session *s, struct cp_si
 			cp_sess_answer(cp, p, 488, NULL, "an offer may not remove m= lines");
 			s->pending = NULL;
 			s->state = CP_SESS_ACTIVE;
+			cp_sess_undo_drop(s);
 			return;
 		}
 		s->offer = b->offer;
@@ -688,6 +696,7 @@ int cp_sessions_create(struct cp_ctx *cp)
 		.ctx = cp,
 		.on_invite = cp_app_invite,
 		.on_cancel = cp_app_cancel,
+		.on_reinvite_cancel = cp_sess_reinvite_cancel,
 		.on_ack = cp_app_ack,
 		.on_bye = cp_app_bye,
 		.on_dialog_end = cp_app_dialog_end,

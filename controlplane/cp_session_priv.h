@@ -114,6 +114,7 @@ struct cp_session {
 	uint32_t ka_ssrc;     /* of the empty RTP keepalives */
 	uint16_t ka_seq;
 	struct cp_sess_ice *ice; /* NULL unless the offer carried ICE */
+	struct cp_sess_undo *undo; /* while a re-INVITE waits: what it changed (cp_sess_undo.c) */
 	char end_reason[64];
 };
 
@@ -154,6 +155,7 @@ struct cp_sessions {
 
 /* cp_sess_flows.c */
 int cp_sess_flows_program(struct cp_ctx *cp, struct cp_session *s, unsigned first_stream);
+int cp_sess_flows_add(struct cp_ctx *cp, struct cp_session *s, unsigned stream);
 int cp_sess_flows_update(struct cp_ctx *cp, struct cp_session *s, unsigned stream);
 int cp_sess_flows_delete(struct cp_ctx *cp, struct cp_session *s, unsigned stream);
 /* Key stream's flows on one source from now on (ICE's selected pair; rtcp_port 0:
@@ -177,6 +179,9 @@ void cp_sess_write_json(FILE *f, const struct cp_ctx *cp, const struct cp_sessio
  * grows by their number, which is returned; 0: answer now). */
 unsigned cp_sess_map_ports(struct cp_ctx *cp, struct cp_session *s);
 void cp_sess_release_relays(struct cp_ctx *cp, struct cp_session *s);
+/* Release st's relays for good; the count of their results that were still awaited (and
+ * now never come). */
+unsigned cp_sess_relay_forget(struct cp_ctx *cp, struct cp_stream *st);
 /* cp_sess_relay.c: a TURN relay for each new media port of s (RTP and RTCP, both or
  * neither); the count of results to wait for. */
 unsigned cp_sess_relay_ports(struct cp_ctx *cp, struct cp_session *s);
@@ -210,6 +215,13 @@ void cp_sess_timer_answer(struct cp_session *s, struct cp_sip_response *r);
 bool cp_sess_timer_tick(struct cp_ctx *cp, struct cp_session *s, uint64_t now_ms);
 /* cp_session.c: our SDP for s's streams now (a new version); its length or -1. */
 int cp_sess_current_sdp(struct cp_ctx *cp, struct cp_session *s, char *sdp, size_t len);
+
+/* cp_sess_undo.c: a re-INVITE's offer about to be applied to s: keep what it may change
+ * (0, or -1: no memory); drop that once it is answered (or s ends). The SIP layer's
+ * on_reinvite_cancel: s goes back to the offer/answer before the cancelled re-INVITE. */
+int cp_sess_undo_keep(struct cp_session *s);
+void cp_sess_undo_drop(struct cp_session *s);
+void cp_sess_reinvite_cancel(void *ctx, struct cp_sip_pending *p);
 
 /* cp_sess_keepalive.c: keepalives of s's media ports now (behind NAT, nat.keepalive on);
  * sets s->next_ka_ms. */

@@ -64,6 +64,11 @@ struct cp_sip_app {
 	/* CANCEL of a pending new INVITE: the SIP layer answers 487 itself; p is
 	 * gone after the call. */
 	void (*on_cancel)(void *ctx, struct cp_sip_pending *p);
+	/* CANCEL of a pending re-INVITE (RFC 3261 9.2): the SIP layer answers 487 itself,
+	 * the dialog stays up with the offer/answer from before the re-INVITE standing: the
+	 * app goes back to it. p is gone after the call. May be NULL: then p stays until
+	 * the app answers it, and that answer is dropped (-ECANCELED). */
+	void (*on_reinvite_cancel)(void *ctx, struct cp_sip_pending *p);
 	/* ACK for a 2xx: the dialog is confirmed. */
 	void (*on_ack)(void *ctx, struct cp_sip_dialog *d);
 	/* BYE from the peer (answered 200 by the SIP layer); d is gone after. */

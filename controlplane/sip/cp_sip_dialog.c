@@ -30,16 +30,22 @@ struct cp_sip_pending *cp_sip_pending_new(struct cp_sip *s, osip_transaction_t *
 	return p;
 }
 
-void cp_sip_pending_drop(struct cp_sip_pending *p)
+void cp_sip_pending_detach(struct cp_sip_pending *p)
 {
-	struct cp_sip *s = p->s;
-
 	if (p->tr) {
 		struct cp_sip_txd *t = osip_transaction_get_reserved1(p->tr);
 
 		if (t && t->pending == p)
 			t->pending = NULL;
 	}
+	p->tr = NULL;
+}
+
+void cp_sip_pending_drop(struct cp_sip_pending *p)
+{
+	struct cp_sip *s = p->s;
+
+	cp_sip_pending_detach(p);
 	if (p->prev)
 		p->prev->next = p->next;
 	else
@@ -50,14 +56,14 @@ void cp_sip_pending_drop(struct cp_sip_pending *p)
 	free(p);
 }
 
-/* The pending new INVITE of the server transaction inv (the one a CANCEL names:
- * RFC 3261 9.2, same branch), or NULL: answered already, or a re-INVITE. */
+/* The pending INVITE or re-INVITE (p->dialog set) of the server transaction inv (the
+ * one a CANCEL names: RFC 3261 9.2, same branch), or NULL: answered already. */
 struct cp_sip_pending *cp_sip_pending_of(osip_transaction_t *inv)
 {
 	struct cp_sip_txd *t = osip_transaction_get_reserved1(inv);
 	struct cp_sip_pending *p = t ? t->pending : NULL;
 
-	if (!p || !p->invite || p->dialog || p->tr != inv)
+	if (!p || !p->invite || p->tr != inv)
 		return NULL;
 	return p;
 }
@@ -391,7 +397,11 @@ int cp_sip_answer(struct cp_sip_pending *p, const struct cp_sip_response *r,
 		*dialog = NULL;
 	if (!r || r->status < 200 || r->status > 699)
 		return -EINVAL;
-	if (!tr || !t || cp_sip_msg_response(s, tr->orig_request, r->status, r->reason, &resp) != 0) {
+	if (!tr) { /* a re-INVITE answered 487 (CANCEL) while the app was at work */
+		cp_sip_pending_drop(p);
+		return -ECANCELED;
+	}
+	if (!t || cp_sip_msg_response(s, tr->orig_request, r->status, r->reason, &resp) != 0) {
 		cp_sip_pending_drop(p);
 		return -EIO;
 	}

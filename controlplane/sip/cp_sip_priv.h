@@ -295,6 +295,9 @@ void cp_sip_dialog_free_all(struct cp_sip *s);
 struct cp_sip_pending *cp_sip_pending_new(struct cp_sip *s, osip_transaction_t *tr,
 					  struct cp_sip_dialog *d, bool invite);
 void cp_sip_pending_drop(struct cp_sip_pending *p);
+/* p's transaction was answered without the app: p stays (in s->pending, holding off
+ * other offers in its dialog) until the app's own answer, which only frees it. */
+void cp_sip_pending_detach(struct cp_sip_pending *p);
 struct cp_sip_pending *cp_sip_pending_of(osip_transaction_t *inv);
 void cp_sip_bye_result(struct cp_sip *s, osip_transaction_t *tr, int status);
 /* cp_sip_reinvite.c: a final (or, again, a repeated 2xx) answer to our re-INVITE;

@@ -259,7 +259,10 @@ static void cb_ist(int type, osip_transaction_t *tr, osip_message_t *m)
 
 /* RFC 3261 9.2: a CANCEL whose INVITE transaction is there gets 200; the INVITE
  * 487 only while it waits for its answer (a CANCEL crossing the final answer has
- * no effect). No INVITE transaction: 481. */
+ * no effect). No INVITE transaction: 481. A cancelled re-INVITE leaves the dialog
+ * up, its previous offer/answer standing: the app goes back to it (on_reinvite_cancel;
+ * on_cancel ends a call); an app without that callback is not told, its answer, when
+ * it comes, is dropped. */
 static void nist_cancel(struct cp_sip *s, osip_transaction_t *tr, osip_message_t *m)
 {
 	osip_transaction_t *inv = cp_sip_tx_find(s, m, "INVITE");
@@ -274,7 +277,13 @@ static void nist_cancel(struct cp_sip *s, osip_transaction_t *tr, osip_message_t
 	if (!p)
 		return;
 	respond(s, inv, 487, NULL, false);
-	if (s->app.on_cancel)
+	if (p->dialog && !s->app.on_reinvite_cancel) {
+		cp_sip_pending_detach(p);
+		return;
+	}
+	if (p->dialog)
+		s->app.on_reinvite_cancel(s->app.ctx, p);
+	else if (s->app.on_cancel)
 		s->app.on_cancel(s->app.ctx, p);
 	cp_sip_pending_drop(p);
 }

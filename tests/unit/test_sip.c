@@ -131,17 +131,14 @@ static void test_no_ack(void **state)
 	wait_end(f, "no ACK", 1000);
 }
 
-static void test_cancel(void **state)
+/* The CANCEL in m sent: its 200 and the INVITE's 487 come within 2 s. */
+static void cancel_answered(struct fx *f, const char *m)
 {
-	struct fx *f = *state;
-	char m[4096], r[4096];
-
-	invite_pending(f, m, sizeof(m), "cnl1", "cnl1@test");
-	req(m, sizeof(m), "CANCEL", "UDP", f->lport, "cnl1", "cnl1@test", NULL, 1, NULL, NULL);
-	udp_send(f, m);
+	char r[4096];
 	bool got200 = false, got487 = false;
 	uint64_t end = now_ms() + 2000;
 
+	udp_send(f, m);
 	while ((!got200 || !got487) && now_ms() < end) {
 		if (!udp_recv(f, r, sizeof(r), 100))
 			continue;
@@ -152,12 +149,103 @@ static void test_cancel(void **state)
 	}
 	assert_true(got200);
 	assert_true(got487);
+}
+
+static void test_cancel(void **state)
+{
+	struct fx *f = *state;
+	char m[4096], r[4096];
+
+	invite_pending(f, m, sizeof(m), "cnl1", "cnl1@test");
+	req(m, sizeof(m), "CANCEL", "UDP", f->lport, "cnl1", "cnl1@test", NULL, 1, NULL, NULL);
+	cancel_answered(f, m);
 	assert_int_equal(A.cancels, 1);
 	assert_null(A.last_pending);
 	/* CANCEL for nothing -> 481 */
 	req(m, sizeof(m), "CANCEL", "UDP", f->lport, "nothing", "zz@test", NULL, 1, NULL, NULL);
 	udp_send(f, m);
 	assert_true(udp_expect(f, r, sizeof(r), 481, 1000));
+}
+
+/* A call up (Call-ID cid, To tag into tag), a re-INVITE the app leaves pending, its
+ * CANCEL answered 200 and 487 and the 487 ACKed: the pending re-INVITE. */
+static struct cp_sip_pending *reinvite_cancelled(struct fx *f, const char *cid, char *tag,
+						 size_t n)
+{
+	char m[4096], r[4096];
+	struct cp_sip_pending *p;
+
+	call_up(f, cid, NULL, tag, n);
+	A.no_answer = true;
+	req(m, sizeof(m), "INVITE", "UDP", f->lport, "crv2", cid, tag, 2, NULL, SDP);
+	udp_send(f, m);
+	assert_true(udp_expect(f, r, sizeof(r), 100, 1000));
+	assert_int_equal(A.reinvites, 1);
+	p = A.last_pending;
+	assert_non_null(p);
+	req(m, sizeof(m), "CANCEL", "UDP", f->lport, "crv2", cid, tag, 2, NULL, NULL);
+	cancel_answered(f, m);
+	req(m, sizeof(m), "ACK", "UDP", f->lport, "crv2", cid, tag, 2, NULL, NULL);
+	udp_send(f, m);
+	pump(f, 50);
+	assert_int_equal(A.cancels, 0);
+	assert_int_equal(A.ends, 0);
+	assert_int_equal(A.acks, 1); /* the call's; the 487's went to its transaction */
+	A.no_answer = false;
+	return p;
+}
+
+/* CANCEL of a re-INVITE the app still works on (RFC 3261 9.2): 200 and 487, the ACK
+ * of the 487 taken by the transaction; the dialog stays up. An app without
+ * on_reinvite_cancel is not told, its late answer goes nowhere (-ECANCELED). */
+static void test_cancel_reinvite(void **state)
+{
+	struct fx *f = *state;
+	char r[4096], tag[64];
+	struct cp_sip_pending *p = reinvite_cancelled(f, "crv@test", tag, sizeof(tag));
+
+	/* still at work: another offer waits (500 Retry-After) */
+	A.no_answer = true;
+	req_expect(f, r, sizeof(r), "UPDATE", "crv3", "crv@test", tag, 3, SDP, 500);
+	struct cp_sip_response ok = { .status = 200, .content_type = "application/sdp",
+				      .body = SDP, .body_len = strlen(SDP) };
+
+	assert_int_equal(cp_sip_answer(p, &ok, NULL), -ECANCELED);
+	assert_false(udp_expect(f, r, sizeof(r), 200, 300));
+	A.no_answer = false;
+	req_expect(f, r, sizeof(r), "UPDATE", "crv4", "crv@test", tag, 4, SDP, 200);
+	req_expect(f, r, sizeof(r), "BYE", "crv5", "crv@test", tag, 5, NULL, 200);
+	assert_int_equal(A.byes, 1);
+}
+
+static struct cp_sip_pending *reinvite_cancel_seen;
+static int reinvite_cancels;
+
+static void on_reinvite_cancel(void *ctx, struct cp_sip_pending *p)
+{
+	(void)ctx;
+	reinvite_cancel_seen = p;
+	reinvite_cancels++;
+}
+
+/* With on_reinvite_cancel the app is told at the CANCEL (and goes back to the previous
+ * offer/answer): the pending re-INVITE is gone then, the next offer is taken at once. */
+static void test_cancel_reinvite_told(void **state)
+{
+	struct fx *f = *state;
+	char r[4096], tag[64];
+	struct cp_sip_pending *p;
+
+	f->s->app.on_reinvite_cancel = on_reinvite_cancel;
+	reinvite_cancels = 0;
+	p = reinvite_cancelled(f, "crt@test", tag, sizeof(tag));
+	assert_int_equal(reinvite_cancels, 1);
+	assert_ptr_equal(reinvite_cancel_seen, p);
+	req_expect(f, r, sizeof(r), "UPDATE", "crt3", "crt@test", tag, 3, SDP, 200);
+	assert_int_equal(A.reinvites, 2);
+	req_expect(f, r, sizeof(r), "BYE", "crt4", "crt@test", tag, 4, NULL, 200);
+	assert_int_equal(A.byes, 1);
+	assert_int_equal(reinvite_cancels, 1);
 }
 
 /* The app's refusals carry what cp_sip_response says. */
@@ -611,6 +699,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_invite_ack_bye_udp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_reinvite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_reinvite_told, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_answer_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rfc4475_codes, setup, teardown),
