@@ -160,7 +160,7 @@ fi
 
 if [[ ${SKIP_ASAN:-0} != 1 ]]; then
 	if build_or_fail build-asan rtprec_build build-asan \
-		-Db_sanitize=address,undefined -Db_lundef=false; then
+		-Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1; then
 		# LeakSanitizer: DPDK's EAL keeps memory to the end (memzones, hugepage maps,
 		# driver lists), so leaks are not checked in the DPDK binaries.
 		ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1} \
