@@ -22,11 +22,12 @@ static void validate_sources(struct cfg_ctx *x, struct cfg_nat *n)
 	}
 	n->n_sources = cfg_pick_list(x, "nat.sources", n->sources, n->sources_count, names, 4,
 				 "static, stun, cloud, none", CFG_NAT_MAX_SOURCES, v);
+	/* a source whose address is given but malformed has its own error already */
 	for (unsigned i = 0; i < n->n_sources; i++) {
 		n->source_order[i] = (enum cfg_nat_source)v[i];
-		if (v[i] == CFG_NAT_SRC_STUN && !n->has_stun)
+		if (v[i] == CFG_NAT_SRC_STUN && n->stun_server == NULL)
 			cfg_errp(x, "nat.sources", "'stun' needs nat.stun_server");
-		if (v[i] == CFG_NAT_SRC_STATIC && !n->has_external_ip)
+		if (v[i] == CFG_NAT_SRC_STATIC && n->external_ip == NULL)
 			cfg_errp(x, "nat.sources", "'static' needs nat.external_ip (env EXTERNAL_IP)");
 	}
 }

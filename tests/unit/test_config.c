@@ -235,8 +235,7 @@ static const struct ecase ecases[] = {
 	  "maps one internal address)\n" },
 	{ "nat sources", P "nat:\n  sources: [stun, dns, static, stun]\n  stun_server: 1.2.3.4\n"
 	  "  recheck_s: 2\n  behaviour: maybe\n"
-	  "  cloud: {providers: [aws, ibm], gcp_url: \"ftp://x\", timeout_ms: 10}\n", 10,
-	  "t.yaml:6:12: nat.sources: 'stun' needs nat.stun_server\n"
+	  "  cloud: {providers: [aws, ibm], gcp_url: \"ftp://x\", timeout_ms: 10}\n", 9,
 	  "t.yaml:6:12: nat.sources: 'static' needs nat.external_ip (env EXTERNAL_IP)\n"
 	  "t.yaml:6:19: nat.sources[1]: 'dns' is not one of static, stun, cloud, none\n"
 	  "t.yaml:6:32: nat.sources[3]: 'stun' is listed twice\n"
@@ -247,6 +246,12 @@ static const struct ecase ecases[] = {
 	  "t.yaml:10:28: nat.cloud.providers[1]: 'ibm' is not one of gcp, aws, azure\n"
 	  "t.yaml:10:43: nat.cloud.gcp_url: 'ftp://x' is not an http:// URL\n"
 	  "t.yaml:10:66: nat.cloud.timeout_ms: 10 is out of range (50..30000)\n" },
+	/* a malformed address is one error, not also "needs" on the sources that use it */
+	{ "nat sources malformed", P "nat:\n  sources: [static, stun]\n  external_ip: 1.2.3\n"
+	  "  stun_server: 1.2.3.4\n", 2,
+	  "t.yaml:7:16: nat.external_ip: '1.2.3' is not an IPv4 address (a.b.c.d)\n"
+	  "t.yaml:8:16: nat.stun_server: '1.2.3.4' is not an IPv4 address and port "
+	  "(a.b.c.d:port)\n" },
 	{ "sip external", P "sip: {external_address: 198.51.100.50:99999}\n", 1,
 	  "t.yaml:5:25: sip.external_address: '198.51.100.50:99999' is not an IPv4 address "
 	  "(a.b.c.d or a.b.c.d:port)\n" },
