@@ -49,6 +49,8 @@ struct cfg_port {
 	char *gateway_mac; /* optional "xx:xx:xx:xx:xx:xx" */
 	unsigned rx_desc;  /* default 1024 */
 	unsigned tx_desc;  /* default 1024 */
+	unsigned vlan;     /* ports[i].vlan: 802.1Q VLAN id 1..4094 of every frame the port
+			      takes and sends; 0 (default): untagged */
 	/* derived by validation (host order) */
 	uint32_t ip;
 	uint8_t prefix_len;

@@ -29,6 +29,7 @@ static const cyaml_schema_field_t port_fields[] = {
 	STR("gateway_mac", OPT, struct cfg_port, gateway_mac),
 	CYAML_FIELD_UINT("rx_desc", OPT, struct cfg_port, rx_desc),
 	CYAML_FIELD_UINT("tx_desc", OPT, struct cfg_port, tx_desc),
+	CYAML_FIELD_UINT("vlan", OPT, struct cfg_port, vlan),
 	CYAML_FIELD_END,
 };
 

@@ -75,6 +75,9 @@ static void validate_port(struct cfg_ctx *x, struct cfg_port *p, char *path)
 	len = cfg_path_key(path, "tx_desc");
 	cfg_check_uint(x, path, &p->tx_desc, 1024, 64, 16384);
 	path[len] = '\0';
+	len = cfg_path_key(path, "vlan");
+	cfg_check_uint(x, path, &p->vlan, 0, 0, 4094);
+	path[len] = '\0';
 }
 
 static void validate_ports(struct cfg_ctx *x, struct cfg *c)

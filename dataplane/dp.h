@@ -30,6 +30,7 @@ struct dp_port_info {
 	uint32_t ip;      /* network order */
 	uint32_t mask;    /* network order */
 	uint8_t mac[6];
+	uint16_t vlan;    /* ports[i].vlan: the only VLAN taken, the tag of all sent; 0: none */
 	const struct cfg_port *cfg;
 	uint32_t extra_ip[CFG_MAX_MEDIA_ADDRS]; /* network order: media.addresses */
 	unsigned n_extra;

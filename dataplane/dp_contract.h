@@ -186,7 +186,7 @@ static inline int dp_msg_recv(struct rte_ring *r, struct dp_msg *m)
  * worker took a reference (the forward path and the recorder each free it) and
  * rewrote its first bytes, which it saved as received in the mbuf's private area
  * (struct dp_rec_saved, in every pool the dataplane makes) before the rewrite; the
- * bytes after them are the same. A frame it could not share so (chained, or longer
+ * bytes after them are the same, where they were when received. A frame it could not share so (chained, or longer
  * headers) is a copy. The recorder frees the mbuf.
  * Each worker has one record ring per recorder thread; an item goes to the
  * ring of thread dp_rec_thread(rec_id, threads), the only thread that writes
@@ -201,8 +201,10 @@ struct dp_rec_item {
 
 #define DP_REC_SAVED_MAX 96 /* Ethernet, VLAN, IPv4 with options, UDP */
 struct dp_rec_saved {
-	uint8_t len; /* frame bytes saved in hdr */
-	uint8_t pad[7];
+	uint8_t len;       /* frame bytes saved in hdr */
+	uint8_t pad;
+	uint16_t data_off; /* where the frame started in the buffer, and its length, as */
+	uint32_t pkt_len;  /* received (a VLAN tag put in or taken out moves the start) */
 	uint8_t hdr[DP_REC_SAVED_MAX];
 };
 #define DP_REC_ITEM_SIZE ((unsigned)sizeof(struct dp_rec_item))

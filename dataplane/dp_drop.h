@@ -6,6 +6,7 @@
 #define DP_DROP_REASONS(X) \
 	X(ETH_TRUNCATED, "eth_truncated") \
 	X(VLAN_TRUNCATED, "vlan_truncated") \
+	X(VLAN_OTHER, "vlan_other") \
 	X(NOT_IPV4, "not_ipv4") \
 	X(IP_TRUNCATED, "ip_truncated") \
 	X(IP_BAD_VERSION, "ip_bad_version") \
@@ -33,7 +34,8 @@
 	X(PUNT_RING_FULL, "punt_ring_full") \
 	X(TXREQ_BAD, "txreq_bad") \
 	X(LATCH_OTHER, "latch_other") \
-	X(TURN_BAD, "turn_bad")
+	X(TURN_BAD, "turn_bad") \
+	X(VLAN_NO_HEADROOM, "vlan_no_headroom")
 
 enum dp_drop {
 #define DP_DROP_ENUM(sym, name) DP_DROP_##sym,

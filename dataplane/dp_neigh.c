@@ -56,13 +56,53 @@ void dp_neigh_ref(struct dp_worker *w, uint32_t idx, int delta)
 	w->neigh[idx].refs += (uint32_t)delta;
 }
 
-static void dp_neigh_fill_macs(struct dp_worker *w, struct rte_mbuf *m, unsigned out_port,
-			       const struct dp_neigh *n)
+/* The outer tag of a frame leaving on a port with VLAN out_vlan: that VLAN (the tag's
+ * id replaced, its priority kept, or a tag put in with priority 0); none when it came
+ * tagged from a port with a VLAN (in_vlan) to one without; else the tags it came with.
+ * false: no headroom for the tag. */
+static bool dp_vlan_out(struct rte_mbuf *m, uint16_t out_vlan, uint16_t in_vlan)
 {
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	bool tagged = dp_is_vlan_tpid(rte_be_to_cpu_16(*(const rte_be16_t *)(f + 12)));
+	rte_be16_t *tci;
 
+	if (out_vlan == 0) {
+		if (tagged && in_vlan != 0) {
+			memmove(f + DP_VLAN_HLEN, f, 2 * RTE_ETHER_ADDR_LEN);
+			rte_pktmbuf_adj(m, DP_VLAN_HLEN);
+		}
+		return true;
+	}
+	if (!tagged) {
+		uint8_t *g = (uint8_t *)rte_pktmbuf_prepend(m, DP_VLAN_HLEN);
+		if (g == NULL)
+			return false;
+		memmove(g, f, 2 * RTE_ETHER_ADDR_LEN);
+		*(rte_be16_t *)(g + 12) = rte_cpu_to_be_16(DP_ETHERTYPE_VLAN);
+		*(rte_be16_t *)(g + 14) = 0;
+		f = g;
+	}
+	tci = (rte_be16_t *)(f + 14);
+	*tci = rte_cpu_to_be_16((uint16_t)((rte_be_to_cpu_16(*tci) & 0xf000u) | out_vlan));
+	return true;
+}
+
+/* Ethernet addresses and VLAN tag for out_port; false (frame dropped) without room. */
+static bool dp_neigh_fill_l2(struct dp_worker *w, struct rte_mbuf *m, unsigned out_port,
+			     unsigned in_port, const struct dp_neigh *n)
+{
+	const struct dp_port_info *po = &w->dp->ports[out_port];
+	uint16_t in_vlan = w->dp->ports[in_port].vlan;
+	struct rte_ether_hdr *eth;
+
+	if (unlikely((po->vlan | in_vlan) != 0) && !dp_vlan_out(m, po->vlan, in_vlan)) {
+		dp_drop_pkt(w, in_port, DP_DROP_VLAN_NO_HEADROOM, m);
+		return false;
+	}
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	memcpy(&eth->dst_addr, n->mac, RTE_ETHER_ADDR_LEN);
-	memcpy(&eth->src_addr, w->dp->ports[out_port].mac, RTE_ETHER_ADDR_LEN);
+	memcpy(&eth->src_addr, po->mac, RTE_ETHER_ADDR_LEN);
+	return true;
 }
 
 /* Release the frames that waited for slot idx. */
@@ -73,8 +113,8 @@ static void dp_neigh_release(struct dp_worker *w, uint32_t idx)
 	for (unsigned i = 0; i < w->n_held; i++) {
 		struct dp_held *h = &w->held[i];
 		if (h->neigh_idx == idx) {
-			dp_neigh_fill_macs(w, h->m, h->out_port, &w->neigh[idx]);
-			dp_tx(w, h->out_port, h->m);
+			if (dp_neigh_fill_l2(w, h->m, h->out_port, h->in_port, &w->neigh[idx]))
+				dp_tx(w, h->out_port, h->m);
 		} else {
 			w->held[keep++] = *h;
 		}
@@ -128,6 +168,10 @@ static void dp_neigh_request(struct dp_worker *w, struct dp_neigh *n, uint64_t n
 	arp->arp_data.arp_sip = pi->ip;
 	memset(&arp->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
 	arp->arp_data.arp_tip = n->ip;
+	if (pi->vlan != 0 && !dp_vlan_out(m, pi->vlan, 0)) {
+		rte_pktmbuf_free(m);
+		return;
+	}
 	dp_tx(w, n->port, m);
 }
 
@@ -137,8 +181,8 @@ void dp_neigh_output(struct dp_worker *w, struct rte_mbuf *m, unsigned out_port,
 	struct dp_neigh *n = &w->neigh[neigh_idx];
 
 	if (likely(n->state == DP_NEIGH_VALID)) {
-		dp_neigh_fill_macs(w, m, out_port, n);
-		dp_tx(w, out_port, m);
+		if (dp_neigh_fill_l2(w, m, out_port, in_port, n))
+			dp_tx(w, out_port, m);
 		return;
 	}
 	dp_neigh_request(w, n, rte_rdtsc());

@@ -7,7 +7,6 @@
 #include "dp_parse.h"
 
 #define ETH_HLEN 14u
-#define VLAN_HLEN 4u
 #define IPV4_HLEN 20u
 #define UDP_HLEN 8u
 #define ICMP_MIN 8u
@@ -15,8 +14,6 @@
 
 #define ETHERTYPE_IPV4 0x0800u
 #define ETHERTYPE_ARP 0x0806u
-#define ETHERTYPE_VLAN 0x8100u
-#define ETHERTYPE_QINQ 0x88a8u
 
 #define IPPROTO_ICMP_ 1u
 #define IPPROTO_UDP_ 17u
@@ -42,11 +39,6 @@ static inline uint16_t raw16_at(const uint8_t *p)
 	uint16_t v;
 	memcpy(&v, p, sizeof(v));
 	return v;
-}
-
-static inline int is_vlan_tpid(uint16_t et)
-{
-	return et == ETHERTYPE_VLAN || et == ETHERTYPE_QINQ;
 }
 
 static inline enum dp_pkt_kind drop(enum dp_drop *reason, enum dp_drop r)
@@ -88,16 +80,16 @@ enum dp_pkt_kind dp_parse(const uint8_t *frame, uint32_t len, struct dp_parsed *
 	et = be16_at(frame + 12);
 
 	/* Up to two tags: outer (802.1ad or 802.1Q), inner. */
-	if (unlikely_(is_vlan_tpid(et))) {
-		if (len - off < VLAN_HLEN)
+	if (unlikely_(dp_is_vlan_tpid(et))) {
+		if (len - off < DP_VLAN_HLEN)
 			return drop(reason, DP_DROP_VLAN_TRUNCATED);
 		et = be16_at(frame + off + 2);
-		off += VLAN_HLEN;
-		if (is_vlan_tpid(et)) {
-			if (len - off < VLAN_HLEN)
+		off += DP_VLAN_HLEN;
+		if (dp_is_vlan_tpid(et)) {
+			if (len - off < DP_VLAN_HLEN)
 				return drop(reason, DP_DROP_VLAN_TRUNCATED);
 			et = be16_at(frame + off + 2);
-			off += VLAN_HLEN;
+			off += DP_VLAN_HLEN;
 		}
 	}
 

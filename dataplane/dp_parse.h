@@ -4,6 +4,7 @@
 #ifndef RTPREC_DP_PARSE_H
 #define RTPREC_DP_PARSE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "dp_drop.h"
 
@@ -25,6 +26,24 @@ struct dp_parsed {
 	uint16_t src_port; /* UDP only */
 	uint16_t dst_port; /* UDP only */
 };
+
+#define DP_ETHERTYPE_VLAN 0x8100u /* 802.1Q */
+#define DP_ETHERTYPE_QINQ 0x88a8u /* 802.1ad */
+#define DP_VLAN_HLEN 4u
+
+static inline bool dp_is_vlan_tpid(uint16_t et)
+{
+	return et == DP_ETHERTYPE_VLAN || et == DP_ETHERTYPE_QINQ;
+}
+
+/* The VLAN id of a frame's outer tag, 0 untagged (or priority-tagged). The frame
+ * holds 14 bytes, 18 when tagged: any frame dp_parse did not drop does. */
+static inline uint16_t dp_frame_vlan(const uint8_t *frame)
+{
+	if (!dp_is_vlan_tpid((uint16_t)(frame[12] << 8 | frame[13])))
+		return 0;
+	return (uint16_t)((frame[14] << 8 | frame[15]) & 0x0fffu);
+}
 
 /* Classify a frame of len contiguous bytes. */
 enum dp_pkt_kind dp_parse(const uint8_t *frame, uint32_t len, struct dp_parsed *out,

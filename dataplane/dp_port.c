@@ -145,6 +145,7 @@ static int dp_port_configure(struct dp_ctx *dp, unsigned idx)
 	memcpy(pi->mac, mac.addr_bytes, 6);
 	pi->ip = rte_cpu_to_be_32(cp->ip);
 	pi->mask = rte_cpu_to_be_32(cp->prefix_len ? ~0u << (32 - cp->prefix_len) : 0);
+	pi->vlan = (uint16_t)cp->vlan;
 	pi->cfg = cp;
 	pi->n_extra = 0;
 	if (idx == dp->cfg->media.port_index)
@@ -154,6 +155,8 @@ static int dp_port_configure(struct dp_ctx *dp, unsigned idx)
 	LOG_INFO("port %s: %s (port %u, socket %d) %s mac " RTE_ETHER_ADDR_PRT_FMT, cp->name,
 		 cp->device, pi->port_id, socket, cp->ipv4,
 		 RTE_ETHER_ADDR_BYTES(&mac));
+	if (pi->vlan != 0)
+		LOG_INFO("port %s: VLAN %u only, all it sends tagged", cp->name, pi->vlan);
 	return 0;
 }
 

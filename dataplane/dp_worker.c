@@ -272,6 +272,8 @@ static inline bool dp_record_share(struct rte_mbuf *m, const struct dp_parsed *p
 		return false;
 	s = rte_mbuf_to_priv(m);
 	s->len = (uint8_t)len;
+	s->data_off = m->data_off;
+	s->pkt_len = rte_pktmbuf_pkt_len(m);
 	memcpy(s->hdr, rte_pktmbuf_mtod(m, const uint8_t *), len);
 	rte_mbuf_refcnt_update(m, 1);
 	return true;
@@ -510,6 +512,7 @@ static void dp_burst(struct dp_worker *w, unsigned in_port, struct rte_mbuf **pk
 	struct dp_rec_item items[DP_MAX_BURST];
 	struct dp_flow *owners[DP_MAX_BURST];
 	unsigned n_udp = 0, n_items = 0;
+	const uint16_t vlan = w->dp->ports[in_port].vlan;
 
 	for (unsigned i = 0; i < n && i < DP_PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -522,6 +525,12 @@ static void dp_burst(struct dp_worker *w, unsigned in_port, struct rte_mbuf **pk
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + DP_PREFETCH_AHEAD], void *));
 		kind = dp_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
 				&parsed[n_udp], &why);
+		/* a port with a VLAN takes frames of that VLAN only */
+		if (unlikely(vlan != 0) && kind != DP_PKT_DROP &&
+		    dp_frame_vlan(rte_pktmbuf_mtod(m, const uint8_t *)) != vlan) {
+			kind = DP_PKT_DROP;
+			why = DP_DROP_VLAN_OTHER;
+		}
 		if (likely(kind == DP_PKT_UDP4)) {
 			const struct dp_parsed *pp = &parsed[n_udp];
 			const uint8_t *u = rte_pktmbuf_mtod_offset(m, const uint8_t *, pp->l4_off + 8);

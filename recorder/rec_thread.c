@@ -206,8 +206,9 @@ static void rec_write_item(struct rec_thread *t, const struct dp_rec_item *it)
 {
 	struct rec_ctx *r = t->r;
 	struct rte_mbuf *m = it->m;
+	const struct dp_rec_saved *s = (it->flags & DP_REC_F_SAVED) ? rte_mbuf_to_priv(m) : NULL;
 	struct rec_file *f = NULL;
-	uint32_t len = rte_pktmbuf_pkt_len(m);
+	uint32_t len = s != NULL ? s->pkt_len : rte_pktmbuf_pkt_len(m);
 	const void *src;
 	uint8_t *p;
 
@@ -223,12 +224,12 @@ static void rec_write_item(struct rec_thread *t, const struct dp_rec_item *it)
 	p = rec_file_reserve(&t->w, f, it->tsc, rec_tsc_ns(r, it->tsc), len, len);
 	if (p == NULL)
 		return;
-	if (it->flags & DP_REC_F_SAVED) {
-		/* forwarded too: the headers as received are in the private area */
-		const struct dp_rec_saved *s = rte_mbuf_to_priv(m);
+	if (s != NULL) {
+		/* forwarded too: the headers as received are in the private area, the rest
+		 * where it was received (the forward path may have moved the frame's start) */
 		uint32_t h = RTE_MIN((uint32_t)s->len, len);
 		memcpy(p, s->hdr, h);
-		memcpy(p + h, rte_pktmbuf_mtod_offset(m, const uint8_t *, h), len - h);
+		memcpy(p + h, (const uint8_t *)m->buf_addr + s->data_off + h, len - h);
 	} else {
 		src = rte_pktmbuf_read(m, 0, len, p); /* copies into p when the mbuf is chained */
 		if (src != p)

@@ -153,7 +153,7 @@ def free_port():
 
 
 def config_yaml(eal, ports, flows, workers=1, recording_dir=None, dataplane=None, extra=None):
-    """Render a config. ports: list of dicts (name, device, ipv4, gateway, gateway_mac);
+    """Render a config. ports: list of dicts (name, device, ipv4, gateway, gateway_mac, vlan);
     flows: list of dicts (name, match{dst,src}, actions[], forward{to,from,port}, count).
     extra: raw YAML appended (e.g. sip: and media:); without a sip: section the SIP
     listener goes to a free UDP port on 127.0.0.1, never the shared 5060."""
@@ -165,7 +165,7 @@ def config_yaml(eal, ports, flows, workers=1, recording_dir=None, dataplane=None
     out.append("ports:")
     for p in ports:
         out.append(f"  - name: {_yq(p['name'])}")
-        for k in ("device", "ipv4", "gateway", "gateway_mac"):
+        for k in ("device", "ipv4", "gateway", "gateway_mac", "vlan"):
             if p.get(k) is not None:
                 out.append(f"    {k}: {_yq(p[k])}")
     out.append(f"workers: {workers}")
@@ -384,6 +384,20 @@ class Stats:
     def __repr__(self):
         return json.dumps(self.lines, indent=1)
 
+
+def run_until_rx(cfg, tmp, n, timeout=20):
+    """Start rtprec on config text cfg (written to tmp/rtprec.yaml), wait until its workers
+    have read n frames, stop it. Returns (Rtprec, ready event, live Stats, exit code, final
+    Stats)."""
+    (tmp / "rtprec.yaml").write_text(cfg)
+    r = Rtprec(tmp / "rtprec.yaml", tmp)
+    try:
+        ready = r.wait_ready()
+        live = r.wait_rx(n, timeout=timeout)
+        rc, final = r.stop()
+    finally:
+        r.kill()
+    return r, ready, live, rc, final
 
 def port_mac(ready, name, default=None):
     """The port MAC from the ready event if it carries one (ports: list or dict)."""

@@ -7,8 +7,8 @@ import subprocess
 import pytest
 from scapy.all import IP, TCP, UDP, Dot1Q, Ether, IPOption_EOL, IPOption_NOP, Raw, raw
 
-from conftest import (BIN, DROP_REASONS, Rtprec, PCAP_MAGIC_NS, config_yaml, eal_args, pcap_frames,
-                      port_mac, read_pcap, write_empty_pcap, write_pcap)
+from conftest import (BIN, DROP_REASONS, PCAP_MAGIC_NS, config_yaml, eal_args, pcap_frames, port_mac,
+                      read_pcap, run_until_rx, write_empty_pcap, write_pcap)
 
 PCAP0_MAC = "02:70:63:61:70:00"  # net_pcap's MAC for its first/second port (DPDK 22.11)
 PCAP1_MAC = "02:70:63:61:70:01"
@@ -171,14 +171,7 @@ def pcap_run(tmp_path_factory):
                dict(name="media1", device="net_pcap1", ipv4=f"{DP1}/24", gateway="198.51.100.1",
                     gateway_mac=GW1_MAC)],
         recording_dir=str(rec), flows=FLOWS)
-    (tmp_path / "rtprec.yaml").write_text(cfg)
-    r = Rtprec(tmp_path / "rtprec.yaml", tmp_path)
-    try:
-        ready = r.wait_ready()
-        live = r.wait_rx(len(frames), timeout=20)
-        rc, final = r.stop()
-    finally:
-        r.kill()
+    r, ready, live, rc, final = run_until_rx(cfg, tmp_path, len(frames))
     assert rc == 0, r.diag()
     assert final is not None, f"no exit stats\n{r.diag()}"
     assert not r.bad_lines, f"non-JSON lines on stdout: {r.bad_lines[:5]}"

@@ -132,6 +132,8 @@ static const struct ecase ecases[] = {
 	{ "desc_zero", P "    rx_desc: 0\n    tx_desc: 20000\n", 2,
 	  "t.yaml:5:14: ports[0].rx_desc: 0 is out of range (64..16384)\n"
 	  "t.yaml:6:14: ports[0].tx_desc: 20000 is out of range (64..16384)\n" },
+	{ "vlan_range", P "    vlan: 4095\n", 1,
+	  "t.yaml:5:11: ports[0].vlan: 4095 is out of range (0..4094)\n" },
 	/* workers, recording */
 	{ "workers_zero", P "workers: 0\n", 1, "t.yaml:5:10: workers: 0 is out of range (1..64)\n" },
 	{ "workers_big", P "workers: 65\n", 1, "t.yaml:5:10: workers: 65 is out of range (1..64)\n" },
@@ -421,7 +423,7 @@ static void test_derived(void **state)
 	struct cfg *c = expect_ok(
 		"ports:\n"
 		"  - {name: a, device: d0, ipv4: 10.0.0.2/8, gateway: 10.255.0.1,"
-		" gateway_mac: \"02:0A:0b:0c:0d:FF\", rx_desc: 64, tx_desc: 16384}\n"
+		" gateway_mac: \"02:0A:0b:0c:0d:FF\", rx_desc: 64, tx_desc: 16384, vlan: 4094}\n"
 		"  - {name: b, device: d1, ipv4: 192.0.2.10/32}\n"
 		"workers: 0x10\n"
 		"flows:\n"
@@ -442,6 +444,8 @@ static void test_derived(void **state)
 	assert_memory_equal(c->ports[0].gateway_mac_bytes, mac, 6);
 	assert_int_equal(c->ports[0].rx_desc, 64);
 	assert_int_equal(c->ports[0].tx_desc, 16384);
+	assert_int_equal(c->ports[0].vlan, 4094);
+	assert_int_equal(c->ports[1].vlan, 0);
 	assert_int_equal(c->ports[1].prefix_len, 32);
 	const struct cfg_flow *f = &c->flows[0];
 	assert_int_equal(f->action_mask, CFG_ACT_RECORD | CFG_ACT_FORWARD);

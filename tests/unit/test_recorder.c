@@ -369,8 +369,15 @@ static void test_saved_headers(void **state)
 		struct dp_rec_item it = {.m = m, .tsc = rte_rdtsc() + i, .flags = DP_REC_F_SAVED};
 
 		sv->len = HDR;
+		sv->data_off = m->data_off;
+		sv->pkt_len = rte_pktmbuf_pkt_len(m);
 		memcpy(sv->hdr, rte_pktmbuf_mtod(m, void *), HDR);
 		memset(rte_pktmbuf_mtod(m, void *), 0xEE, HDR); /* the rewrite */
+		/* and a VLAN tag taken out or put in: the frame's start moves */
+		if (i % 2)
+			assert_non_null(rte_pktmbuf_adj(m, 4));
+		else
+			memset(rte_pktmbuf_prepend(m, 4), 0xEE, 4);
 		rte_mbuf_refcnt_update(m, 1);
 		fwd[i] = m;
 		while (rte_ring_sp_enqueue_elem(g.rings[0], &it, DP_REC_ITEM_SIZE) != 0)
