@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * RTP fixed header (RFC 3550 §5.1) and RTCP told apart by packet type
  * (RFC 5761 §4: RTCP types 192..223 are never used as RTP payload types). */
+#include "dataplane/dp_rtp.h"
 #include "exp.h"
 
 int exp_rtp_parse(const uint8_t *p, uint32_t len, struct exp_rtp *r)
@@ -9,7 +10,7 @@ int exp_rtp_parse(const uint8_t *p, uint32_t len, struct exp_rtp *r)
 
 	if (len < 8 || (p[0] >> 6) != 2)
 		return EXP_RTP_NOT;
-	if (p[1] >= 192 && p[1] <= 223)
+	if (dp_rtp_is_rtcp(p))
 		return EXP_RTP_RTCP;
 	if (len < 12)
 		return EXP_RTP_NOT;

@@ -11,6 +11,7 @@
 #include <srtp2/srtp.h>
 
 #include "config/cfg_log.h"
+#include "dataplane/dp_rtp.h"
 #include "rec_priv.h"
 
 #define REC_ETH_HDR 14u
@@ -173,8 +174,7 @@ static int rec_srtp_find(const struct rec_srtp *s, uint16_t dport, const uint8_t
 			return (int)i;
 		}
 		if (dport == k->rtp_port) {
-			/* rtcp-mux: RFC 5761 4, RTCP packet types are 192..223 */
-			*rtcp = k->rtcp_port == 0 && plen >= 2 && pl[1] >= 192 && pl[1] <= 223;
+			*rtcp = k->rtcp_port == 0 && plen >= 2 && dp_rtp_is_rtcp(pl); /* rtcp-mux */
 			return (int)i;
 		}
 	}
