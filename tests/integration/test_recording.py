@@ -16,7 +16,6 @@ import stat
 import subprocess
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -78,17 +77,18 @@ def stop_sender(p):
     p.wait(timeout=10)
 
 
-def tshark_rtp(pcap):
-    """tshark must read the whole file (exit 0); returns the RTP (ssrc, seq) it decodes."""
+def tshark_rtp(pcap, key="rtp.ssrc"):
+    """tshark must read the whole file (exit 0); returns the RTP (key, seq) it decodes, key
+    the SSRC or another numeric field."""
     # the media ports as RTP (tshark would take some of them for other protocols)
     p = subprocess.run(["tshark", "-r", str(pcap), "-d", "udp.port==30000-32999,rtp", "-Y", "rtp",
-                        "-T", "fields", "-e", "rtp.ssrc", "-e", "rtp.seq"],
+                        "-T", "fields", "-e", key, "-e", "rtp.seq"],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, f"tshark -r {pcap}: exit {p.returncode}\n{p.stderr[-1000:]}"
     out = []
     for line in p.stdout.splitlines():
-        ssrc, seq = line.split("\t")
-        out.append((int(ssrc, 16) if ssrc.startswith("0x") else int(ssrc), int(seq)))
+        k, seq = line.split("\t")
+        out.append((int(k, 0), int(seq)))
     return out
 
 
@@ -246,7 +246,9 @@ def test_disk_full(start_rtprec, tmp_path, veth_ns, tiny_tmpfs, refuse):
 @pytest.mark.timeout_s(240)
 def test_sigterm_many_calls(start_rtprec, tmp_path, veth_ns):
     """100 calls with media, then SIGTERM: every session.json written, every pcap read
-    by tshark with as many RTP packets as session.json says were recorded."""
+    whole (our reader, then Wireshark's mergecap) and its RTP decoded by tshark, as many
+    packets as session.json says were recorded (one tshark over the merged calls, told
+    apart by their media ports: 100 tshark starts took 20 s)."""
     v = veth_ns
     n = int(os.environ.get("RTPREC_REC_CALLS", "100"))
     rec_dir = tmp_path / "rec"
@@ -271,17 +273,24 @@ def test_sigterm_many_calls(start_rtprec, tmp_path, veth_ns):
     assert len(rl["threads"]) == 2 and all(t["packets"] > 0 for t in rl["threads"]), rl
     dirs = session_dirs(rec_dir)
     assert len(dirs) == n
+    pcaps = [d + "/media.pcap" for d in dirs]
+    merged = tmp_path / "all.pcapng"
+    sh(["mergecap", "-w", str(merged)] + pcaps, timeout=60)
+    rtp_to = {}  # media port -> RTP packets tshark decoded there
+    for port, _ in tshark_rtp(merged, "udp.dstport"):
+        rtp_to[port] = rtp_to.get(port, 0) + 1
     recorded = 0
-    with ThreadPoolExecutor(4) as ex:  # one tshark per pcap: start them side by side
-        rtps = list(ex.map(check_pcap, [d + "/media.pcap" for d in dirs]))
-    for d, rtp in zip(dirs, rtps):
+    for d, pcap in zip(dirs, pcaps):
         sess = json.load(open(d + "/session.json"))
         assert sess["end_reason"] == "shutdown"
         assert sess["recording_error"] is False and sess["record_drops"] == 0, sess
         assert sess["recording"]["files"] == ["media.pcap"]
         assert not os.path.exists(d + "/session.json.tmp")
-        assert len(rtp) == sess["recording"]["packets"] == sess["streams"][0]["packets"], sess
-        recorded += len(rtp)
+        n_recs = len(read_pcap(pcap)[2])
+        rtp = rtp_to.pop(sess["streams"][0]["local_port"], 0)
+        assert rtp == n_recs == sess["recording"]["packets"] == sess["streams"][0]["packets"], sess
+        recorded += rtp
+    assert not rtp_to, rtp_to
     assert recorded >= 20 * n and recorded == rl["packets"], (recorded, rl)
 
 

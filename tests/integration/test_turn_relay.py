@@ -99,8 +99,9 @@ def relay_candidates(sdp):
             re.findall(r"^a=candidate:\S+ \d \S+ \d+ (\S+) (\d+) typ relay", sdp, re.M)]
 
 
-def checks_from(lab, seconds):
-    """Sources (ip, port) of the STUN Binding requests the SRC's media address gets."""
+def checks_from(lab, seconds, want):
+    """Sources (ip, port) of the STUN Binding requests the SRC's media address gets within
+    seconds, or until one comes from want (ip, port)."""
     code = ("import socket,time\n"
             "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
             f"s.bind(('{SRC_IP}',{SRC_MEDIA_PORT}))\n"
@@ -112,7 +113,8 @@ def checks_from(lab, seconds):
             "  except socket.timeout:\n"
             "    continue\n"
             "  if d[:2]==b'\\x00\\x01':\n"
-            "    print(a[0],a[1])\n")
+            "    print(a[0],a[1],flush=True)\n"
+            f"    if a=={tuple(want)!r}: break\n")
     out = lab.nsx(lab.out, PY, "-c", code, timeout=seconds + 20).stdout.split()
     return {(out[i], int(out[i + 1])) for i in range(0, len(out), 2)}
 
@@ -248,13 +250,13 @@ def test_rtcp_relay_refused_answers_without_relay(start_rtprec, tmp_path):
 
 
 def test_relay_lost_is_made_again_and_reoffered(start_rtprec, tmp_path):
-    """coturn grants 20 s allocations and is restarted during the call: the Refresh at 10 s
+    """coturn grants 10 s allocations and is restarted during the call: the Refresh at 5 s
     is refused (the new process knows no allocation). rtprec logs the loss once, counts
     it, allocates again and offers the new relayed address in a re-INVITE; the SRC's RTP
     sent there is recorded. The SRC offered ICE: the re-offer's relayed candidate is the
     new address (not the lost one), and rtprec's checks now leave from it (through the
     new allocation)."""
-    turns = [([STUN_IP, STUN_ALT_IP], STUN_PORT, STUN_IP, "--max-allocate-lifetime=20")]
+    turns = [([STUN_IP, STUN_ALT_IP], STUN_PORT, STUN_IP, "--max-allocate-lifetime=10")]
     with relayed_call(start_rtprec, tmp_path, turns, SDP_MUX_ICE) as (lab, servers, r, uac,
                                                                       resp):
         ip, port = answer_media(resp)
@@ -267,7 +269,7 @@ def test_relay_lost_is_made_again_and_reoffered(start_rtprec, tmp_path):
         assert relay_candidates(reinvite) == [(new_ip, new_port)], reinvite
         uac.reply(reinvite, 200, SDP_MUX_ICE)
         uac.wait_request("ACK")
-        assert (new_ip, new_port) in checks_from(lab, 5), r.diag()
+        assert (new_ip, new_port) in checks_from(lab, 5, (new_ip, new_port)), r.diag()
         send_from_outside(lab, SRC_MEDIA_PORT, new_ip, new_port, 30)
         time.sleep(0.5)
         nat = r.stats().by_type("nat")[0]
