@@ -57,9 +57,10 @@ void dp_neigh_ref(struct dp_worker *w, uint32_t idx, int delta)
 }
 
 /* The outer tag of a frame leaving on a port with VLAN out_vlan: that VLAN (the tag's
- * id replaced, its priority kept, or a tag put in with priority 0); none when it came
- * tagged from a port with a VLAN (in_vlan) to one without; else the tags it came with.
- * false: no headroom for the tag. */
+ * id replaced, its priority kept, or a tag put in with the priority of an IPv4 frame's
+ * DSCP class, DSCP / 8 as switches map it by default: EF voice goes as 5); none when it
+ * came tagged from a port with a VLAN (in_vlan) to one without; else the tags it came
+ * with. false: no headroom for the tag. */
 static bool dp_vlan_out(struct rte_mbuf *m, uint16_t out_vlan, uint16_t in_vlan)
 {
 	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
@@ -74,12 +75,15 @@ static bool dp_vlan_out(struct rte_mbuf *m, uint16_t out_vlan, uint16_t in_vlan)
 		return true;
 	}
 	if (!tagged) {
+		bool ipv4 = f[12] == 0x08 && f[13] == 0x00 && rte_pktmbuf_data_len(m) > 15;
+		uint16_t pcp = ipv4 ? (uint16_t)(f[15] >> 5) << 13 : 0;
 		uint8_t *g = (uint8_t *)rte_pktmbuf_prepend(m, DP_VLAN_HLEN);
+
 		if (g == NULL)
 			return false;
 		memmove(g, f, 2 * RTE_ETHER_ADDR_LEN);
 		*(rte_be16_t *)(g + 12) = rte_cpu_to_be_16(DP_ETHERTYPE_VLAN);
-		*(rte_be16_t *)(g + 14) = 0;
+		*(rte_be16_t *)(g + 14) = rte_cpu_to_be_16(pcp);
 		f = g;
 	}
 	tci = (rte_be16_t *)(f + 14);

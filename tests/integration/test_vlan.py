@@ -1,9 +1,9 @@
 """Ports with `vlan:` on net_pcap: a port takes frames of its VLAN only (others counted as
 vlan_other); forwarded frames leave tagged with the output port's VLAN (tag replaced with
-its priority kept, put in, or taken out for a port without one); ARP and ICMP replies keep
-the tag; ARP requests for a next hop go out tagged; recordings hold the frames exactly as
-received, whatever the forward did to them. (No real Linux peer on a VLAN here: this
-kernel has no 802.1Q support, CONFIG_VLAN_8021Q unset.)"""
+its priority kept, put in with the priority of the DSCP class, or taken out for a port
+without one); ARP and ICMP replies keep the tag; ARP requests for a next hop go out
+tagged; recordings hold the frames exactly as received, whatever the forward did to them.
+(No real Linux peer on a VLAN here: this kernel has no 802.1Q, CONFIG_VLAN_8021Q unset.)"""
 import os
 import struct
 import subprocess
@@ -41,11 +41,11 @@ def rtp(seq, ssrc):
     return struct.pack("!BBHII", 0x80, 0, seq, seq * 160, ssrc) + bytes([seq]) * 160
 
 
-def frame(dst, dport, seq, ssrc, tags=(), port=0):
+def frame(dst, dport, seq, ssrc, tags=(), port=0, tos=0):
     l2 = Ether(src=GW_MAC, dst=PCAP_MAC[port])
     for vid, prio in tags:
         l2 = l2 / Dot1Q(vlan=vid, prio=prio)
-    return raw(l2 / IP(src="100.64.0.9", dst=dst, ttl=64) / UDP(sport=5004, dport=dport)
+    return raw(l2 / IP(src="100.64.0.9", dst=dst, ttl=64, tos=tos) / UDP(sport=5004, dport=dport)
                / Raw(rtp(seq, ssrc)))
 
 
@@ -57,7 +57,8 @@ def vlan_run(tmp_path_factory):
     per = {
         "retag": [frame(DP0, 30000, s, 0x100, [(100, 5)]) for s in range(1, N + 1)],
         "untag": [frame(DP0, 30002, s, 0x200, [(100, 3)]) for s in range(1, N + 1)],
-        "tag": [frame(DP2, 30004, s, 0x300, port=2) for s in range(1, N + 1)],
+        # DSCP EF (46) on odd sequence numbers: a tag put in gets priority 5 for them
+        "tag": [frame(DP2, 30004, s, 0x300, port=2, tos=0xB8 * (s % 2)) for s in range(1, N + 1)],
     }
     other = [frame(DP0, 30000, 50, 0x100),                    # untagged
              frame(DP0, 30000, 51, 0x100, [(300, 0)]),        # another VLAN
@@ -120,7 +121,7 @@ def test_forwarded_tags(vlan_run):
         assert (vid, dst, src, ip_src) == ("200", GW1_MAC, src1, DP1), rows
         assert ipst == "1" and udpst == "1", rows
         by_port.setdefault(dport, []).append(prio)
-    assert by_port == {"40000": ["5"] * N, "40004": ["0"] * N}, by_port
+    assert by_port == {"40000": ["5"] * N, "40004": ["5", "0"] * (N // 2)}, by_port
     rows = tshark_rows(tmp / "out2.pcap", "vlan.id", "eth.dst", "ip.src", "udp.dstport",
                        "ip.checksum.status", "udp.checksum.status")
     assert rows == [["", GW2_MAC, DP2, "40002", "1", "1"]] * N, rows
