@@ -281,8 +281,8 @@ void cp_print_ready(struct cp_ctx *cp, FILE *out)
 		cp_json_str(out, pi->cfg->device);
 		fputs(",\"ipv4\":", out);
 		cp_json_str(out, pi->cfg->ipv4);
-		fprintf(out, ",\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\"}", a[0], a[1], a[2],
-			a[3], a[4], a[5]);
+		fprintf(out, ",\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\",\"vlan\":%u}", a[0], a[1],
+			a[2], a[3], a[4], a[5], pi->vlan);
 	}
 	fprintf(out, "],\"workers\":%u,\"flows\":%u,\"recording_dir\":",
 		dp_worker_count(cp->dp), cp->st.n);

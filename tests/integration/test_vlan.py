@@ -90,6 +90,8 @@ def vlan_run(tmp_path_factory):
 
 
 def test_other_vlans_dropped(vlan_run):
+    ports = {p["name"]: p["vlan"] for p in vlan_run["ready"]["ports"]}
+    assert ports == {"media0": 100, "media1": 200, "media2": 0}, vlan_run["ready"]
     st = vlan_run["final"]
     drops = {k: int(v) for k, v in st.ports["media0"]["drops"].items() if int(v)}
     assert drops == {"vlan_other": 3}, st.ports["media0"]
