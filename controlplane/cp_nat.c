@@ -126,10 +126,13 @@ static void cp_nat_start_stun(struct cp_nat *n)
 	int rc;
 
 	if (n->cfg->behaviour_on) {
+		/* the last complete discovery, for a recheck's filtering (nat_behav.h) */
+		struct nat_behav_result last = n->behav.res;
 		struct nat_behav_cfg bc = {
 			.server_ip = n->cfg->stun.ip, .server_port = n->cfg->stun.port,
 			.local_ip = n->local_ip, .local_port = (uint16_t)n->cfg->stun_port,
 			.rto = rto, .send = cp_nat_send, .send_arg = n,
+			.prev = n->behav.state == NAT_BEHAV_DONE ? &last : NULL,
 		};
 		rc = nat_behav_start(&n->behav, &bc, n->now_ms);
 	} else {
@@ -198,7 +201,9 @@ static void cp_nat_stun_result(struct cp_nat *n, const struct nat_behav_result *
 	LOG_INFO("nat: %s:%u maps to %s:%u; mapping %s, filtering %s%s",
 		 cp_ip_str(n->local_ip, a), n->cfg->stun_port, cp_ip_str(r->mapped_ip, b),
 		 r->mapped_port, nat_mapping_name(r->mapping), nat_filtering_name(r->filtering),
-		 r->other_known ? "" : " (the server gave no OTHER-ADDRESS)");
+		 !r->other_known ? " (the server gave no OTHER-ADDRESS)" :
+		 n->behav.filtering_kept ? " (as found before: the same mapping, whose filter may "
+					   "still let the server's other address in)" : "");
 	cp_nat_found(n, r->mapped_ip, r->mapped_port, true);
 }
 

@@ -63,7 +63,16 @@ static enum test map1_done(struct nat_behav *b, const struct reply *r)
 		b->res.mapping = NAT_MAPPING_ENDPOINT_INDEPENDENT;
 	}
 	take_other(b);
-	return b->res.other_known ? T_FILT2 : T_END;
+	if (!b->res.other_known)
+		return T_END;
+	if (b->has_prev && b->prev.mapped_known && b->prev.other_known &&
+	    b->prev.filtering != NAT_FILTERING_UNKNOWN &&
+	    same_mapped(b, b->prev.mapped_ip, b->prev.mapped_port)) {
+		b->res.filtering = b->prev.filtering;
+		b->filtering_kept = true;
+		return mapping_next(b);
+	}
+	return T_FILT2;
 }
 
 /* Test II asked for a reply from the other IP and port: it passing the
@@ -155,6 +164,11 @@ int nat_behav_start(struct nat_behav *b, const struct nat_behav_cfg *cfg, uint64
 	if (!cfg->send || nat_bind_init(&b->t, &cfg->rto, cfg->rng, cfg->rng_arg) != 0)
 		return -1;
 	b->cfg = *cfg;
+	if (cfg->prev != NULL) {
+		b->prev = *cfg->prev;
+		b->has_prev = true;
+	}
+	b->cfg.prev = NULL;
 	b->state = NAT_BEHAV_RUNNING;
 	run(b, T_MAP1, now_ms);
 	return b->state == NAT_BEHAV_FAILED ? -1 : 0;

@@ -6,7 +6,8 @@
  * Order: test I, then the filtering tests, then mapping tests II and III.
  * The filtering tests go first because the mapping tests send to the
  * server's alternate address, which would open an address-dependent filter
- * to the very responses the filtering tests watch for. */
+ * to the very responses the filtering tests watch for. A recheck that finds the
+ * same mapping keeps the last filtering instead (nat_behav_cfg.prev). */
 #ifndef RTPREC_NAT_BEHAV_H
 #define RTPREC_NAT_BEHAV_H
 
@@ -54,6 +55,11 @@ struct nat_behav_cfg {
 	void *send_arg;
 	nat_rng_fn rng;           /* NULL: getrandom() */
 	void *rng_arg;
+	/* The last discovery's result from this local port, NULL for none. When test I
+	 * maps to the same address again, the NAT binding may be the one the last mapping
+	 * tests opened to the server's alternate address, which would let the filtering
+	 * tests' answers in whatever the filter: they are skipped and its filtering kept. */
+	const struct nat_behav_result *prev;
 };
 
 struct nat_behav_result {
@@ -70,13 +76,16 @@ struct nat_behav_result {
 };
 
 struct nat_behav {
-	struct nat_behav_cfg cfg;
+	struct nat_behav_cfg cfg; /* cfg.prev is copied into prev at the start */
+	struct nat_behav_result prev;
+	bool has_prev;
 	enum nat_behav_state state;
 	uint8_t test;             /* the running test, internal */
 	struct nat_bind t;
 	uint32_t map2_ip;         /* mapping test II's mapped address */
 	uint16_t map2_port;
 	struct nat_behav_result res;
+	bool filtering_kept;      /* res.filtering is prev's (see cfg.prev) */
 };
 
 /* Sends test I at once. 0, or -1 on a bad cfg (no send, bad rto) or when

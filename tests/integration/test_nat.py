@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import DP_ADDR, config_yaml, eal_args, free_port
+from conftest import ASAN_BUILD, DP_ADDR, config_yaml, eal_args, free_port
 from nat_lab import INSIDE_DP, INSIDE_GW, SRC_IP, STUN_IP, STUN_PORT, NatLab
 from sip_uac import Uac, answer_media
 
@@ -75,6 +75,29 @@ def test_discovery_behind_nat(start_rtprec, tmp_path, kind, mapping, filtering):
         # an answer to a retransmission that comes after its transaction ended (stun_rto_ms
         # is 50 here: a loaded VM retransmits) is unmatched by design; more is a bug
         assert nat["stun_unmatched"] <= 2 and nat["tx_dropped"] == 0, nat
+
+
+@pytest.mark.skipif(ASAN_BUILD, reason="control-plane logic, unit-tested as well (CI time)")
+def test_recheck_keeps_filtering(start_rtprec, tmp_path):
+    """An address-restricted cone NAT (endpoint-independent mapping, address-dependent
+    filtering) rechecked 5 s on: the first discovery's mapping tests sent to the STUN
+    server's other address, which the NAT now lets in, so the recheck's filtering test
+    would see endpoint-independent filtering. The recheck finds the same mapping and
+    keeps the first filtering. (The router forgets refused flows after 1 s: Linux would
+    otherwise keep the first discovery's refused answer from the other address as a flow
+    of its own for 30 s and refuse the recheck's answer as well.)"""
+    behaviour = ("endpoint-independent", "address-dependent")
+    with NatLab("address-restricted") as lab:
+        lab.nsx(lab.rt, "sysctl", "-qw", "net.netfilter.nf_conntrack_udp_timeout=1")
+        lab.start_coturn()
+        r = start_rtprec(lab_config(tmp_path, lab, dict(STUN_NAT, recheck_s=5)))
+        r.wait_ready()
+        i, ev = nat_event(r)
+        assert (ev["mapping"], ev["filtering"]) == behaviour, ev
+        _, again = nat_event(r, start=i + 1)
+        assert again["checks"] == 2 and again["mapped_port"] == ev["mapped_port"], again
+        assert (again["mapping"], again["filtering"]) == behaviour, again
+        assert "filtering address-dependent (as found before" in r.stderr_text(), r.diag()
 
 
 def test_address_change_seen_by_recheck(start_rtprec, tmp_path):

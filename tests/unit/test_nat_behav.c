@@ -37,6 +37,7 @@ struct mapping {
 
 struct sim {
 	enum nat_mapping map;      /* UNKNOWN stands for "no NAT at all" */
+	uint16_t port_base;        /* of the NAT's external ports, 0: 40000 */
 	enum nat_filtering filt;
 	enum server_kind server;
 	int n_maps;
@@ -72,7 +73,9 @@ static struct mapping *nat_out(struct sim *s, struct endpoint dst)
 	if (!m) {
 		assert_true(s->n_maps < 8);
 		m = &s->maps[s->n_maps];
-		*m = (struct mapping){ .key = k, .ext_port = (uint16_t)(40000 + s->n_maps) };
+		*m = (struct mapping){ .key = k,
+				       .ext_port = (uint16_t)((s->port_base ? s->port_base : 40000) +
+							      s->n_maps) };
 		s->n_maps++;
 	}
 	if (m->n_sent < 8)
@@ -165,14 +168,15 @@ static int sim_rng(void *arg, uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* Runs discovery to its end; answers arrive 5 ms after their request. */
-static void run(struct sim *s, struct nat_behav *b)
+/* Runs discovery to its end (a recheck after prev when not NULL); answers arrive 5 ms
+ * after their request. */
+static void run_after(struct sim *s, struct nat_behav *b, const struct nat_behav_result *prev)
 {
 	struct nat_behav_cfg cfg = {
 		.server_ip = PRIMARY_IP, .server_port = PRIMARY_PORT,
 		.local_ip = LOCAL_IP, .local_port = LOCAL_PORT,
 		.rto = { 20, 3, 4 },
-		.send = sim_send, .send_arg = s, .rng = sim_rng,
+		.send = sim_send, .send_arg = s, .rng = sim_rng, .prev = prev,
 	};
 	uint64_t now = 1000;
 
@@ -192,6 +196,11 @@ static void run(struct sim *s, struct nat_behav *b)
 		nat_behav_tick(b, now);
 	}
 	assert_true(nat_behav_deadline(b) == UINT64_MAX);
+}
+
+static void run(struct sim *s, struct nat_behav *b)
+{
+	run_after(s, b, NULL);
 }
 
 struct behav_case {
@@ -265,6 +274,35 @@ static void test_cases(void **state)
 		check_case(&cases[i]);
 }
 
+/* A recheck from the same port while the NAT still holds the binding the first run's
+ * mapping tests sent through (to the server's other address): the filtering tests would
+ * see that address let in. The same mapping keeps the first filtering; a new mapping
+ * (the NAT lost its state) is tested again. */
+static void test_recheck(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < 9; i++) { /* the RFC 5780 server cases */
+		const struct behav_case *c = &cases[i];
+		struct sim s = { .map = c->nat_map, .filt = c->nat_filt, .server = c->server };
+		struct nat_behav first, again;
+
+		run(&s, &first);
+		assert_false(first.filtering_kept);
+		run_after(&s, &again, &first.res);
+		assert_int_equal(again.state, NAT_BEHAV_DONE);
+		assert_int_equal(again.res.mapping, c->map);
+		assert_int_equal(again.res.filtering, c->filt);
+		assert_true(again.filtering_kept);
+		/* the NAT restarted: new bindings on other ports, the filter tested again */
+		s.n_maps = 0;
+		s.port_base = 41000;
+		run_after(&s, &again, &first.res);
+		assert_int_equal(again.res.mapped_port, 41000);
+		assert_int_equal(again.res.filtering, c->filt);
+		assert_false(again.filtering_kept);
+	}
+}
+
 static void test_stray_input_ignored(void **state)
 {
 	(void)state;
@@ -306,6 +344,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
+		cmocka_unit_test(test_recheck),
 		cmocka_unit_test(test_stray_input_ignored),
 		cmocka_unit_test(test_names),
 	};
