@@ -57,6 +57,7 @@ uint32_t exp_decode(struct exp_decoder *d, uint8_t id, uint32_t crate, const uin
 struct exp_udp {
 	uint32_t src_ip, dst_ip; /* host order */
 	uint16_t src_port, dst_port;
+	uint16_t csum; /* the UDP checksum as in the frame (0: none) */
 	const uint8_t *payload;
 	uint32_t len;
 };
@@ -107,8 +108,13 @@ struct exp_addr {
 	uint16_t port;
 };
 
+/* A stream's "srtp" "mode": with decrypt the recorder writes what it decrypted
+ * with UDP checksum 0 and what it could not as received; with keep all is encrypted. */
+enum exp_srtp { EXP_SRTP_NONE = 0, EXP_SRTP_DECRYPT, EXP_SRTP_KEEP };
+
 struct exp_sstream {
 	char label[64];
+	uint8_t srtp; /* enum exp_srtp */
 	uint16_t local_port;
 	struct exp_addr negotiated, latched;
 	struct exp_ptmap map; /* static types plus the rtpmap lines */

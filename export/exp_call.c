@@ -4,7 +4,8 @@
  * latched address, else whose negotiated address is its source; the rest is
  * grouped by SSRC (streams "ssrc-XXXXXXXX", static payload types only).
  * RTCP and what is not RTP are counted and skipped, so are comfort noise,
- * telephone-event and payload types without a decodable codec. */
+ * telephone-event, payload types without a decodable codec, and SRTP that the
+ * recorder did not decrypt. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@ struct exp_stream {
 	uint32_t ssrc;
 	const struct exp_ptmap *map;
 	struct exp_track track;
-	uint64_t cn, dtmf, unknown;
+	uint64_t cn, dtmf, unknown, encrypted;
 	uint64_t unknown_pt[EXP_PT_MAX];
 };
 
@@ -105,6 +106,16 @@ static struct exp_stream *exp_call_match(struct exp_call *c, const struct exp_ud
 	return st;
 }
 
+/* The payload is still SRTP: a decrypted packet has UDP checksum 0 (the recorder
+ * sets it), any other was written as received. */
+static int exp_call_encrypted(const struct exp_call *c, const struct exp_stream *st,
+			      const struct exp_udp *u)
+{
+	uint8_t mode = st->sess >= 0 ? c->sess->streams[st->sess].srtp : EXP_SRTP_NONE;
+
+	return mode == EXP_SRTP_KEEP || (mode == EXP_SRTP_DECRYPT && u->csum != 0);
+}
+
 void exp_call_udp(void *call, int64_t ts_ns, const struct exp_udp *u)
 {
 	struct exp_call *c = call;
@@ -125,6 +136,10 @@ void exp_call_udp(void *call, int64_t ts_ns, const struct exp_udp *u)
 	st = exp_call_match(c, u, r.ssrc);
 	if (st == NULL) {
 		c->overflow++;
+		return;
+	}
+	if (exp_call_encrypted(c, st, u)) {
+		st->encrypted++;
 		return;
 	}
 	codec = &st->map->pt[r.pt];
@@ -239,7 +254,13 @@ static void exp_stream_report(const struct exp_call *c, const struct exp_stream 
 			(unsigned long long)s->jumps, (unsigned long long)s->ssrc_changes);
 	else
 		fprintf(stderr, "rtprec-export: %s: no decodable audio (%llu packets)\n", who,
-			(unsigned long long)(s->packets + st->cn + st->dtmf + st->unknown));
+			(unsigned long long)(s->packets + st->cn + st->dtmf + st->unknown +
+					     st->encrypted));
+	if (st->encrypted)
+		fprintf(stderr,
+			"rtprec-export: %s: skipped %llu SRTP packet(s) the recorder did not "
+			"decrypt (recording.srtp keep, or failed authentication)\n",
+			who, (unsigned long long)st->encrypted);
 	if (st->cn)
 		fprintf(stderr, "rtprec-export: %s: skipped %llu comfort noise packet(s)\n", who,
 			(unsigned long long)st->cn);
@@ -261,7 +282,7 @@ void exp_call_report(const struct exp_call *c)
 	for (unsigned i = 0; i < c->n; i++) {
 		const struct exp_stream *st = &c->streams[i];
 		/* session streams that never saw a packet are not worth a line */
-		if (st->track.n || st->cn || st->dtmf || st->unknown)
+		if (st->track.n || st->cn || st->dtmf || st->unknown || st->encrypted)
 			exp_stream_report(c, st);
 		else if (st->sess >= 0)
 			fprintf(stderr, "rtprec-export: stream \"%s\": no packets\n",

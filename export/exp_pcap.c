@@ -102,6 +102,7 @@ int exp_frame_parse(int linktype, const uint8_t *d, uint32_t caplen, struct exp_
 	u->dst_ip = exp_be32(ip + 16);
 	u->src_port = exp_be16(udp);
 	u->dst_port = exp_be16(udp + 2);
+	u->csum = exp_be16(udp + 6);
 	u->payload = udp + 8;
 	u->len = ulen - 8;
 	return EXP_FRAME_OK;

@@ -28,6 +28,17 @@ static struct exp_addr exp_json_addr(const json_t *o)
 	return a;
 }
 
+/* {"mode":"decrypt"|"keep",...}; null or absent: not SRTP. Another mode reads
+ * as keep: nothing says that its packets were decrypted. */
+static uint8_t exp_json_srtp(const json_t *o)
+{
+	const char *mode = json_string_value(json_object_get(o, "mode"));
+
+	if (!json_is_object(o))
+		return EXP_SRTP_NONE;
+	return mode != NULL && strcmp(mode, "decrypt") == 0 ? EXP_SRTP_DECRYPT : EXP_SRTP_KEEP;
+}
+
 static void exp_json_stream(const json_t *o, struct exp_sstream *st)
 {
 	const json_t *v, *codecs;
@@ -44,6 +55,7 @@ static void exp_json_stream(const json_t *o, struct exp_sstream *st)
 		st->local_port = (uint16_t)json_integer_value(v);
 	st->negotiated = exp_json_addr(json_object_get(o, "negotiated"));
 	st->latched = exp_json_addr(json_object_get(o, "latched"));
+	st->srtp = exp_json_srtp(json_object_get(o, "srtp"));
 	codecs = json_object_get(o, "codecs");
 	json_array_foreach(codecs, i, v) {
 		if (json_is_string(v))

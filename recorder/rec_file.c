@@ -108,6 +108,22 @@ static void rec_pcap_header(uint8_t h[REC_PCAP_HDR])
 	memcpy(h + 20, &link, 4);
 }
 
+/* open(path, flags) within the descriptor budget: idle files are parked first
+ * when it is used up, and again when the process is out of descriptors. */
+static int rec_open_room(struct rec_wctx *w, const char *path, int flags)
+{
+	int fd;
+
+	if (w->fd_budget != 0 && w->c.open_files >= w->fd_budget && w->make_room != NULL)
+		w->make_room(w->arg);
+	fd = open(path, flags, w->file_mode);
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && w->make_room != NULL) {
+		w->make_room(w->arg);
+		fd = open(path, flags, w->file_mode);
+	}
+	return fd;
+}
+
 /* Open part f->part; the file header is written at once (and again in
  * front of the first records if that failed). */
 static int rec_open_part(struct rec_wctx *w, struct rec_file *f)
@@ -125,13 +141,7 @@ static int rec_open_part(struct rec_wctx *w, struct rec_file *f)
 	f->parked = false;
 	f->retry = REC_RETRY_NONE;
 	rec_file_path(f, f->part, path, sizeof(path));
-	if (w->fd_budget != 0 && w->c.open_files >= w->fd_budget && w->make_room != NULL)
-		w->make_room(w->arg);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, w->file_mode);
-	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && w->make_room != NULL) {
-		w->make_room(w->arg);
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, w->file_mode);
-	}
+	fd = rec_open_room(w, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
 	if (fd < 0) {
 		int err = errno;
 		f->fd = -1;
@@ -206,10 +216,8 @@ static void rec_unpark(struct rec_wctx *w, struct rec_file *f)
 	if (!f->parked)
 		return;
 	f->parked = false;
-	if (w->fd_budget != 0 && w->c.open_files >= w->fd_budget && w->make_room != NULL)
-		w->make_room(w->arg);
 	rec_file_path(f, f->part, path, sizeof(path));
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = rec_open_room(w, path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0) {
 		f->retry = REC_RETRY_REOPEN;
 		rec_file_fail(w, f, errno, "reopen");

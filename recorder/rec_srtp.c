@@ -11,6 +11,7 @@
 #include <srtp2/srtp.h>
 
 #include "config/cfg_log.h"
+#include "dataplane/dp_parse.h"
 #include "dataplane/dp_rtp.h"
 #include "rec_priv.h"
 
@@ -193,9 +194,10 @@ uint32_t rec_srtp_frame(struct rec_srtp *s, uint8_t *frame, uint32_t len)
 	if (s == NULL || s->n == 0 || len < REC_ETH_HDR + 20 + REC_UDP_HDR)
 		return len;
 	type = rec_get16(frame + 12);
-	if (type == 0x8100) { /* one VLAN tag */
-		l3 += 4;
-		type = rec_get16(frame + 16);
+	/* up to two tags (802.1Q or 802.1ad), as the dataplane takes them */
+	for (unsigned tags = 0; tags < 2 && dp_is_vlan_tpid(type); tags++) {
+		l3 += 4; /* len >= 42: both tags are in the frame */
+		type = rec_get16(frame + l3 - 2);
 	}
 	ip = frame + l3;
 	if (type != 0x0800 || len < l3 + 20 || (ip[0] >> 4) != 4 || ip[9] != 17)

@@ -597,6 +597,73 @@ static void test_reader_overlap_back(void **state)
 	exp_track_free(&t);
 }
 
+/* ------------------------------------------------------------ a call */
+/* One 20 ms PCMU packet (seq, all samples CODE-like c) in a frame to dport with
+ * UDP checksum csum, handed to the call as the pcap reader does. */
+static void call_packet(struct exp_call *c, uint16_t dport, uint16_t csum, uint16_t seq,
+			uint8_t code)
+{
+	uint8_t f[256], *rtp;
+	uint32_t n = build_frame(f, 0, 172);
+	struct exp_udp u;
+
+	f[14 + 20 + 2] = (uint8_t)(dport >> 8);
+	f[14 + 20 + 3] = (uint8_t)dport;
+	f[14 + 20 + 6] = (uint8_t)(csum >> 8);
+	f[14 + 20 + 7] = (uint8_t)csum;
+	rtp = f + n - 172;
+	rtp[0] = 0x80;
+	rtp[2] = (uint8_t)(seq >> 8);
+	rtp[3] = (uint8_t)seq;
+	rtp[6] = (uint8_t)((160 * seq) >> 8);
+	rtp[7] = (uint8_t)(160 * seq);
+	rtp[11] = (uint8_t)dport;
+	memset(rtp + 12, code, 160);
+	assert_int_equal(exp_frame_parse(1, f, n, &u), EXP_FRAME_OK);
+	exp_call_udp(c, T0 + seq * 20 * MS, &u);
+}
+
+/* SRTP streams: with recording.srtp decrypt the recorder writes what it decrypted
+ * with UDP checksum 0 and what failed (bad tag, replay, a key change) as received;
+ * with keep everything is as received. Encrypted payloads are never decoded (they
+ * would be loud noise in the WAV files); plain streams keep any checksum. */
+static void test_call_srtp(void **state)
+{
+	static const char js[] =
+		"{\"streams\":["
+		"{\"label\":\"dec\",\"local_port\":20000,\"srtp\":{\"mode\":\"decrypt\",\"tag\":1,"
+		"\"suite\":\"AES_CM_128_HMAC_SHA1_80\"}},"
+		"{\"label\":\"keep\",\"local_port\":20002,\"srtp\":{\"mode\":\"keep\",\"tag\":1,"
+		"\"suite\":\"AES_CM_128_HMAC_SHA1_80\",\"key_params\":\"inline:AAAA\"}},"
+		"{\"label\":\"plain\",\"local_port\":20004}]}";
+	struct exp_session s;
+	struct exp_call *c;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(exp_session_parse(js, strlen(js), &s, err, sizeof(err)), 0);
+	c = exp_call_new(&s, 1);
+	assert_non_null(c);
+	for (uint16_t seq = 1; seq <= 4; seq++) {
+		/* the third one failed authentication: written as received */
+		call_packet(c, 20000, seq == 3 ? 0xbeef : 0, seq, CODE(1));
+		call_packet(c, 20002, seq == 2 ? 0 : 0x1234, seq, CODE(2));
+		call_packet(c, 20004, 0x4321, seq, CODE(3));
+	}
+	assert_int_equal(exp_call_finish(c), 0);
+	assert_int_equal(exp_call_n_audio(c), 2);
+	assert_string_equal(exp_call_stream_name(c, 0), "dec");
+	assert_string_equal(exp_call_stream_name(c, 1), "plain");
+	const struct exp_track *t = exp_call_track(c, 0);
+	assert_int_equal(t->st.packets, 3);
+	expect(t, 0, 320, CODE(1));
+	expect(t, 320, 480, -1); /* the one not decrypted: silence */
+	expect(t, 480, 640, CODE(1));
+	assert_int_equal(exp_call_track(c, 1)->st.packets, 4);
+	exp_call_free(c);
+	exp_session_free(&s);
+}
+
 /* ------------------------------------------------------------ WAV */
 static void test_wav_header(void **state)
 {
@@ -699,6 +766,7 @@ int main(void)
 		cmocka_unit_test(test_track_ts_restart),
 		cmocka_unit_test(test_track_seq_jump),
 		cmocka_unit_test(test_reader_overlap_back),
+		cmocka_unit_test(test_call_srtp),
 		cmocka_unit_test(test_wav_header),
 		cmocka_unit_test(test_wav_files),
 	};

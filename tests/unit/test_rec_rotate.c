@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -455,6 +457,58 @@ static void test_park(void **state)
 	rec_file_free(&f);
 }
 
+static int spare_fd = -1;
+
+/* make_room as the thread does it: here it gives back one descriptor. */
+static void give_room(void *arg)
+{
+	(void)arg;
+	if (spare_fd >= 0)
+		close(spare_fd);
+	spare_fd = -1;
+}
+
+/* The process is out of descriptors when a parked file gets its next record:
+ * room is made (idle files parked) and the reopen tried again, as a create does,
+ * rather than dropping what the stream records until then. */
+static void test_unpark_emfile(void **state)
+{
+	struct rec_wctx w;
+	struct closed_log l;
+	struct rec_file f;
+	struct rlimit old, low;
+	char path[128];
+	int hog[256], n = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/emfile.pcap", tmpdir);
+	wctx(&w, &l, CFG_REC_SYNC_NONE, 0, 0, 4096);
+	w.make_room = give_room;
+	assert_int_equal(rec_file_open(&w, &f, 0, path, 0), 0);
+	put(&w, &f, 0, 200, 1);
+	assert_int_equal(rec_file_flush(&w, &f, false), 0);
+	assert_true(rec_file_park(&w, &f));
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 64;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (n < 256 && (hog[n] = open("/dev/null", O_RDONLY)) >= 0)
+		n++;
+	assert_true(n > 0 && n < 256);
+	spare_fd = hog[--n]; /* the one make_room gives back */
+	put(&w, &f, 1, 200, 2);
+	while (n > 0)
+		close(hog[--n]);
+	give_room(NULL);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_true(f.fd >= 0);
+	assert_int_equal(f.rep.dropped, 0);
+	assert_int_equal(f.rep.write_errors, 0);
+	rec_file_close(&w, &f);
+	assert_int_equal(pcap_check(path, 200, 0), 2);
+	rec_file_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +516,7 @@ int main(void)
 		cmocka_unit_test(test_rotate_size),
 		cmocka_unit_test(test_rotate_time),
 		cmocka_unit_test(test_park),
+		cmocka_unit_test(test_unpark_emfile),
 		cmocka_unit_test(test_write_error_dev_full),
 		cmocka_unit_test(test_open_error),
 		cmocka_unit_test(test_open_retry),

@@ -244,6 +244,83 @@ static void test_same_keys_kept(void **state)
 	srtp_dealloc(tx);
 }
 
+/* Tags in front of the IPv4 header: an 802.1ad S-tag alone, and QinQ (S-tag + C-tag,
+ * or two 802.1Q tags): the dataplane records such frames, they are decrypted too. */
+static void test_vlan_tags(void **state)
+{
+	static const uint16_t tpids[][2] = {{0x8100, 0}, {0x88a8, 0}, {0x88a8, 0x8100},
+					    {0x8100, 0x8100}};
+	srtp_t tx = sender(0);
+	struct rec_srtp *rx = receiver(0, 0);
+	const struct rec_srtp_count *c;
+	uint8_t p[256], plain[256], f[600], want[600];
+	unsigned cnt;
+
+	(void)state;
+	for (unsigned k = 0; k < sizeof(tpids) / sizeof(tpids[0]); k++) {
+		unsigned plen = rtp_packet(plain, (uint16_t)(20 + k)), tags = tpids[k][1] ? 2 : 1;
+		unsigned wl, fl, hl = 12 + 4 * tags;
+		int n = (int)plen;
+
+		memcpy(p, plain, plen);
+		assert_int_equal(srtp_protect(tx, p, &n), srtp_err_status_ok);
+		/* the untagged frames, then the tags put in after the MAC addresses */
+		wl = frame(want, PORT, plain, plen);
+		fl = frame(f, PORT, p, (unsigned)n);
+		memmove(want + hl, want + 12, wl - 12);
+		memmove(f + hl, f + 12, fl - 12);
+		for (unsigned t = 0; t < tags; t++) {
+			put16(want + 12 + 4 * t, tpids[k][t]);
+			put16(f + 12 + 4 * t, tpids[k][t]);
+			put16(want + 14 + 4 * t, 100 + t);
+			put16(f + 14 + 4 * t, 100 + t);
+		}
+		wl += 4 * tags;
+		fl += 4 * tags;
+		assert_int_equal(rec_srtp_frame(rx, f, fl), wl);
+		assert_memory_equal(f, want, wl);
+	}
+	c = rec_srtp_counts(rx, &cnt);
+	assert_int_equal(c[1].decrypted, 4);
+	assert_int_equal(c[1].srtp_errors, 0);
+	rec_srtp_free(rx);
+	srtp_dealloc(tx);
+}
+
+/* The sequence number wraps (the rollover counter goes to 1): packets on both sides
+ * of 65535, with one lost and two swapped across the wrap, all decrypt. */
+static void test_rollover(void **state)
+{
+	static const uint16_t order[] = {65530, 65531, 65532, 65534, 0, 65535, 1, 2, 4, 5};
+	srtp_t tx = sender(0);
+	struct rec_srtp *rx = receiver(0, 0);
+	uint8_t p[256], prot[16][256];
+	int len[16];
+	const struct rec_srtp_count *c;
+	unsigned cnt;
+
+	(void)state;
+	/* protected in sending order (65533 and 3 never arrive) */
+	for (unsigned i = 0; i < 12; i++) {
+		uint16_t seq = (uint16_t)(65530 + i);
+		len[i] = (int)rtp_packet(prot[i], seq);
+		assert_int_equal(srtp_protect(tx, prot[i], &len[i]), srtp_err_status_ok);
+	}
+	for (unsigned k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+		unsigned i = (uint16_t)(order[k] - 65530), plen = rtp_packet(p, order[k]);
+		uint8_t f[600], want[600];
+		unsigned wl = frame(want, PORT, p, plen), fl = frame(f, PORT, prot[i], (unsigned)len[i]);
+
+		assert_int_equal(rec_srtp_frame(rx, f, fl), wl);
+		assert_memory_equal(f, want, wl);
+	}
+	c = rec_srtp_counts(rx, &cnt);
+	assert_int_equal(c[1].decrypted, sizeof(order) / sizeof(order[0]));
+	assert_int_equal(c[1].srtp_errors, 0);
+	rec_srtp_free(rx);
+	srtp_dealloc(tx);
+}
+
 /* A short or non-UDP frame is left alone. */
 static void test_not_udp(void **state)
 {
@@ -267,6 +344,8 @@ int main(void)
 		cmocka_unit_test(test_bad_tag),
 		cmocka_unit_test(test_same_keys_kept),
 		cmocka_unit_test(test_not_udp),
+		cmocka_unit_test(test_vlan_tags),
+		cmocka_unit_test(test_rollover),
 	};
 
 	assert_int_equal(rec_srtp_lib_init(), 0);
