@@ -103,16 +103,29 @@ static struct cp_sip_dialog *lookup(struct cp_sip *s, const char *cid, const cha
 	return NULL;
 }
 
-struct cp_sip_dialog *cp_sip_dialog_find(struct cp_sip *s, const osip_message_t *req)
+/* The dialog of m whose local tag is in header local, the remote one in remote. */
+static struct cp_sip_dialog *find_tagged(struct cp_sip *s, const osip_message_t *m,
+					 osip_from_t *local, osip_from_t *remote)
 {
-	char *cid = call_id_str(req);
-	const char *lt = cp_sip_msg_tag(req->to);
+	char *cid = call_id_str(m);
+	const char *lt = cp_sip_msg_tag(local);
 	struct cp_sip_dialog *d = NULL;
 
 	if (cid && lt)
-		d = lookup(s, cid, cp_sip_msg_tag(req->from), lt);
+		d = lookup(s, cid, cp_sip_msg_tag(remote), lt);
 	osip_free(cid);
 	return d;
+}
+
+struct cp_sip_dialog *cp_sip_dialog_find(struct cp_sip *s, const osip_message_t *req)
+{
+	return find_tagged(s, req, req->to, req->from);
+}
+
+/* The dialog of a response to our own request: its From tag is ours, its To tag theirs. */
+struct cp_sip_dialog *cp_sip_dialog_of_response(struct cp_sip *s, const osip_message_t *resp)
+{
+	return find_tagged(s, resp, resp->from, resp->to);
 }
 
 static void ok_retransmit(struct cp_sip_dialog *d)
@@ -229,6 +242,7 @@ static void dialog_free(struct cp_sip *s, struct cp_sip_dialog *d)
 		d->bye_txd->bye_dialog = NULL;
 	if (d->reinvite_txd)
 		d->reinvite_txd->reinvite_dialog = NULL;
+	cp_sip_reinvite_forget(d);
 	free(d->offer);
 	ok_stop(d);
 	osip_free(d->call_id);
@@ -324,6 +338,7 @@ void cp_sip_dialog_timers(struct cp_sip *s, uint64_t now, uint64_t *next)
 		if (due < *next)
 			*next = due;
 	}
+	cp_sip_reinvite_timers(s, now, next);
 }
 
 /* ---- answering ---- */
@@ -382,6 +397,20 @@ static struct cp_sip_dialog *dialog_new(struct cp_sip *s, const osip_message_t *
 	return d;
 }
 
+/* A target refresh (re-INVITE, UPDATE) accepted: its Contact, when it has one, is the
+ * dialog's remote target from now on (RFC 3261 12.2.2, RFC 3311 5.2). */
+static void dialog_refresh_target(struct cp_sip_dialog *d, const osip_message_t *req)
+{
+	osip_contact_t *ct = NULL;
+	char *target = NULL;
+
+	if (osip_message_get_contact(req, 0, &ct) < 0 || !ct || !ct->url ||
+	    osip_uri_to_str(ct->url, &target) != 0)
+		return;
+	osip_free(d->remote_target);
+	d->remote_target = target;
+}
+
 int cp_sip_answer(struct cp_sip_pending *p, const struct cp_sip_response *r,
 		  struct cp_sip_dialog **dialog)
 {
@@ -423,6 +452,8 @@ int cp_sip_answer(struct cp_sip_pending *p, const struct cp_sip_response *r,
 	if (ok && p->invite)
 		osip_list_clone(&tr->orig_request->record_routes, &resp->record_routes,
 				(int (*)(void *, void **))osip_record_route_clone);
+	if (ok && p->dialog)
+		dialog_refresh_target(d, tr->orig_request);
 	if (ok) {
 		cp_sip_msg_contact(s, &t->peer, r->contact_params, buf, sizeof(buf));
 		osip_message_set_contact(resp, buf);

@@ -75,16 +75,29 @@ static bool join_append(char **out, size_t *len, const char *value)
 	return true;
 }
 
+static void join_named(const osip_message_t *m, const char *hname, char **out, size_t *len)
+{
+	osip_header_t *h = NULL;
+
+	for (int pos = 0; (pos = osip_message_header_get_byname(m, hname, pos, &h)) >= 0; pos++)
+		if (h && h->hvalue && !join_append(out, len, h->hvalue))
+			break;
+}
+
 /* Values of every header named hname joined by ", "; malloc'd or NULL. */
 char *cp_sip_msg_join(const osip_message_t *m, const char *hname)
 {
-	osip_header_t *h = NULL;
+	return cp_sip_msg_join_forms(m, hname, NULL);
+}
+
+char *cp_sip_msg_join_forms(const osip_message_t *m, const char *full, const char *compact)
+{
 	char *out = NULL;
 	size_t len = 0;
 
-	for (int pos = 0; (pos = osip_message_header_get_byname(m, hname, pos, &h)) >= 0; pos++)
-		if (h && h->hvalue && !join_append(&out, &len, h->hvalue))
-			break;
+	join_named(m, full, &out, &len);
+	if (compact)
+		join_named(m, compact, &out, &len);
 	return out;
 }
 

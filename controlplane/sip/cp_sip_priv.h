@@ -132,6 +132,8 @@ struct cp_sip_dialog {
 	char *offer;                     /* the latest offer */
 	size_t offer_len;
 	bool offer_waiting;              /* not sent yet */
+	uint64_t retry_ms;               /* after a 491: sent again then (0: none) */
+	struct cp_sip_dialog *retry_next; /* in s->retrying */
 	bool ending;
 	uint64_t ok_start_ms, ok_next_ms;
 	unsigned ok_interval_ms;
@@ -163,6 +165,7 @@ struct cp_sip {
 	unsigned n_pending, max_pending;
 	struct cp_sip_dialog *dialogs;
 	struct cp_sip_dialog *waiting;  /* 2xx sent, no ACK yet */
+	struct cp_sip_dialog *retrying; /* our re-INVITE waits to be sent again (491) */
 	struct cp_sip_dialog **dhash;
 	unsigned dhash_mask;
 	unsigned n_dialogs;
@@ -271,6 +274,9 @@ void cp_sip_msg_response_peer(const osip_message_t *req, const struct cp_sip_pee
 			      struct cp_sip_peer *out);
 void cp_sip_msg_fix_via(osip_message_t *req, const struct cp_sip_peer *p);
 char *cp_sip_msg_join(const osip_message_t *m, const char *hname);
+/* The same for a header libosip2 keeps under its compact name too (k: Supported):
+ * both forms, the full one first. */
+char *cp_sip_msg_join_forms(const osip_message_t *m, const char *full, const char *compact);
 /* The Accept headers' media ranges joined by ", " (malloc'd), or NULL without one. */
 char *cp_sip_msg_accepts(const osip_message_t *m);
 const char *cp_sip_msg_tag(osip_from_t *h);
@@ -284,6 +290,7 @@ void cp_sip_msg_random_token(struct cp_sip *s, char *buf, size_t n);
 
 /* cp_sip_dialog.c */
 struct cp_sip_dialog *cp_sip_dialog_find(struct cp_sip *s, const osip_message_t *req);
+struct cp_sip_dialog *cp_sip_dialog_of_response(struct cp_sip *s, const osip_message_t *resp);
 bool cp_sip_dialog_is_retrans_invite(struct cp_sip *s, const osip_message_t *req,
 				     const struct cp_sip_peer *p);
 /* req belongs to a dialog: it is in one (To tag), or repeats a dialog's INVITE. */
@@ -305,6 +312,9 @@ void cp_sip_bye_result(struct cp_sip *s, osip_transaction_t *tr, int status);
 void cp_sip_reinvite_result(struct cp_sip *s, osip_transaction_t *tr, const osip_message_t *m,
 			    bool again);
 bool cp_sip_reinvite_stray_2xx(struct cp_sip *s, const osip_message_t *m);
+/* re-INVITEs due again after a 491; a dialog going away leaves the list. */
+void cp_sip_reinvite_timers(struct cp_sip *s, uint64_t now, uint64_t *next);
+void cp_sip_reinvite_forget(struct cp_sip_dialog *d);
 int cp_sip_dialog_request(struct cp_sip_dialog *d, const char *method, uint32_t cseq,
 			  osip_message_t **out, struct cp_sip_peer *peer);
 int cp_sip_dialog_send(struct cp_sip *s, osip_message_t *m, osip_fsm_type_t type,

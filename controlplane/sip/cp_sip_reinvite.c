@@ -37,6 +37,20 @@ static int cp_sip_reinvite_start(struct cp_sip_dialog *d)
 	return 0;
 }
 
+/* 491 to our re-INVITE (glare, RFC 3261 14.1): the offer again after a random 0-2 s
+ * (the SRC owns the Call-ID; 4 * T1), unless a newer one replaces it meanwhile. */
+static void reinvite_retry_later(struct cp_sip_dialog *d)
+{
+	struct cp_sip *s = d->s;
+
+	d->offer_waiting = true;
+	if (d->retry_ms != 0)
+		return;
+	d->retry_ms = cp_sip_now_ms() + cp_sip_random(s) % (4ull * s->t1_ms + 1);
+	d->retry_next = s->retrying;
+	s->retrying = d;
+}
+
 int cp_sip_send_reinvite(struct cp_sip_dialog *d, const char *sdp, size_t len)
 {
 	char *copy;
@@ -52,8 +66,8 @@ int cp_sip_send_reinvite(struct cp_sip_dialog *d, const char *sdp, size_t len)
 	d->offer = copy;
 	d->offer_len = len;
 	d->offer_waiting = true;
-	if (d->reinvite_txd != NULL)
-		return 0; /* sent when the running one ends */
+	if (d->reinvite_txd != NULL || d->retry_ms != 0)
+		return 0; /* sent when the running one ends, or at its retry */
 	return cp_sip_reinvite_start(d);
 }
 
@@ -113,8 +127,37 @@ void cp_sip_reinvite_result(struct cp_sip *s, osip_transaction_t *tr, const osip
 		LOG_WARN("re-INVITE in call %s answered %d", d->call_id, status);
 	t->reinvite_dialog = NULL;
 	d->reinvite_txd = NULL;
-	if (d->offer_waiting && !d->ending && !d->bye_sent)
+	if (status == 491 && !d->ending && !d->bye_sent)
+		reinvite_retry_later(d);
+	else if (d->offer_waiting && !d->ending && !d->bye_sent)
 		cp_sip_reinvite_start(d);
+}
+
+void cp_sip_reinvite_forget(struct cp_sip_dialog *d)
+{
+	struct cp_sip_dialog **pp = &d->s->retrying;
+
+	while (*pp && *pp != d)
+		pp = &(*pp)->retry_next;
+	if (*pp)
+		*pp = d->retry_next;
+	d->retry_ms = 0;
+}
+
+void cp_sip_reinvite_timers(struct cp_sip *s, uint64_t now, uint64_t *next)
+{
+	for (struct cp_sip_dialog *d = s->retrying, *n; d; d = n) {
+		n = d->retry_next;
+		if (now < d->retry_ms) {
+			if (d->retry_ms < *next)
+				*next = d->retry_ms;
+			continue;
+		}
+		cp_sip_reinvite_forget(d);
+		if (d->offer_waiting && !d->reinvite_txd && !d->ending && !d->bye_sent &&
+		    cp_sip_reinvite_start(d) == 0)
+			*next = now; /* queued: the poll runs it at once */
+	}
 }
 
 bool cp_sip_reinvite_stray_2xx(struct cp_sip *s, const osip_message_t *m)
@@ -124,7 +167,7 @@ bool cp_sip_reinvite_stray_2xx(struct cp_sip *s, const osip_message_t *m)
 	if (m->status_code < 200 || m->status_code >= 300 || !m->cseq || !m->cseq->method ||
 	    strcmp(m->cseq->method, "INVITE") != 0)
 		return false;
-	d = cp_sip_dialog_find(s, m);
+	d = cp_sip_dialog_of_response(s, m);
 	if (d == NULL || strtoul(m->cseq->number, NULL, 10) != d->reinvite_cseq)
 		return false;
 	cp_sip_reinvite_ack(d);

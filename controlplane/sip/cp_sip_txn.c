@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <sys/time.h>
 
+#include "controlplane/siprec/cp_multipart.h"
 #include "cp_sip_priv.h"
 
 /* ---- libosip2 callbacks ---- */
@@ -105,7 +106,7 @@ static void view_fill(struct cp_sip_request *v, osip_message_t *m, const struct 
 	v->to = str;
 	v->from_tag = cp_sip_msg_tag(m->from);
 	v->require = cp_sip_msg_join(m, "require");
-	v->supported = cp_sip_msg_join(m, "supported");
+	v->supported = cp_sip_msg_join_forms(m, "supported", "k");
 	v->session_expires = cp_sip_msg_join(m, "session-expires");
 	if (v->session_expires == NULL)
 		v->session_expires = cp_sip_msg_join(m, "x"); /* the compact form */
@@ -149,12 +150,27 @@ static void view_free(struct cp_sip_request *v)
 	osip_free((char *)v->content_type);
 }
 
-static bool has_sdp(const osip_message_t *m)
+/* The request offers SDP: its body is SDP, or a multipart body with an SDP part. */
+static bool has_sdp(osip_transaction_t *tr)
 {
-	const osip_content_type_t *ct = m->content_type;
+	const struct cp_sip_txd *t = osip_transaction_get_reserved1(tr);
+	const osip_content_type_t *ct = tr->orig_request->content_type;
+	struct cp_part parts[CP_MAX_PARTS];
+	char *cts = NULL;
+	int n = -1;
 
-	return ct && ct->type && ct->subtype && strcasecmp(ct->type, "application") == 0 &&
-	       strcasecmp(ct->subtype, "sdp") == 0;
+	if (!ct || !ct->type || !ct->subtype)
+		return false;
+	if (strcasecmp(ct->type, "application") == 0)
+		return strcasecmp(ct->subtype, "sdp") == 0;
+	if (strcasecmp(ct->type, "multipart") == 0 && t &&
+	    osip_content_type_to_str((osip_content_type_t *)ct, &cts) == 0)
+		n = cp_multipart_split(cts, t->body, t->body_len, parts, CP_MAX_PARTS, NULL);
+	osip_free(cts);
+	for (int i = 0; i < n; i++)
+		if (cp_ctype_is_sdp(parts[i].ctype, parts[i].ctype_len))
+			return true;
+	return false;
 }
 
 /* A re-INVITE or UPDATE in d that meets another exchange (RFC 3261 14.2, RFC 3311
@@ -166,7 +182,7 @@ static bool offers_cross(struct cp_sip *s, osip_transaction_t *tr, struct cp_sip
 {
 	char ra[8];
 
-	if (d->reinvite_txd && (invite || has_sdp(tr->orig_request))) {
+	if (d->reinvite_txd && (invite || has_sdp(tr))) {
 		respond(s, tr, 491, NULL, false);
 		return true;
 	}
@@ -306,7 +322,9 @@ static void cb_nist(int type, osip_transaction_t *tr, osip_message_t *m)
 			return;
 		}
 	}
-	if (strcmp(method, "OPTIONS") == 0) {
+	if (strcmp(method, "CANCEL") != 0 && cp_sip_msg_tag(m->to) && !in_dialog(s, tr)) {
+		respond(s, tr, 481, NULL, false); /* RFC 3261 12.2.2, an in-dialog OPTIONS too */
+	} else if (strcmp(method, "OPTIONS") == 0) {
 		if (s->app.draining && s->app.draining(s->app.ctx))
 			respond_hdr(s, tr, 503, "Draining", true, "Retry-After", "30");
 		else
@@ -331,8 +349,6 @@ static void cb_nist(int type, osip_transaction_t *tr, osip_message_t *m)
 		}
 		if (cseq_in_order(s, tr, d))
 			deliver_invite(s, tr, d, false);
-	} else if (cp_sip_msg_tag(m->to) && !in_dialog(s, tr)) {
-		respond(s, tr, 481, NULL, false);
 	} else {
 		respond(s, tr, cp_sip_msg_method_known(method, strlen(method)) ? 405 : 501, NULL, true);
 	}

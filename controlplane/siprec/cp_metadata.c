@@ -206,6 +206,12 @@ static xmlDoc *md_read(const char *xml, size_t len, xmlNode **root, const char *
 	static int inited;
 	xmlDoc *doc;
 
+	/* blanks before the XML declaration (a blank line too many after the part's
+	 * headers) would make libxml2 refuse it */
+	while (xml && len && (*xml == ' ' || *xml == '\t' || *xml == '\r' || *xml == '\n')) {
+		xml++;
+		len--;
+	}
 	if (!xml || len == 0) {
 		*why = "empty metadata";
 		return NULL;

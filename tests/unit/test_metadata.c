@@ -295,6 +295,20 @@ static void test_malformed(void **state)
 	assert_int_equal(md.n_participants, 0);
 }
 
+/* A blank line too many after the part's headers (so blanks before the XML
+ * declaration, which libxml2 refuses) is no reason to refuse the call. */
+static void test_leading_blanks(void **state)
+{
+	const char *why = NULL;
+	(void)state;
+
+	assert_int_equal(parse("\r\n \t<?xml version='1.0' encoding='UTF-8'?>\r\n<recording>"
+			       "<datamode>complete</datamode></recording>", &md, &why), 0);
+	assert_int_equal(md.mode, CP_MD_MODE_COMPLETE);
+	assert_int_equal(parse("\r\n\r\n", &md, &why), -1);
+	assert_string_equal(why, "empty metadata");
+}
+
 /* RFC 7865 section 6: a partial update replaces or adds elements by id;
  * placeholder participants get their real names. */
 static void test_merge(void **state)
@@ -464,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_missing_ids_unknown_elements),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_leading_blanks),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_datamode),
 		cmocka_unit_test(test_extensions),

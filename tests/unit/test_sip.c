@@ -548,19 +548,76 @@ static void test_reinvite_glare(void **state)
 	assert_int_equal(cp_sip_send_reinvite(A.dialog, SDP, strlen(SDP)), 0);
 	assert_true(udp_wait_req(f, ours, sizeof(ours), "INVITE", 1000));
 	req_expect(f, r, sizeof(r), "INVITE", "gl2", "gl1@test", tag, 2, SDP, 491);
+	/* an UPDATE offering SDP in a multipart body (RFC 3311 5.2) */
+	char mp[1024], m[4096], *ct;
+
+	snprintf(mp, sizeof(mp), "--b1\r\nContent-Type: application/sdp\r\n\r\n%s--b1--\r\n", SDP);
+	req(m, sizeof(m), "UPDATE", "UDP", f->lport, "gl5", "gl1@test", tag, 3, NULL, mp);
+	ct = strstr(m, "application/sdp");
+	memmove(ct + 27, ct + 15, strlen(ct + 15) + 1);
+	memcpy(ct, "multipart/mixed;boundary=b1", 27);
+	udp_send(f, m);
+	do /* skipping the INVITE's 491, sent again until ACKed */
+		assert_true(udp_expect(f, r, sizeof(r), 491, 1000));
+	while (!strstr(hdr(r, "CSeq"), "UPDATE"));
 	assert_int_equal(A.reinvites, 0);
 	udp_answer(f, ours, 488); /* ours is over */
 	pump(f, 50);
 	assert_null(A.dialog->reinvite_txd);
 	A.no_answer = true;
-	req_expect(f, r, sizeof(r), "INVITE", "gl3", "gl1@test", tag, 3, SDP, 100);
+	req_expect(f, r, sizeof(r), "INVITE", "gl3", "gl1@test", tag, 4, SDP, 100);
 	assert_int_equal(A.reinvites, 1);
-	req_expect(f, r, sizeof(r), "INVITE", "gl4", "gl1@test", tag, 4, SDP, 500);
+	req_expect(f, r, sizeof(r), "INVITE", "gl4", "gl1@test", tag, 5, SDP, 500);
 	const char *ra = hdr(r, "Retry-After");
 
 	assert_non_null(ra);
 	assert_true(strspn(ra, "0123456789") == strlen(ra) && atoi(ra) <= 10);
 	assert_int_equal(A.reinvites, 1);
+}
+
+/* Our re-INVITE's 2xx sent again (our ACK lost): each copy gets an ACK (RFC 3261
+ * 13.2.2.4), also once the transaction is gone; an in-dialog OPTIONS for no
+ * dialog gets 481 (RFC 3261 12.2.2: an SBC's session audit). */
+static void test_reinvite_2xx_again(void **state)
+{
+	struct fx *f = *state;
+	char r[4096], ours[4096], tag[64];
+
+	call_up(f, "rx1@test", NULL, tag, sizeof(tag));
+	assert_int_equal(cp_sip_send_reinvite(A.dialog, SDP, strlen(SDP)), 0);
+	assert_true(udp_wait_req(f, ours, sizeof(ours), "INVITE", 1000));
+	for (int i = 0; i < 2; i++) {
+		udp_answer(f, ours, 200);
+		assert_true(udp_wait_req(f, r, sizeof(r), "ACK", 1000));
+		assert_non_null(strstr(hdr(r, "CSeq"), " ACK"));
+	}
+	req_expect(f, r, sizeof(r), "OPTIONS", "rx2", "rx1@test", "nosuchtag", 9, NULL, 481);
+	/* 491 (glare): the same offer again after 0-2 s (RFC 3261 14.1; 4*T1 here) */
+	assert_int_equal(cp_sip_send_reinvite(A.dialog, SDP, strlen(SDP)), 0);
+	assert_true(udp_wait_req(f, ours, sizeof(ours), "INVITE", 1000));
+	udp_answer(f, ours, 491);
+	assert_true(udp_wait_req(f, r, sizeof(r), "INVITE", 1500));
+	assert_int_equal(atoi(hdr(r, "CSeq")), atoi(hdr(ours, "CSeq")) + 1);
+}
+
+/* A re-INVITE's Contact is the dialog's new remote target (RFC 3261 12.2.2): an SBC
+ * that moved (failover) gets our BYE there, not at the INVITE's Contact. */
+static void test_target_refresh(void **state)
+{
+	struct fx *f = *state;
+	char m[4096], r[4096], tag[64];
+
+	call_up(f, "tr1@test", "<sip:src@127.0.0.1:9>", tag, sizeof(tag));
+	req(m, sizeof(m), "INVITE", "UDP", f->lport, "tr2", "tr1@test", tag, 2, NULL, SDP);
+	udp_send(f, m);
+	assert_true(udp_expect(f, r, sizeof(r), 200, 1000));
+	req(m, sizeof(m), "ACK", "UDP", f->lport, "tr3", "tr1@test", tag, 2, NULL, NULL);
+	udp_send(f, m);
+	pump(f, 50);
+	assert_int_equal(cp_sip_send_bye(A.dialog, NULL), 0);
+	assert_true(udp_wait_req(f, r, sizeof(r), "BYE", 1000));
+	snprintf(m, sizeof(m), "BYE sip:src@127.0.0.1:%u;transport=UDP SIP/2.0", f->lport);
+	assert_memory_equal(r, m, strlen(m));
 }
 
 /* Send a request from the test's UDP port: start line, then a Via with a
@@ -714,6 +771,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_rate_limit_dialog, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_after_final, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reinvite_glare, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reinvite_2xx_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_target_refresh, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -201,6 +201,36 @@ static void test_tcp_crlf_ping(void **state)
 	close(fd);
 }
 
+static char supported_seen[64];
+
+static void on_invite_supported(void *ctx, const struct cp_sip_request *rq,
+				struct cp_sip_pending *p)
+{
+	snprintf(supported_seen, sizeof(supported_seen), "%s", rq->supported ? rq->supported : "");
+	APP.on_invite(ctx, rq, p);
+}
+
+/* An INVITE in compact forms only (RFC 3261 7.3.3, k: for Supported), framed on TCP by
+ * l:: answered, and the app sees its option tags. */
+static void test_tcp_compact(void **state)
+{
+	struct fx *f = *state;
+	char m[4096], r[8192] = "";
+	int fd = tcp_connect(f->port[1]);
+
+	f->s->app.on_invite = on_invite_supported;
+	snprintf(m, sizeof(m), "INVITE sip:rtprec@127.0.0.1 SIP/2.0\r\nv: SIP/2.0/TCP 127.0.0.1:%u"
+		 ";branch=z9hG4bKcf1\r\nf: <sip:src@127.0.0.1>;tag=1\r\nt: <sip:rtprec@127.0.0.1>\r\n"
+		 "i: cf1@test\r\nCSeq: 1 INVITE\r\nm: <sip:src@127.0.0.1:%u;transport=tcp>;+sip.src\r\n"
+		 "k: siprec,timer\r\nc: application/sdp\r\nl: %zu\r\n\r\n%s",
+		 f->lport, f->lport, strlen(SDP), SDP);
+	assert_true(send(fd, m, strlen(m), 0) > 0);
+	assert_int_equal(stream_wait(f, fd, NULL, r, sizeof(r), "SIP/2.0 200", 1, 2000), 1);
+	assert_string_equal(supported_seen, "siprec, timer");
+	close(fd);
+	pump(f, 20);
+}
+
 static void test_tls(void **state)
 {
 	struct fx *f = *state;
@@ -262,6 +292,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_slow_loris, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_answer_before_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_crlf_ping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_compact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_handshake_timeout, setup, teardown),
 	};
