@@ -153,17 +153,17 @@ uint16_t cp_sess_port_take(struct cp_ctx *cp, struct cp_session *s)
 	return cp_portpool_get_if(&cp->sess->ports[s->addr], cp_relay_port_busy, s);
 }
 
-unsigned cp_sess_relay_forget(struct cp_ctx *cp, struct cp_stream *st)
+void cp_sess_relay_forget(struct cp_ctx *cp, struct cp_session *s, struct cp_stream *st)
 {
 	unsigned waited = 0;
 
 	if (!st->relayed)
-		return 0;
+		return;
 	for (unsigned k = 0; k < 2; k++)
 		if (st->relay[k] >= 0 && (k == 0 || !st->rtcp_mux) && !(st->relay_got & (1u << k)))
 			waited++;
 	cp_relay_stop_stream(cp, st);
-	return waited;
+	s->acks_pending -= waited < s->acks_pending ? waited : s->acks_pending;
 }
 
 void cp_sess_release_relays(struct cp_ctx *cp, struct cp_session *s)

@@ -40,25 +40,34 @@ void cp_sess_set_external(struct cp_ctx *cp, uint32_t ip)
 		LOG_INFO("nat: %u active calls re-offered with the new address", n);
 }
 
+void cp_sess_stream_expect(struct cp_stream *st)
+{
+	st->expect_ms = cp_now_ms();
+}
+
+/* A stream due to send that has sent nothing for media.timeout_s: none since it was
+ * added (its flow never reports idle without a first packet), or none since its flow
+ * went idle, counted from when it was last added, resumed or moved (an idle report from
+ * before a resume is stale). */
+static bool cp_sess_stream_silent(const struct cp_stream *st, uint64_t now, uint64_t timeout)
+{
+	return now - st->expect_ms >= timeout && (st->idle || st->latched_ip == 0);
+}
+
 /* No RTP on any stream that is not paused for media.timeout_s: BYE. */
 static bool cp_sess_timed_out(const struct cp_ctx *cp, const struct cp_session *s, uint64_t now)
 {
-	unsigned live = 0, idle = 0;
-	bool any_media = false;
+	uint64_t timeout = cp->cfg->media.timeout_s * 1000ull;
+	unsigned live = 0, silent = 0;
 
 	for (unsigned i = 0; i < s->n_streams; i++) {
 		const struct cp_stream *st = &s->streams[i];
 		if (!st->in_use || st->paused)
 			continue;
 		live++;
-		idle += st->idle;
-		any_media = any_media || st->latched_ip != 0;
+		silent += cp_sess_stream_silent(st, now, timeout);
 	}
-	if (live == 0)
-		return false;
-	if (!any_media)
-		return now - s->last_activity_ms >= cp->cfg->media.timeout_s * 1000ull;
-	return idle == live;
+	return live != 0 && silent == live;
 }
 
 void cp_sessions_tick(struct cp_ctx *cp)

@@ -6,7 +6,8 @@
  * in the streams it had (allocated for the re-INVITE only, freed with its answer). On the
  * CANCEL: the new streams are given back (flows deleted, TURN relays released, ports back
  * to the pool, which skips a port while its relay's release is unconfirmed), ICE offers
- * kept for the answer dropped; streams the offer removed are added again, pauses, resumes
+ * kept for the answer dropped; streams the offer removed are added again, those it added
+ * back removed again, pauses, resumes
  * and moves put back (a pause undone stays in session.json as the short interval it was);
  * the session timer is as before. Results still on their way (flow acks, STUN port
  * lookups) reach an active session and change nothing; the released relays' results never
@@ -67,19 +68,18 @@ void cp_sess_undo_drop(struct cp_session *s)
 static void cp_undo_new_stream(struct cp_ctx *cp, struct cp_session *s, unsigned i)
 {
 	struct cp_stream *st = &s->streams[i];
-	unsigned waited;
 
 	if (st->in_use)
 		cp_sess_flows_delete(cp, s, i);
-	waited = cp_sess_relay_forget(cp, st);
-	s->acks_pending -= waited < s->acks_pending ? waited : s->acks_pending;
+	cp_sess_relay_forget(cp, s, st);
 	if (st->port != 0)
 		cp_portpool_put(&cp->sess->ports[s->addr], st->port);
 	cp_sess_pauses_free(st);
 	memset(st, 0, sizeof(*st));
 }
 
-/* Stream i of those before the offer as it was: added again when the offer removed it,
+/* Stream i of those before the offer as it was: removed again when the offer added it
+ * back, added again when the offer removed it,
  * updated when it paused, resumed or moved it. */
 static void cp_undo_old_stream(struct cp_ctx *cp, struct cp_session *s, unsigned i)
 {
@@ -88,6 +88,11 @@ static void cp_undo_old_stream(struct cp_ctx *cp, struct cp_session *s, unsigned
 	bool changed = st->paused != u->st[i].paused || st->offer_ip != u->st[i].offer_ip ||
 		       st->offer_port != u->st[i].offer_port;
 
+	if (!u->st[i].in_use && st->in_use) { /* its port (and relays) held until the end */
+		cp_sess_flows_delete(cp, s, i);
+		st->in_use = false;
+		return;
+	}
 	if (!u->st[i].in_use || (st->in_use && !changed))
 		return;
 	cp_sess_set_paused(st, u->st[i].paused, cp_sess_now_ns());

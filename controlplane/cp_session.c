@@ -206,9 +206,11 @@ void cp_sess_end(struct cp_ctx *cp, struct cp_session *s, const char *reason)
 		cp_sip_dialog_set_data(s->dialog, NULL);
 	s->dialog = NULL;
 	s->state = CP_SESS_CLOSING;
-	for (unsigned i = 0; i < s->n_streams; i++)
+	for (unsigned i = 0; i < s->n_streams; i++) {
 		if (s->streams[i].in_use)
 			cp_sess_flows_delete(cp, s, i);
+		cp_sess_relay_forget(cp, s, &s->streams[i]); /* no wait for allocations */
+	}
 	if (s->acks_pending == 0)
 		cp_sess_flows_settled(cp, s);
 }
@@ -291,23 +293,11 @@ static int cp_sess_take_streams(struct cp_ctx *cp, struct cp_session *s, unsigne
 		const struct cp_sdp_stream *o = &s->offer.streams[i];
 		struct cp_stream *st = &s->streams[i];
 		memset(st, 0, sizeof(*st));
-		_Static_assert(sizeof(st->label) == sizeof(o->label) &&
-				       sizeof(st->media) == sizeof(o->media) &&
-				       sizeof(st->fmts) == sizeof(o->fmts),
-			       "stream fields mirror the SDP's");
-		memcpy(st->label, o->label, sizeof(st->label));
-		memcpy(st->media, o->media, sizeof(st->media));
-		memcpy(st->fmts, o->fmts, sizeof(st->fmts));
-		st->offer_ip = o->ip;
-		st->offer_port = o->port;
-		st->rtcp_mux = o->rtcp_mux != 0;
-		cp_sess_set_paused(st, cp_sess_offer_paused(o), s->start_ns);
-		/* a disabled m= line, not RTP, or a media type media.kinds leaves out: port 0 */
-		if (o->port == 0 || strstr(o->proto, "RTP") == NULL ||
-		    !cfg_media_kind_ok(&cp->cfg->media, o->media))
-			continue;
-		/* SRTP without an acceptable a=crypto: port 0 (RFC 4568 7.1.2) */
-		if (cp_sdp_is_savp(o->proto) && o->crypto.suite == CP_SDP_SUITE_NONE)
+		cp_sess_stream_offer(st, o);
+		cp_sess_stream_expect(st);
+		cp_sess_set_paused(st, cp_sess_offer_paused(o), from == 0 ? s->start_ns
+									 : cp_sess_now_ns());
+		if (!cp_sess_offer_usable(cp, o))
 			continue;
 		st->port = cp_sess_port_take(cp, s);
 		if (st->port == 0) {
@@ -403,7 +393,6 @@ static struct cp_session *cp_sess_alloc(struct cp_ctx *cp, const struct cp_sip_r
 	if (s->src != NULL)
 		snprintf(s->src, 96, "%s:%u %s", req->src_ip, req->src_port, req->transport);
 	s->start_ns = cp_sess_now_ns();
-	s->last_activity_ms = cp_now_ms();
 	ss->slots[slot] = s;
 	ss->active++;
 	ss->total++;
@@ -540,8 +529,11 @@ static void cp_sess_update(struct cp_ctx *cp, struct cp_session *s, struct cp_si
 			/* the SRC moved its media: the flows latch again on the next packet (a
 			 * c=0.0.0.0 hold is a pause, not a move) */
 			bool moved = o->ip != 0 && (o->ip != st->offer_ip || o->port != st->offer_port);
-			if (!st->in_use)
+			if (!st->in_use) {
+				if (o->port != 0) /* port 0 before: added again */
+					cp_sess_stream_reenable(cp, s, i);
 				continue;
+			}
 			if (o->port == 0) {
 				cp_sess_flows_delete(cp, s, i);
 				st->in_use = false;
@@ -550,6 +542,7 @@ static void cp_sess_update(struct cp_ctx *cp, struct cp_session *s, struct cp_si
 				if (moved) {
 					st->offer_ip = o->ip;
 					st->offer_port = o->port;
+					cp_sess_stream_expect(st);
 				}
 				cp_sess_flows_update(cp, s, i);
 			}
@@ -590,6 +583,13 @@ static void cp_app_cancel(void *ctx, struct cp_sip_pending *p)
 
 	if (s == NULL)
 		return;
+	/* a re-INVITE/UPDATE cut short (the dialog's end, a transport error): back to the
+	 * offer before it, as for its CANCEL; the dialog's end callback, when one comes,
+	 * ends the call with its own reason */
+	if (s->state != CP_SESS_STARTING) {
+		cp_sess_reinvite_cancel(ctx, p);
+		return;
+	}
 	s->pending = NULL; /* the SIP layer answered 487 */
 	cp_sess_end(ctx, s, "cancel");
 }
@@ -613,7 +613,6 @@ static void cp_app_ack(void *ctx, struct cp_sip_dialog *d)
 
 	if (s == NULL)
 		return;
-	s->last_activity_ms = cp_now_ms();
 	cp_sess_request_metadata(ctx, s);
 }
 

@@ -42,6 +42,7 @@ struct cp_stream {
 	bool paused;
 	bool rtcp_mux;
 	bool idle;          /* its RTP flow was reported idle */
+	uint64_t expect_ms; /* cp_now_ms() since when it is due to send: added, resumed, moved */
 	char label[64];
 	char media[16];
 	char fmts[128];
@@ -109,7 +110,6 @@ struct cp_session {
 	struct cp_sip_dialog *dialog;
 	uint64_t start_ns;
 	uint64_t end_ns;
-	uint64_t last_activity_ms;
 	uint64_t next_ka_ms;  /* next keepalive (nat.keepalive), 0 before the answer */
 	uint32_t ka_ssrc;     /* of the empty RTP keepalives */
 	uint16_t ka_seq;
@@ -179,9 +179,8 @@ void cp_sess_write_json(FILE *f, const struct cp_ctx *cp, const struct cp_sessio
  * grows by their number, which is returned; 0: answer now). */
 unsigned cp_sess_map_ports(struct cp_ctx *cp, struct cp_session *s);
 void cp_sess_release_relays(struct cp_ctx *cp, struct cp_session *s);
-/* Release st's relays for good; the count of their results that were still awaited (and
- * now never come). */
-unsigned cp_sess_relay_forget(struct cp_ctx *cp, struct cp_stream *st);
+/* Release st's relays for good: s no longer waits for their results (they never come). */
+void cp_sess_relay_forget(struct cp_ctx *cp, struct cp_session *s, struct cp_stream *st);
 /* cp_sess_relay.c: a TURN relay for each new media port of s (RTP and RTCP, both or
  * neither); the count of results to wait for. */
 unsigned cp_sess_relay_ports(struct cp_ctx *cp, struct cp_session *s);
@@ -206,6 +205,14 @@ bool cp_sess_reoffer(struct cp_ctx *cp, struct cp_session *s);
 bool cp_sess_offer_paused(const struct cp_sdp_stream *o);
 void cp_sess_set_paused(struct cp_stream *st, bool paused, uint64_t now_ns);
 void cp_sess_pauses_free(struct cp_stream *st);
+/* Can the SRC's m= line be recorded (a port, RTP, a kind media.kinds takes, SRTP with an
+ * acceptable key)? st's fields from it (label, media, formats, address, rtcp-mux). */
+bool cp_sess_offer_usable(const struct cp_ctx *cp, const struct cp_sdp_stream *o);
+void cp_sess_stream_offer(struct cp_stream *st, const struct cp_sdp_stream *o);
+/* Stream i, not in use, has a port again in the re-offer (RFC 3264 8.1): recorded again
+ * (its flows added) when usable and the same stream (label) or a slot never recorded;
+ * else it stays answered with port 0. */
+void cp_sess_stream_reenable(struct cp_ctx *cp, struct cp_session *s, unsigned i);
 
 /* cp_sess_timer.c: Session-Expires of an INVITE/UPDATE into s: 0, 422 (min_se gets our
  * Min-SE) or 400. Our 2xx's Session-Expires and Require; the refresh clock (true: s ended). */
@@ -222,6 +229,10 @@ int cp_sess_current_sdp(struct cp_ctx *cp, struct cp_session *s, char *sdp, size
 int cp_sess_undo_keep(struct cp_session *s);
 void cp_sess_undo_drop(struct cp_session *s);
 void cp_sess_reinvite_cancel(void *ctx, struct cp_sip_pending *p);
+
+/* cp_sess_run.c: st is due to send from now on (added, resumed or moved): media.timeout_s
+ * counts for it from now, whatever its flow reported before. */
+void cp_sess_stream_expect(struct cp_stream *st);
 
 /* cp_sess_keepalive.c: keepalives of s's media ports now (behind NAT, nat.keepalive on);
  * sets s->next_ka_ms. */

@@ -52,6 +52,15 @@ def session_dirs(tmp_path):
     return sorted(glob.glob(str(tmp_path / "rec" / "*" / "*" / "*" / "*")))
 
 
+def first_session(tmp_path, timeout=10.0):
+    """The first call's session.json, waited for (an assertion fails without it)."""
+    assert wait_for(lambda: session_dirs(tmp_path) and
+                    os.path.exists(session_dirs(tmp_path)[0] + "/session.json"), timeout), \
+        f"no session.json under {tmp_path} within {timeout}s"
+    with open(session_dirs(tmp_path)[0] + "/session.json") as f:
+        return json.load(f)
+
+
 def wait_for(pred, timeout=10.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:

@@ -1,10 +1,10 @@
 """Streams as SRCs offer them (issue 10): one mixed m= line or several per-party ones,
 labels echoed unchanged whatever they are, and m= lines rtprec does not record (a media
 type media.kinds leaves out, non-RTP media) answered with port 0 while the call goes on."""
-import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 
@@ -12,7 +12,11 @@ import pytest
 
 from conftest import DP_ADDR, NS_ADDR
 from sip_uac import Uac
-from test_siprec import session_dirs, start_srs, wait_for
+from test_latch import send
+from test_pause import offer as poffer
+from test_reinvite_cancel import TURN_PORT, VethLab, answers, send_reinvite
+from test_siprec import first_session, start_srs, wait_for
+from test_turn_relay import Turn, turn_entry
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("ip"),
                                 reason="needs root and iproute2")
@@ -44,9 +48,7 @@ def test_kinds_and_labels(start_rtprec, tmp_path, veth_ns, kinds, video_recorded
     assert labels == ["4294967296001", "vid-A", "floor", "callee_leg.2"], resp
     assert uac.bye() == 200
     r.stop()
-    assert wait_for(lambda: session_dirs(tmp_path) and
-                    os.path.exists(session_dirs(tmp_path)[0] + "/session.json"))
-    st = json.load(open(session_dirs(tmp_path)[0] + "/session.json"))["streams"]
+    st = first_session(tmp_path)["streams"]
     assert [s["recorded"] for s in st] == [True, video_recorded, False, True], st
     uac.close()
 
@@ -113,10 +115,79 @@ def test_rtcp_mux_kept_out_of_rtp_stats(start_rtprec, tmp_path, veth_ns):
     time.sleep(0.3)
     assert uac.bye() == 200
     r.stop()
-    assert wait_for(lambda: session_dirs(tmp_path) and
-                    os.path.exists(session_dirs(tmp_path)[0] + "/session.json"))
-    (st,) = json.load(open(session_dirs(tmp_path)[0] + "/session.json"))["streams"]
+    (st,) = first_session(tmp_path)["streams"]
     assert st["packets"] == 102 and st["rtcp_packets"] == 2, st
     # RFC 3550 A.1: the first packet may go to the source's probation
     assert st["rtp_expected"] in (99, 100) and st["lost"] == 0, st
     uac.close()
+
+
+def test_media_timeout_with_a_silent_stream(start_rtprec, tmp_path, veth_ns):
+    """media.timeout_s with two streams of which only one ever sends: once it stops, the
+    call ends (the silent one, never latched, used to hold it up forever: ports and the
+    session slot were never given back without a BYE from the SRC)."""
+    r, port = start_srs(start_rtprec, tmp_path, veth_ns, media_extra="  timeout_s: 2\n")
+    uac = Uac(port)
+    code, resp = uac.invite(offer(2))
+    assert code == 200, resp
+    send(veth_ns, DP_ADDR, int(media_lines(resp)[0][0][1]), [(40000, 10)])
+    bye = uac.wait_request("BYE", timeout=6)
+    uac.reply(bye, 200)
+    r.stop()
+    sess = first_session(tmp_path)
+    assert sess["end_reason"] == "media timeout", sess
+    assert [s["packets"] for s in sess["streams"]] == [10, 0], sess["streams"]
+    uac.close()
+
+
+def test_stream_removed_then_added_back(start_rtprec, tmp_path, veth_ns):
+    """RFC 3264 8.1/8.2: a re-offer removes stream 1 (port 0), a later one gives its m= line
+    a port again (same label): it is recorded again, on the port it had (it used to stay
+    answered with port 0, its media lost for the rest of the call)."""
+    r, port = start_srs(start_rtprec, tmp_path, veth_ns)
+    uac = Uac(port)
+    code, resp = uac.invite(offer(2))
+    assert code == 200, resp
+    ports = [int(p) for _, p in media_lines(resp)[0]]
+    code, resp = uac.update(offer(2).replace("m=audio 40002 ", "m=audio 0 "), method="INVITE")
+    assert code == 200 and [int(p) for _, p in media_lines(resp)[0]] == [ports[0], 0], resp
+    send(veth_ns, DP_ADDR, ports[1], [(40002, 5)])       # removed: not recorded
+    code, resp = uac.update(offer(2), method="INVITE")
+    assert code == 200 and [int(p) for _, p in media_lines(resp)[0]] == ports, resp
+    send(veth_ns, DP_ADDR, ports[1], [(40002, 7)])
+    time.sleep(0.3)
+    assert uac.bye() == 200
+    r.stop()
+    st = first_session(tmp_path)["streams"]
+    assert [s["label"] for s in st] == ["0", "1"] and st[1]["packets"] == 7, st
+    uac.close()
+
+
+@pytest.mark.skipif(not shutil.which("turnserver"), reason="needs coturn")
+def test_bye_during_pending_reinvite(start_rtprec, tmp_path, veth_ns):
+    """BYE while a re-INVITE waits for its new stream's TURN relay (coturn stopped): the
+    re-INVITE gets 487 (RFC 3261 15.1.2), the call ends at once (session.json written, no
+    wait for the allocation), and every media port is back in the pool."""
+    turn = Turn(VethLab(veth_ns["ns"]), [NS_ADDR], TURN_PORT, NS_ADDR)
+    try:
+        r, port = start_srs(start_rtprec, tmp_path, veth_ns,
+                            media_extra="nat:\n  relay: always\n  stun_rto_ms: 100\n  turn:\n"
+                            + turn_entry(NS_ADDR, TURN_PORT))
+        free = r.stats().by_type("sessions")[-1]["free_media_ports"]
+        uac = Uac(port)
+        code, resp = uac.invite(poffer(1, "sendonly", "sendonly").split("m=audio 40002")[0])
+        assert code == 200, resp + r.diag()
+        os.kill(turn.p.pid, signal.SIGSTOP)
+        send_reinvite(uac, poffer(2, "sendonly", "sendonly"))
+        assert answers(uac, 0.5) == [(100, "INVITE")]
+        uac.s.sendto((uac._head("BYE") + "Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", port))
+        got = answers(uac, 1.0)
+        assert (200, "BYE") in got and (487, "INVITE") in got, got
+        sess = first_session(tmp_path, 3)
+        os.kill(turn.p.pid, signal.SIGCONT)
+        assert wait_for(lambda: r.stats().by_type("sessions")[-1]["free_media_ports"] == free, 15)
+        assert sess["end_reason"] == "bye", sess
+        uac.close()
+    finally:
+        os.kill(turn.p.pid, signal.SIGCONT)
+        turn.stop()
