@@ -252,6 +252,25 @@ static bool cseq_in_order(struct cp_sip *s, osip_transaction_t *tr, struct cp_si
 	return true;
 }
 
+/* RFC 3261 8.2.2.2: an INVITE outside a dialog with the Call-ID, From tag and CSeq of
+ * one still waiting for its answer, on another transaction (a loop, or a request forked
+ * to us twice): merged, not a second call. */
+static bool merged_invite(const struct cp_sip *s, const osip_transaction_t *tr)
+{
+	const osip_message_t *m = tr->orig_request;
+
+	for (const struct cp_sip_pending *p = s->pending; p; p = p->next) {
+		const osip_message_t *o = p->tr ? p->tr->orig_request : NULL;
+
+		if (o && p->tr != tr && !p->dialog && o->call_id && m->call_id &&
+		    osip_call_id_match(o->call_id, m->call_id) == 0 &&
+		    osip_from_tag_match(o->from, m->from) == 0 &&
+		    osip_cseq_match(o->cseq, m->cseq) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void cb_ist(int type, osip_transaction_t *tr, osip_message_t *m)
 {
 	struct cp_sip *s = osip_get_application_context(tr->config);
@@ -261,6 +280,10 @@ static void cb_ist(int type, osip_transaction_t *tr, osip_message_t *m)
 	if (type != OSIP_IST_INVITE_RECEIVED)
 		return;
 	respond(s, tr, 100, NULL, false);
+	if (!cp_sip_msg_tag(tr->orig_request->to) && merged_invite(s, tr)) {
+		respond(s, tr, 482, NULL, false);
+		return;
+	}
 	if (cp_sip_msg_tag(tr->orig_request->to)) {
 		d = in_dialog(s, tr);
 		if (!d) {

@@ -231,6 +231,22 @@ static void test_tcp_compact(void **state)
 	pump(f, 20);
 }
 
+/* RFC 3261 8.2.2.2: the same INVITE (Call-ID, From tag, CSeq) on another branch while
+ * the first waits for its answer gets 482 (Loop Detected), not a second call; another
+ * CSeq is a new request. */
+static void test_merged_invite(void **state)
+{
+	struct fx *f = *state;
+	char r[4096];
+
+	A.no_answer = true;
+	req_expect(f, r, sizeof(r), "INVITE", "mg1", "mg@test", NULL, 1, SDP, 100);
+	req_expect(f, r, sizeof(r), "INVITE", "mg2", "mg@test", NULL, 1, SDP, 482);
+	assert_int_equal(A.invites, 1);
+	req_expect(f, r, sizeof(r), "INVITE", "mg3", "mg@test", NULL, 2, SDP, 100);
+	assert_int_equal(A.invites, 2);
+}
+
 static void test_tls(void **state)
 {
 	struct fx *f = *state;
@@ -293,6 +309,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_answer_before_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_crlf_ping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_compact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merged_invite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_handshake_timeout, setup, teardown),
 	};
