@@ -537,6 +537,13 @@ static void test_cancel_after_final(void **state)
 	assert_int_equal(A.cancels, 0);
 }
 
+/* rtprec re-INVITEs the call with SDP: the request as the SRC gets it, in ours. */
+static void our_reinvite(struct fx *f, char *ours, size_t n)
+{
+	assert_int_equal(cp_sip_send_reinvite(A.dialog, SDP, strlen(SDP)), 0);
+	assert_true(udp_wait_req(f, ours, n, "INVITE", 1000));
+}
+
 /* re-INVITE glare (RFC 3261 14.2): one while ours is outstanding gets 491; a second
  * one while the peer's first waits gets 500 with Retry-After 0-10. */
 static void test_reinvite_glare(void **state)
@@ -545,8 +552,7 @@ static void test_reinvite_glare(void **state)
 	char r[4096], ours[4096], tag[64];
 
 	call_up(f, "gl1@test", NULL, tag, sizeof(tag));
-	assert_int_equal(cp_sip_send_reinvite(A.dialog, SDP, strlen(SDP)), 0);
-	assert_true(udp_wait_req(f, ours, sizeof(ours), "INVITE", 1000));
+	our_reinvite(f, ours, sizeof(ours));
 	req_expect(f, r, sizeof(r), "INVITE", "gl2", "gl1@test", tag, 2, SDP, 491);
 	/* an UPDATE offering SDP in a multipart body (RFC 3311 5.2) */
 	char mp[1024], m[4096], *ct;
@@ -584,8 +590,7 @@ static void test_reinvite_2xx_again(void **state)
 	char r[4096], ours[4096], tag[64];
 
 	call_up(f, "rx1@test", NULL, tag, sizeof(tag));
-	assert_int_equal(cp_sip_send_reinvite(A.dialog, SDP, strlen(SDP)), 0);
-	assert_true(udp_wait_req(f, ours, sizeof(ours), "INVITE", 1000));
+	our_reinvite(f, ours, sizeof(ours));
 	for (int i = 0; i < 2; i++) {
 		udp_answer(f, ours, 200);
 		assert_true(udp_wait_req(f, r, sizeof(r), "ACK", 1000));
@@ -593,8 +598,7 @@ static void test_reinvite_2xx_again(void **state)
 	}
 	req_expect(f, r, sizeof(r), "OPTIONS", "rx2", "rx1@test", "nosuchtag", 9, NULL, 481);
 	/* 491 (glare): the same offer again after 0-2 s (RFC 3261 14.1; 4*T1 here) */
-	assert_int_equal(cp_sip_send_reinvite(A.dialog, SDP, strlen(SDP)), 0);
-	assert_true(udp_wait_req(f, ours, sizeof(ours), "INVITE", 1000));
+	our_reinvite(f, ours, sizeof(ours));
 	udp_answer(f, ours, 491);
 	assert_true(udp_wait_req(f, r, sizeof(r), "INVITE", 1500));
 	assert_int_equal(atoi(hdr(r, "CSeq")), atoi(hdr(ours, "CSeq")) + 1);
