@@ -2,7 +2,11 @@
  * SRTP decryption of recorded frames (libsrtp2): one srtp_t per media stream
  * keyed by SDES (policy ssrc_any_inbound), picked by the frame's UDP
  * destination port. A packet that does not authenticate (or replays, or whose
- * key libsrtp refused) is written as received and counted: never fatal. */
+ * key libsrtp refused) is written as received and counted: never fatal.
+ * New keys for a stream (an SBC re-keying in a re-INVITE) keep the rollover
+ * counter of the SSRC last decrypted (RFC 3711 3.3.1: the index goes on across
+ * master keys); a sender that restarts it instead is taken as well. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -20,7 +24,11 @@
 
 struct rec_srtp_ent {
 	struct rec_srtp_key key;
-	srtp_t ctx; /* NULL: no key, or libsrtp refused it */
+	srtp_t ctx;   /* NULL: no key, or libsrtp refused it */
+	srtp_t carry; /* after new keys: ctx's twin with ssrc's rollover counter, tried
+		       * first until a packet of ssrc tells which one the sender uses */
+	uint32_t ssrc, roc; /* last SSRC decrypted; roc: what carry was given */
+	bool has_ssrc;
 };
 
 struct rec_srtp {
@@ -46,7 +54,8 @@ int rec_srtp_lib_init(void)
 	return rec_srtp_init_rc == srtp_err_status_ok ? 0 : -EIO;
 }
 
-static srtp_t rec_srtp_ctx(const struct rec_srtp_key *k)
+/* ssrc != NULL: a stream of its own for *ssrc, its rollover counter set to roc. */
+static srtp_t rec_srtp_ctx(const struct rec_srtp_key *k, const uint32_t *ssrc, uint32_t roc)
 {
 	srtp_policy_t pol;
 	srtp_t ctx = NULL;
@@ -68,6 +77,18 @@ static srtp_t rec_srtp_ctx(const struct rec_srtp_key *k)
 	pol.window_size = 1024;
 	pol.allow_repeat_tx = 0;
 	rc = srtp_create(&ctx, &pol);
+	if (rc == srtp_err_status_ok && ssrc != NULL) {
+		pol.ssrc.type = ssrc_specific;
+		pol.ssrc.value = *ssrc;
+		rc = srtp_add_stream(ctx, &pol);
+		if (rc == srtp_err_status_ok)
+			rc = srtp_set_stream_roc(ctx, *ssrc, roc);
+		if (rc != srtp_err_status_ok) {
+			srtp_dealloc(ctx);
+			return NULL; /* ctx alone then: as with a restarted counter */
+		}
+		return ctx;
+	}
 	if (rc != srtp_err_status_ok) {
 		LOG_WARN("recorder: SRTP key for port %u refused by libsrtp (%d): its packets are "
 			 "written as received", k->rtp_port, (int)rc);
@@ -76,12 +97,44 @@ static srtp_t rec_srtp_ctx(const struct rec_srtp_key *k)
 	return ctx;
 }
 
+static void rec_srtp_drop(srtp_t *ctx)
+{
+	if (*ctx != NULL)
+		srtp_dealloc(*ctx);
+	*ctx = NULL;
+}
+
 static void rec_srtp_clear(struct rec_srtp *s)
 {
-	for (unsigned i = 0; i < s->n; i++)
-		if (s->e[i].ctx != NULL)
-			srtp_dealloc(s->e[i].ctx);
+	for (unsigned i = 0; i < s->n; i++) {
+		rec_srtp_drop(&s->e[i].ctx);
+		rec_srtp_drop(&s->e[i].carry);
+	}
 	s->n = 0;
+}
+
+/* Entry e's context(s) for new keys k; old: the entry before, NULL for a new stream. */
+static void rec_srtp_rekey(struct rec_srtp_ent *e, const struct rec_srtp_key *k,
+			   const struct rec_srtp_ent *old)
+{
+	uint32_t roc = 0;
+
+	memset(e, 0, sizeof(*e));
+	memcpy(&e->key, k, sizeof(*k)); /* padding too */
+	e->ctx = rec_srtp_ctx(k, NULL, 0);
+	if (old == NULL || !old->has_ssrc || old->key.rtp_port != k->rtp_port)
+		return;
+	if (old->carry != NULL)
+		roc = old->roc; /* keyed again before ssrc sent: still unconfirmed */
+	else if (old->ctx == NULL || srtp_get_stream_roc(old->ctx, old->ssrc, &roc) !=
+					     srtp_err_status_ok)
+		roc = 0;
+	e->ssrc = old->ssrc;
+	e->has_ssrc = true;
+	if (roc != 0 && e->ctx != NULL) {
+		e->roc = roc;
+		e->carry = rec_srtp_ctx(k, &e->ssrc, roc);
+	}
 }
 
 int rec_srtp_set(struct rec_srtp *s, const struct rec_srtp_key *keys, unsigned n)
@@ -98,18 +151,19 @@ int rec_srtp_set(struct rec_srtp *s, const struct rec_srtp_key *keys, unsigned n
 		if (i < old_n && memcmp(&old[i].key, &keys[i], sizeof(keys[i])) == 0) {
 			s->e[i] = old[i];
 			old[i].ctx = NULL;
+			old[i].carry = NULL;
 		} else {
-			memcpy(&s->e[i].key, &keys[i], sizeof(keys[i])); /* padding too */
-			s->e[i].ctx = rec_srtp_ctx(&keys[i]);
+			rec_srtp_rekey(&s->e[i], &keys[i], i < old_n ? &old[i] : NULL);
 		}
 		/* the same stream keeps its counters */
 		if (i >= old_n)
 			memset(&s->c[i], 0, sizeof(s->c[i]));
 		s->c[i].rtp_port = keys[i].rtp_port;
 	}
-	for (unsigned i = 0; i < old_n; i++)
-		if (old[i].ctx != NULL && (i >= n || old[i].ctx != s->e[i].ctx))
-			srtp_dealloc(old[i].ctx);
+	for (unsigned i = 0; i < old_n; i++) {
+		rec_srtp_drop(&old[i].ctx);
+		rec_srtp_drop(&old[i].carry);
+	}
 	for (unsigned i = n; i < REC_SRTP_MAX; i++)
 		memset(&s->c[i], 0, sizeof(s->c[i]));
 	s->n = n;
@@ -159,6 +213,47 @@ static uint16_t rec_ip_csum(const uint8_t *h, unsigned len)
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
+}
+
+static srtp_err_status_t rec_srtp_unprotect1(srtp_t ctx, bool rtcp, uint8_t *pl, int *n)
+{
+	if (ctx == NULL)
+		return srtp_err_status_no_ctx;
+	return rtcp ? srtp_unprotect_rtcp(ctx, pl, n) : srtp_unprotect(ctx, pl, n);
+}
+
+/* Unprotect with e's context; after new keys the one carrying the rollover counter
+ * first: the first RTP packet of e->ssrc that authenticates settles which one stays. */
+static srtp_err_status_t rec_srtp_unprotect(struct rec_srtp_ent *e, bool rtcp, uint8_t *pl,
+					    int *n)
+{
+	int len = *n;
+	srtp_err_status_t rc;
+	uint32_t ssrc = 0;
+
+	if (!rtcp && len >= 12)
+		memcpy(&ssrc, pl + 8, 4);
+	if (e->carry != NULL) {
+		rc = rec_srtp_unprotect1(e->carry, rtcp, pl, n);
+		if (rc == srtp_err_status_ok) {
+			if (!rtcp && ntohl(ssrc) == e->ssrc) {
+				rec_srtp_drop(&e->ctx);
+				e->ctx = e->carry; /* the sender went on counting */
+				e->carry = NULL;
+			}
+			goto done;
+		}
+		*n = len;
+	}
+	rc = rec_srtp_unprotect1(e->ctx, rtcp, pl, n);
+	if (rc == srtp_err_status_ok && !rtcp && ntohl(ssrc) == e->ssrc)
+		rec_srtp_drop(&e->carry); /* the sender restarted its counter */
+done:
+	if (rc == srtp_err_status_ok && !rtcp) {
+		e->ssrc = ntohl(ssrc);
+		e->has_ssrc = true;
+	}
+	return rc;
 }
 
 /* The entry whose port is dport: *rtcp set when the packet is SRTCP. */
@@ -217,12 +312,7 @@ uint32_t rec_srtp_frame(struct rec_srtp *s, uint8_t *frame, uint32_t len)
 	if (i < 0)
 		return len;
 	n = (int)plen;
-	if (s->e[i].ctx == NULL)
-		rc = srtp_err_status_no_ctx;
-	else if (rtcp)
-		rc = srtp_unprotect_rtcp(s->e[i].ctx, pl, &n);
-	else
-		rc = srtp_unprotect(s->e[i].ctx, pl, &n);
+	rc = rec_srtp_unprotect(&s->e[i], rtcp, pl, &n);
 	if (rc != srtp_err_status_ok || n < 0 || (uint32_t)n > plen) {
 		/* libsrtp checks the tag (and replay) before it decrypts: pl unchanged */
 		s->c[i].srtp_errors++;

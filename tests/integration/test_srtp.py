@@ -6,8 +6,10 @@ decrypted (recording.srtp: decrypt, the default) or as received with the keys
 in session.json (keep).
 
 Run as a script it is the SRTP sender (libsrtp2 through ctypes):
-  test_srtp.py send HOST PORT B64KEY COUNT   (RTP to PORT, one RTCP SR to PORT+1,
-                                              then one RTP packet with a bad tag)"""
+  test_srtp.py send HOST PORT B64KEY COUNT [FIRST [SKIP]]
+      (RTP from port 40000 to PORT from sequence number FIRST, after SKIP packets
+       protected but not sent; one RTCP SR to PORT+1, then one RTP packet with a
+       bad tag)"""
 import base64
 import ctypes
 import json
@@ -54,29 +56,36 @@ def _protect(lib, ctx, pkt, rtcp=False):
     return buf.raw[:n.value]
 
 
-def send_main(host, port, key_b64, count):
+def _rtp(seq):
+    return struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, (seq * 160) & 0xFFFFFFFF,
+                       0x51515151) + PAYLOAD
+
+
+def send_main(host, port, key_b64, count, first=1, skip=0):
     lib, ctx, _keep = _srtp_sender(base64.b64decode(key_b64))
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("", 40000))  # the offer's port: a second run is the same source (latching)
+    for i in range(skip):  # the sender's rollover counter goes on past these
+        _protect(lib, ctx, _rtp(first - skip + i))
     for i in range(count):
-        rtp = struct.pack("!BBHII", 0x80, 0, i + 1, (i + 1) * 160, 0x51515151) + PAYLOAD
-        s.sendto(_protect(lib, ctx, rtp), (host, port))
+        s.sendto(_protect(lib, ctx, _rtp(first + i)), (host, port))
         time.sleep(0.004)
     sr = struct.pack("!BBHIIIIII", 0x80, 200, 6, 0x51515151, 1, 2, 3, count, count * 160)
     s.sendto(_protect(lib, ctx, sr, rtcp=True), (host, port + 1))
-    bad = bytearray(_protect(lib, ctx, struct.pack("!BBHII", 0x80, 0, count + 1,
-                                                   (count + 1) * 160, 0x51515151) + PAYLOAD))
+    bad = bytearray(_protect(lib, ctx, _rtp(first + count)))
     bad[-1] ^= 0x5A
     s.sendto(bytes(bad), (host, port))
 
 
-if __name__ == "__main__" and len(sys.argv) == 6 and sys.argv[1] == "send":
-    send_main(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]))
+if __name__ == "__main__" and len(sys.argv) >= 6 and sys.argv[1] == "send":
+    send_main(sys.argv[2], int(sys.argv[3]), sys.argv[4], *map(int, sys.argv[5:8]))
     sys.exit(0)
 
 import pytest  # noqa: E402
 
 from conftest import DP_ADDR  # noqa: E402
 from test_interop import sipp_messages  # noqa: E402
+from sip_uac import Uac, answer_media  # noqa: E402
 from test_siprec import (invite, rtp_counts, run_sipp, session_dirs, sip_request,  # noqa: E402
                          start_srs, wait_for)
 
@@ -171,3 +180,36 @@ def test_savp_without_usable_crypto(start_rtprec, tmp_path, veth_ns):
     code, data = sip_request(port, invite(body))
     assert code == 488, data
     r.stop()
+
+
+def test_srtp_rekey_after_wrap(start_rtprec, tmp_path, veth_ns):
+    """A re-INVITE with a new key after the sequence number wrapped: the SRC goes on
+    with its rollover counter (RFC 3711 3.3.1), and the recording stays decrypted."""
+    r, port = start_srs(start_rtprec, tmp_path, veth_ns)
+    key_b = bytes(range(101, 131))
+    uac = Uac(port)
+    try:
+        code, resp = uac.invite(SDP)
+        assert code == 200, resp
+        _, rtp_port = answer_media(resp)
+
+        def send(key, first, skip):
+            subprocess.run(["ip", "netns", "exec", veth_ns["ns"], PY, str(Path(__file__).resolve()),
+                            "send", DP_ADDR, str(rtp_port), base64.b64encode(key).decode(),
+                            str(COUNT), str(first), str(skip)], check=True, timeout=30)
+
+        send(KEY, 65530, 0)  # 65530 .. 3: the counter goes to 1
+        rekeyed = SDP.replace("inline:" + KEY_B64, "inline:" + base64.b64encode(key_b).decode())
+        code, resp = uac.update(rekeyed, method="INVITE")
+        assert code == 200, resp
+        send(key_b, 5, 11)  # the bad packet took 4; the new key's sender counts on
+        assert uac.bye() == 200
+    finally:
+        uac.close()
+    assert wait_for(lambda: any(os.path.exists(d + "/session.json") for d in session_dirs(tmp_path))), r.diag()
+    r.stop()
+    (d,) = session_dirs(tmp_path)
+    assert rtp_payloads(d + "/media.pcap").count(PAYLOAD) == 2 * COUNT
+    sess = json.load(open(d + "/session.json"))
+    assert sess["recording"]["srtp"] == [
+        {"stream": 0, "local_port": rtp_port, "decrypted": 2 * (COUNT + 1), "srtp_errors": 2}]

@@ -78,14 +78,14 @@ static unsigned rtcp_packet(uint8_t *p, uint8_t pt)
 	return 28;
 }
 
-static srtp_t sender(int suite32)
+static srtp_t sender_key(int suite32, const uint8_t *master_key)
 {
 	srtp_policy_t pol;
 	srtp_t s = NULL;
 	uint8_t key[30];
 
 	memset(&pol, 0, sizeof(pol));
-	memcpy(key, master, sizeof(key));
+	memcpy(key, master_key, sizeof(key));
 	if (suite32)
 		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&pol.rtp);
 	else
@@ -98,16 +98,27 @@ static srtp_t sender(int suite32)
 	return s;
 }
 
+static srtp_t sender(int suite32)
+{
+	return sender_key(suite32, master);
+}
+
+/* entry 0: a plain stream; entry 1: ours */
+static void receiver_keys(struct rec_srtp_key k[2], int suite32, int mux,
+			  const uint8_t *master_key)
+{
+	memset(k, 0, 2 * sizeof(*k));
+	k[1].suite = suite32 ? REC_SRTP_AES128_SHA1_32 : REC_SRTP_AES128_SHA1_80;
+	k[1].rtp_port = PORT;
+	k[1].rtcp_port = mux ? 0 : PORT + 1;
+	memcpy(k[1].key, master_key, sizeof(master));
+}
+
 static struct rec_srtp *receiver(int suite32, int mux)
 {
 	struct rec_srtp_key k[2];
 
-	memset(k, 0, sizeof(k));
-	/* entry 0: a plain stream; entry 1: ours */
-	k[1].suite = suite32 ? REC_SRTP_AES128_SHA1_32 : REC_SRTP_AES128_SHA1_80;
-	k[1].rtp_port = PORT;
-	k[1].rtcp_port = mux ? 0 : PORT + 1;
-	memcpy(k[1].key, master, sizeof(master));
+	receiver_keys(k, suite32, mux, master);
 	return rec_srtp_create(k, 2);
 }
 
@@ -221,11 +232,7 @@ static void test_same_keys_kept(void **state)
 	fl = frame(f, PORT, p, (unsigned)n);
 	memcpy(copy, f, fl);
 	assert_int_equal(rec_srtp_frame(rx, f, fl), fl - 10);
-	memset(k, 0, sizeof(k));
-	k[1].suite = REC_SRTP_AES128_SHA1_80;
-	k[1].rtp_port = PORT;
-	k[1].rtcp_port = PORT + 1;
-	memcpy(k[1].key, master, sizeof(master));
+	receiver_keys(k, 0, 0, master);
 	assert_int_equal(rec_srtp_set(rx, k, 2), 0);
 	memcpy(f, copy, fl);
 	assert_int_equal(rec_srtp_frame(rx, f, fl), fl); /* replay: refused */
@@ -321,6 +328,70 @@ static void test_rollover(void **state)
 	srtp_dealloc(tx);
 }
 
+/* Protect seq with tx, frame it, decrypt: the original frame back when ok, else the
+ * frame as received. */
+static void send_seq(srtp_t tx, struct rec_srtp *rx, uint16_t seq, int ok)
+{
+	uint8_t p[256], f[600], want[600];
+	unsigned plen = rtp_packet(p, seq), wl = frame(want, PORT, p, plen), fl;
+	int n = (int)plen;
+
+	assert_int_equal(srtp_protect(tx, p, &n), srtp_err_status_ok);
+	fl = frame(f, PORT, p, (unsigned)n);
+	if (ok) {
+		assert_int_equal(rec_srtp_frame(rx, f, fl), wl);
+		assert_memory_equal(f, want, wl);
+	} else {
+		assert_int_equal(rec_srtp_frame(rx, f, fl), fl);
+	}
+}
+
+/* New keys in a re-INVITE after the sequence number wrapped: a sender that goes on
+ * with its rollover counter (RFC 3711) decrypts, so does one that restarts it. */
+static void test_rekey_keeps_roc(void **state)
+{
+	uint8_t key_b[30], key_c[30];
+	struct rec_srtp_key k[2];
+	srtp_t tx = sender(0), tx_b, tx_c;
+	struct rec_srtp *rx = receiver(0, 0);
+	const struct rec_srtp_count *c;
+	unsigned cnt;
+
+	(void)state;
+	memcpy(key_b, master, sizeof(key_b));
+	key_b[0] ^= 0x55;
+	memcpy(key_c, master, sizeof(key_c));
+	key_c[3] ^= 0x55;
+	for (unsigned i = 0; i < 10; i++) /* 65530 .. 3: the counter goes to 1 */
+		send_seq(tx, rx, (uint16_t)(65530 + i), 1);
+	/* key B: its sender at counter 1 too (packets protected but never sent) */
+	tx_b = sender_key(0, key_b);
+	for (unsigned i = 0; i < 7; i++) {
+		uint8_t p[256];
+		int n = (int)rtp_packet(p, (uint16_t)(65530 + i));
+
+		assert_int_equal(srtp_protect(tx_b, p, &n), srtp_err_status_ok);
+	}
+	receiver_keys(k, 0, 0, key_b);
+	assert_int_equal(rec_srtp_set(rx, k, 2), 0);
+	for (uint16_t seq = 4; seq < 8; seq++)
+		send_seq(tx_b, rx, seq, 1);
+	send_seq(tx, rx, 8, 0); /* the old key is gone */
+	/* key C: a sender that restarts at counter 0 */
+	tx_c = sender_key(0, key_c);
+	receiver_keys(k, 0, 0, key_c);
+	assert_int_equal(rec_srtp_set(rx, k, 2), 0);
+	for (uint16_t seq = 9; seq < 12; seq++)
+		send_seq(tx_c, rx, seq, 1);
+	c = rec_srtp_counts(rx, &cnt);
+	assert_int_equal(c[1].decrypted, 17);
+	assert_int_equal(c[1].srtp_errors, 1);
+	rec_srtp_free(rx);
+	srtp_dealloc(tx);
+	srtp_dealloc(tx_b);
+	srtp_dealloc(tx_c);
+}
+
 /* A short or non-UDP frame is left alone. */
 static void test_not_udp(void **state)
 {
@@ -346,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_not_udp),
 		cmocka_unit_test(test_vlan_tags),
 		cmocka_unit_test(test_rollover),
+		cmocka_unit_test(test_rekey_keeps_roc),
 	};
 
 	assert_int_equal(rec_srtp_lib_init(), 0);
