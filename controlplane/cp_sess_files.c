@@ -99,6 +99,7 @@ void cp_sess_files_srtp(struct cp_ctx *cp, const struct cp_session *s)
 	unsigned n = 0;
 
 	_Static_assert(sizeof(keys[0].key) == CP_SDP_KEY_LEN, "SDES key length");
+	_Static_assert(sizeof(keys[0].mki) == CP_SDP_MKI_MAX, "SDES MKI length");
 	if (cp->cfg->recording.srtp_mode != CFG_REC_SRTP_DECRYPT)
 		return;
 	memset(keys, 0, sizeof(keys));
@@ -113,6 +114,8 @@ void cp_sess_files_srtp(struct cp_ctx *cp, const struct cp_session *s)
 		keys[i].rtp_port = st->port;
 		keys[i].rtcp_port = st->rtcp_mux ? 0 : (uint16_t)(st->port + 1);
 		memcpy(keys[i].key, c->key, sizeof(keys[i].key));
+		keys[i].mki_len = c->mki_len;
+		memcpy(keys[i].mki, c->mki, sizeof(keys[i].mki));
 		n = i + 1;
 	}
 	if (n == 0)

@@ -59,6 +59,8 @@ struct rec_srtp_key {
 	uint16_t rtp_port;         /* our UDP port for RTP (and RTCP with rtcp-mux) */
 	uint16_t rtcp_port;        /* our UDP port for RTCP, 0 with rtcp-mux */
 	uint8_t key[30];           /* master key (16) || salt (14) */
+	uint8_t mki_len;           /* 0: no MKI (RFC 3711) in the packets */
+	uint8_t mki[8];            /* its value, mki_len bytes */
 };
 /* What decryption did for entry i of the keys. */
 struct rec_srtp_count {

@@ -5,7 +5,8 @@
  * key libsrtp refused) is written as received and counted: never fatal.
  * New keys for a stream (an SBC re-keying in a re-INVITE) keep the rollover
  * counter of the SSRC last decrypted (RFC 3711 3.3.1: the index goes on across
- * master keys); a sender that restarts it instead is taken as well. */
+ * master keys); a sender that restarts it instead is taken as well. An MKI is
+ * checked and taken out here, before libsrtp. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
@@ -222,17 +223,53 @@ static srtp_err_status_t rec_srtp_unprotect1(srtp_t ctx, bool rtcp, uint8_t *pl,
 	return rtcp ? srtp_unprotect_rtcp(ctx, pl, n) : srtp_unprotect(ctx, pl, n);
 }
 
+/* With an MKI (RFC 3711 3.1, 3.4: after the packet, before the tag, not authenticated):
+ * checked and taken out, so libsrtp sees the packet as without one (libsrtp 2.5 looks
+ * for an SRTCP MKI by the SRTP tag length, wrong with the _32 suite). saved: the bytes
+ * moved, for rec_srtp_mki_back. 0, or -1 when the MKI is not the offered one. */
+static int rec_srtp_mki_out(const struct rec_srtp_key *k, bool rtcp, uint8_t *pl, int *n,
+			    uint8_t *saved)
+{
+	unsigned tag = rtcp || k->suite != REC_SRTP_AES128_SHA1_32 ? 10u : 4u, at;
+
+	if (k->mki_len == 0)
+		return 0;
+	if ((unsigned)*n < 8u + k->mki_len + tag)
+		return -1;
+	at = (unsigned)*n - tag - k->mki_len;
+	if (memcmp(pl + at, k->mki, k->mki_len) != 0)
+		return -1;
+	memcpy(saved, pl + at, k->mki_len + tag);
+	memmove(pl + at, pl + at + k->mki_len, tag);
+	*n -= k->mki_len;
+	return 0;
+}
+
+/* A packet that did not authenticate back as received (n: its length without the MKI). */
+static void rec_srtp_mki_back(const struct rec_srtp_key *k, bool rtcp, uint8_t *pl, int n,
+			      const uint8_t *saved)
+{
+	unsigned tag = rtcp || k->suite != REC_SRTP_AES128_SHA1_32 ? 10u : 4u;
+
+	if (k->mki_len != 0)
+		memcpy(pl + (unsigned)n - tag, saved, k->mki_len + tag);
+}
+
 /* Unprotect with e's context; after new keys the one carrying the rollover counter
  * first: the first RTP packet of e->ssrc that authenticates settles which one stays. */
 static srtp_err_status_t rec_srtp_unprotect(struct rec_srtp_ent *e, bool rtcp, uint8_t *pl,
 					    int *n)
 {
+	uint8_t saved[sizeof(e->key.mki) + 10];
 	int len = *n;
 	srtp_err_status_t rc;
 	uint32_t ssrc = 0;
 
 	if (!rtcp && len >= 12)
 		memcpy(&ssrc, pl + 8, 4);
+	if (rec_srtp_mki_out(&e->key, rtcp, pl, n, saved) != 0)
+		return srtp_err_status_bad_mki;
+	len = *n;
 	if (e->carry != NULL) {
 		rc = rec_srtp_unprotect1(e->carry, rtcp, pl, n);
 		if (rc == srtp_err_status_ok) {
@@ -252,6 +289,8 @@ done:
 	if (rc == srtp_err_status_ok && !rtcp) {
 		e->ssrc = ntohl(ssrc);
 		e->has_ssrc = true;
+	} else if (rc != srtp_err_status_ok) {
+		rec_srtp_mki_back(&e->key, rtcp, pl, len, saved);
 	}
 	return rc;
 }

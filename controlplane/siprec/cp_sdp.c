@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * SDP offer parsing with libosip2 and answer building: see cp_sdp.h. */
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -142,6 +144,38 @@ static void b64_encode(const uint8_t *in, size_t n, char *out)
 	out[o] = '\0';
 }
 
+/* What follows the key: "[lifetime][|MKI:length]" (RFC 4568 9.2); the MKI into c. */
+static int key_tail(const char *t, struct cp_sdp_crypto *c)
+{
+	const char *bar = strchr(t, '|'), *mki = t, *colon;
+	unsigned long long val;
+	unsigned long len;
+	char *end;
+
+	if (bar != NULL) { /* lifetime|MKI:length */
+		if (memchr(t, ':', (size_t)(bar - t)) != NULL || strchr(bar + 1, '|') != NULL)
+			return -1;
+		mki = bar + 1;
+	} else if (strchr(t, ':') == NULL) {
+		return 0; /* a lifetime alone */
+	}
+	colon = strchr(mki, ':');
+	if (colon == NULL || !isdigit((unsigned char)mki[0]) ||
+	    !isdigit((unsigned char)colon[1]))
+		return -1;
+	errno = 0;
+	val = strtoull(mki, &end, 10);
+	if (end != colon || errno != 0)
+		return -1;
+	len = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || len == 0 || len > CP_SDP_MKI_MAX || (len < 8 && val >> (8 * len) != 0))
+		return -1;
+	c->mki_len = (uint8_t)len;
+	for (unsigned i = 0; i < len; i++)
+		c->mki[len - 1 - i] = (uint8_t)(val >> (8 * i));
+	return 0;
+}
+
 int cp_sdp_parse_crypto(const char *v, struct cp_sdp_crypto *c)
 {
 	char suite[40], params[sizeof(c->params)], rest[8];
@@ -163,15 +197,13 @@ int cp_sdp_parse_crypto(const char *v, struct cp_sdp_crypto *c)
 		c->suite = CP_SDP_AES_CM_128_HMAC_SHA1_32;
 	else
 		return -1;
-	/* one key: "inline:<key||salt>[|lifetime]"; no ';' (several keys), no MKI */
+	/* one key: "inline:<key||salt>[|lifetime][|MKI:length]"; no ';' (several keys) */
 	if (strncmp(params, "inline:", 7) != 0 || strchr(params, ';') != NULL)
 		goto bad;
 	b64 = params + 7;
 	bar = strchr(b64, '|');
-	if (bar != NULL && strchr(bar + 1, '|') != NULL)
-		goto bad; /* lifetime and MKI, or MKI alone after a lifetime */
-	if (bar != NULL && strchr(bar + 1, ':') != NULL)
-		goto bad; /* "|MKI:len" */
+	if (bar != NULL && key_tail(bar + 1, c) != 0)
+		goto bad;
 	if (b64_decode(b64, bar ? (size_t)(bar - b64) : strlen(b64), c->key, sizeof(c->key)) !=
 	    CP_SDP_KEY_LEN)
 		goto bad;

@@ -14,10 +14,13 @@ enum cp_sdp_dir { CP_SDP_SENDRECV = 0, CP_SDP_SENDONLY, CP_SDP_RECVONLY, CP_SDP_
 enum cp_sdp_suite { CP_SDP_SUITE_NONE = 0, CP_SDP_AES_CM_128_HMAC_SHA1_80,
 		    CP_SDP_AES_CM_128_HMAC_SHA1_32 };
 #define CP_SDP_KEY_LEN 30 /* AES-128 key (16) || salt (14) */
+#define CP_SDP_MKI_MAX 8  /* longest MKI taken, in bytes */
 struct cp_sdp_crypto {
 	unsigned tag;
 	enum cp_sdp_suite suite;
 	uint8_t key[CP_SDP_KEY_LEN];       /* the offerer's master key || salt */
+	uint8_t mki_len;                   /* 0: no MKI in the offerer's packets */
+	uint8_t mki[CP_SDP_MKI_MAX];       /* its value, big-endian, mki_len bytes */
 	uint8_t local_key[CP_SDP_KEY_LEN]; /* ours for the answer (random, never used) */
 	char params[96];                   /* the offered key-params, "inline:..." */
 };
@@ -62,8 +65,8 @@ int cp_sdp_build_answer_nat(const struct cp_sdp_offer *o, uint32_t local_ip,
 const char *cp_sdp_suite_name(enum cp_sdp_suite s);
 /* Is the proto an SRTP one ("RTP/SAVP", "RTP/SAVPF")? */
 int cp_sdp_is_savp(const char *proto);
-/* Parse one a=crypto value ("<tag> <suite> inline:<b64>[|lifetime]"): 0, or -1 if
- * not acceptable. local_key is left alone. */
+/* Parse one a=crypto value ("<tag> <suite> inline:<b64>[|lifetime][|MKI:length]", MKI
+ * length 1..CP_SDP_MKI_MAX): 0, or -1 if not acceptable. local_key is left alone. */
 int cp_sdp_parse_crypto(const char *v, struct cp_sdp_crypto *c);
 /* "recvonly" etc. */
 const char *cp_sdp_dir_name(enum cp_sdp_dir d);

@@ -6,10 +6,10 @@ decrypted (recording.srtp: decrypt, the default) or as received with the keys
 in session.json (keep).
 
 Run as a script it is the SRTP sender (libsrtp2 through ctypes):
-  test_srtp.py send HOST PORT B64KEY COUNT [FIRST [SKIP]]
+  test_srtp.py send HOST PORT B64KEY[|MKI:LEN] COUNT [FIRST [SKIP]]
       (RTP from port 40000 to PORT from sequence number FIRST, after SKIP packets
-       protected but not sent; one RTCP SR to PORT+1, then one RTP packet with a
-       bad tag)"""
+       protected but not sent, with the MKI in each packet if given; one RTCP SR to
+       PORT+1, then one RTP packet with a bad tag)"""
 import base64
 import ctypes
 import json
@@ -31,8 +31,9 @@ PAYLOAD = bytes((i * 7) & 0xFF for i in range(160))
 COUNT = 10
 
 
-def _srtp_sender(key):
-    """An outbound srtp_t (AES_CM_128_HMAC_SHA1_80, any SSRC) for key (30 bytes)."""
+def _srtp_sender(key, mki=b""):
+    """An outbound srtp_t (AES_CM_128_HMAC_SHA1_80, any SSRC) for key (30 bytes), with
+    the MKI mki in each packet if not empty: (lib, ctx, what must stay alive)."""
     lib = ctypes.CDLL("libsrtp2.so.1")
     assert lib.srtp_init() == 0
     pol = ctypes.create_string_buffer(128)  # srtp_policy_t on x86_64, libsrtp 2.x
@@ -41,19 +42,36 @@ def _srtp_sender(key):
     lib.srtp_crypto_policy_set_rtp_default(ctypes.c_void_p(addr + 8))
     lib.srtp_crypto_policy_set_rtcp_default(ctypes.c_void_p(addr + 32))
     struct.pack_into("=i", pol, 0, 3)  # ssrc.type = ssrc_any_outbound
-    struct.pack_into("=Q", pol, 56, ctypes.addressof(keybuf))  # key
+    keep = [keybuf]
+    if mki:  # keys: one srtp_master_key_t {key, mki_id, mki_size}, num_master_keys 1
+        mkibuf = ctypes.create_string_buffer(mki, len(mki))
+        mk = ctypes.create_string_buffer(struct.pack("=QQI", ctypes.addressof(keybuf),
+                                                     ctypes.addressof(mkibuf), len(mki)), 24)
+        mks = (ctypes.c_void_p * 1)(ctypes.addressof(mk))
+        struct.pack_into("=QQ", pol, 64, ctypes.addressof(mks), 1)
+        keep += [mkibuf, mk, mks]
+    else:
+        struct.pack_into("=Q", pol, 56, ctypes.addressof(keybuf))  # key
     struct.pack_into("=Q", pol, 88, 128)  # window_size
     ctx = ctypes.c_void_p()
     assert lib.srtp_create(ctypes.byref(ctx), pol) == 0
-    return lib, ctx, keybuf
+    return lib, (ctx, bool(mki)), keep
 
 
 def _protect(lib, ctx, pkt, rtcp=False):
+    ctx, mki = ctx
     buf = ctypes.create_string_buffer(pkt, len(pkt) + 64)
     n = ctypes.c_int(len(pkt))
-    fn = lib.srtp_protect_rtcp if rtcp else lib.srtp_protect
-    assert fn(ctx, buf, ctypes.byref(n)) == 0
+    fn = lib.srtp_protect_rtcp_mki if rtcp else lib.srtp_protect_mki
+    assert fn(ctx, buf, ctypes.byref(n), int(mki), 0) == 0
     return buf.raw[:n.value]
+
+
+def _key_params(text):
+    """B64KEY[|MKI:LEN]: (key, MKI bytes)."""
+    key, _, mki = text.partition("|")
+    val, _, n = mki.partition(":")
+    return base64.b64decode(key), (int(val).to_bytes(int(n), "big") if mki else b"")
 
 
 def _rtp(seq):
@@ -61,8 +79,8 @@ def _rtp(seq):
                        0x51515151) + PAYLOAD
 
 
-def send_main(host, port, key_b64, count, first=1, skip=0):
-    lib, ctx, _keep = _srtp_sender(base64.b64decode(key_b64))
+def send_main(host, port, key_params, count, first=1, skip=0):
+    lib, ctx, _keep = _srtp_sender(*_key_params(key_params))
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("", 40000))  # the offer's port: a second run is the same source (latching)
     for i in range(skip):  # the sender's rollover counter goes on past these
@@ -182,34 +200,54 @@ def test_savp_without_usable_crypto(start_rtprec, tmp_path, veth_ns):
     r.stop()
 
 
-def test_srtp_rekey_after_wrap(start_rtprec, tmp_path, veth_ns):
-    """A re-INVITE with a new key after the sequence number wrapped: the SRC goes on
-    with its rollover counter (RFC 3711 3.3.1), and the recording stays decrypted."""
-    r, port = start_srs(start_rtprec, tmp_path, veth_ns)
-    key_b = bytes(range(101, 131))
+def uac_call(start, tmp_path, v, sdp, media):
+    """A call by hand (sip_uac) offering sdp; media(uac, send) runs between the INVITE
+    and the BYE, send(key_params, first=1, skip=0) sends as the script does from the
+    namespace. The decrypted payloads in media.pcap, and session.json's "srtp" counts."""
+    r, port = start_srs(start, tmp_path, v)
     uac = Uac(port)
     try:
-        code, resp = uac.invite(SDP)
+        code, resp = uac.invite(sdp)
         assert code == 200, resp
         _, rtp_port = answer_media(resp)
 
-        def send(key, first, skip):
-            subprocess.run(["ip", "netns", "exec", veth_ns["ns"], PY, str(Path(__file__).resolve()),
-                            "send", DP_ADDR, str(rtp_port), base64.b64encode(key).decode(),
-                            str(COUNT), str(first), str(skip)], check=True, timeout=30)
+        def send(key_params, first=1, skip=0):
+            subprocess.run(["ip", "netns", "exec", v["ns"], PY, str(Path(__file__).resolve()),
+                            "send", DP_ADDR, str(rtp_port), key_params, str(COUNT), str(first),
+                            str(skip)], check=True, timeout=30)
 
-        send(KEY, 65530, 0)  # 65530 .. 3: the counter goes to 1
-        rekeyed = SDP.replace("inline:" + KEY_B64, "inline:" + base64.b64encode(key_b).decode())
-        code, resp = uac.update(rekeyed, method="INVITE")
-        assert code == 200, resp
-        send(key_b, 5, 11)  # the bad packet took 4; the new key's sender counts on
+        media(uac, send)
         assert uac.bye() == 200
     finally:
         uac.close()
     assert wait_for(lambda: any(os.path.exists(d + "/session.json") for d in session_dirs(tmp_path))), r.diag()
     r.stop()
     (d,) = session_dirs(tmp_path)
-    assert rtp_payloads(d + "/media.pcap").count(PAYLOAD) == 2 * COUNT
-    sess = json.load(open(d + "/session.json"))
-    assert sess["recording"]["srtp"] == [
-        {"stream": 0, "local_port": rtp_port, "decrypted": 2 * (COUNT + 1), "srtp_errors": 2}]
+    srtp = json.load(open(d + "/session.json"))["recording"]["srtp"]
+    assert [(x["stream"], x["local_port"]) for x in srtp] == [(0, rtp_port)]
+    return rtp_payloads(d + "/media.pcap").count(PAYLOAD), (srtp[0]["decrypted"], srtp[0]["srtp_errors"])
+
+
+def test_srtp_rekey_after_wrap(start_rtprec, tmp_path, veth_ns):
+    """A re-INVITE with a new key after the sequence number wrapped: the SRC goes on
+    with its rollover counter (RFC 3711 3.3.1), and the recording stays decrypted."""
+    key_b = base64.b64encode(bytes(range(101, 131))).decode()
+
+    def media(uac, send):
+        send(KEY_B64, 65530)  # 65530 .. 3: the counter goes to 1
+        code, resp = uac.update(SDP.replace("inline:" + KEY_B64, "inline:" + key_b), method="INVITE")
+        assert code == 200, resp
+        send(key_b, 5, 11)  # the bad packet took 4; the new key's sender counts on
+
+    assert uac_call(start_rtprec, tmp_path, veth_ns, SDP, media) == (2 * COUNT, (2 * (COUNT + 1), 2))
+
+
+def test_srtp_mki(start_rtprec, tmp_path, veth_ns):
+    """A key with an MKI (a=crypto "|2^20|1:4", RFC 4568 9.2): every SRTP and SRTCP
+    packet carries it, all are recorded decrypted."""
+    sdp = SDP.replace(KEY_B64 + "|2^31", KEY_B64 + "|2^20|1:4")
+
+    def media(uac, send):
+        send(KEY_B64 + "|1:4")
+
+    assert uac_call(start_rtprec, tmp_path, veth_ns, sdp, media) == (COUNT, (COUNT + 1, 1))

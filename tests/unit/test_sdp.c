@@ -341,7 +341,8 @@ static const uint8_t key_bytes[30] = {
 	0x39, 0x0e, 0xc6, 0x75, 0xad, 0x49, 0x8a, 0xfe, 0xeb, 0xb6, 0x96, 0x0b, 0x3a, 0xab, 0xe6,
 };
 
-/* One a=crypto value: accepted suites, one inline key of 30 bytes, lifetime, no MKI. */
+/* One a=crypto value: accepted suites, one inline key of 30 bytes, lifetime, an MKI of
+ * 1..8 bytes (RFC 4568 9.2: "|MKI:length", after the lifetime if there is one). */
 static void test_crypto_line(void **state)
 {
 	struct cp_sdp_crypto c;
@@ -357,11 +358,27 @@ static void test_crypto_line(void **state)
 	assert_int_equal(c.tag, 7);
 	assert_int_equal(c.suite, CP_SDP_AES_CM_128_HMAC_SHA1_32);
 	assert_memory_equal(c.key, key_bytes, 30);
+	assert_int_equal(c.mki_len, 0);
+	assert_int_equal(cp_sdp_parse_crypto("1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64
+					     "|2^20|258:4", &c), 0);
+	assert_int_equal(c.mki_len, 4);
+	assert_memory_equal(c.mki, ((const uint8_t[]){0, 0, 1, 2}), 4);
+	assert_string_equal(c.params, "inline:" KEY_B64 "|2^20|258:4");
+	assert_int_equal(cp_sdp_parse_crypto("1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "|255:1",
+					     &c), 0);
+	assert_int_equal(c.mki_len, 1);
+	assert_int_equal(c.mki[0], 255);
 	static const char *const bad[] = {
 		"1 AES_256_CM_HMAC_SHA1_80 inline:" KEY_B64,             /* suite */
 		"1 F8_128_HMAC_SHA1_80 inline:" KEY_B64,
-		"1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "|2^20|1:4", /* MKI */
-		"1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "|1:4",
+		"1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "|1:9",      /* MKI too long */
+		"1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "|256:1",    /* MKI over its length */
+		"1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "|1:0",
+		"1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "|x:4",
+		"1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "|1:4x",
+		"1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "|1:4|2^20", /* MKI first */
+		"1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "|2^20|1:4|", /* three fields */
+		"1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "|99999999999999999999:8",
 		"1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 " UNENCRYPTED_SRTP", /* session param */
 		"1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 ";inline:" KEY_B64,  /* two keys */
 		"1 AES_CM_128_HMAC_SHA1_80 inline:4fl6DT4Bi+DWT6MsBt5BOQ7Gda1Jiv7r", /* short */
@@ -399,7 +416,7 @@ static void test_crypto_offer_answer(void **state)
 		"a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "\r\n"
 		"a=label:1\r\na=sendonly\r\n"
 		"m=audio 6002 RTP/SAVP 0\r\n"
-		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "|2^20|1:4\r\n"
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "|2^20|1:9\r\n"
 		"a=label:2\r\na=sendonly\r\n"
 		"m=audio 6004 RTP/AVP 0\r\n"
 		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" KEY_B64 "\r\n"
@@ -419,7 +436,7 @@ static void test_crypto_offer_answer(void **state)
 	assert_int_equal(off.streams[0].crypto.suite, CP_SDP_AES_CM_128_HMAC_SHA1_32);
 	assert_memory_equal(off.streams[0].crypto.key, key_bytes, 30);
 	assert_memory_not_equal(off.streams[0].crypto.local_key, key_bytes, 30);
-	assert_int_equal(off.streams[1].crypto.suite, CP_SDP_SUITE_NONE); /* MKI only */
+	assert_int_equal(off.streams[1].crypto.suite, CP_SDP_SUITE_NONE); /* 9-byte MKI */
 	assert_int_equal(off.streams[2].crypto.suite, CP_SDP_SUITE_NONE); /* RTP/AVP */
 
 	n = cp_sdp_build_answer(&off, IP(10, 0, 0, 5), ports, NULL, 1, 1, out, sizeof(out));

@@ -78,11 +78,17 @@ static unsigned rtcp_packet(uint8_t *p, uint8_t pt)
 	return 28;
 }
 
-static srtp_t sender_key(int suite32, const uint8_t *master_key)
+/* The MKI (RFC 3711) of the tests that use one: its first mki bytes. */
+static uint8_t mki_val[4] = {0x5a, 0x00, 0x01, 0x02};
+
+/* mki: bytes of MKI in each packet (protected with srtp_protect_mki), 0 for none */
+static srtp_t sender_mki(int suite32, const uint8_t *master_key, unsigned mki)
 {
 	srtp_policy_t pol;
 	srtp_t s = NULL;
 	uint8_t key[30];
+	srtp_master_key_t mk = {.key = key, .mki_id = mki_val, .mki_size = mki};
+	srtp_master_key_t *mks[1] = {&mk};
 
 	memset(&pol, 0, sizeof(pol));
 	memcpy(key, master_key, sizeof(key));
@@ -92,10 +98,20 @@ static srtp_t sender_key(int suite32, const uint8_t *master_key)
 		srtp_crypto_policy_set_rtp_default(&pol.rtp);
 	srtp_crypto_policy_set_rtcp_default(&pol.rtcp);
 	pol.ssrc.type = ssrc_any_outbound;
-	pol.key = key;
+	if (mki == 0) {
+		pol.key = key;
+	} else {
+		pol.keys = mks;
+		pol.num_master_keys = 1;
+	}
 	pol.window_size = 128;
 	assert_int_equal(srtp_create(&s, &pol), srtp_err_status_ok);
 	return s;
+}
+
+static srtp_t sender_key(int suite32, const uint8_t *master_key)
+{
+	return sender_mki(suite32, master_key, 0);
 }
 
 static srtp_t sender(int suite32)
@@ -114,17 +130,24 @@ static void receiver_keys(struct rec_srtp_key k[2], int suite32, int mux,
 	memcpy(k[1].key, master_key, sizeof(master));
 }
 
-static struct rec_srtp *receiver(int suite32, int mux)
+static struct rec_srtp *receiver_mki(int suite32, int mux, unsigned mki)
 {
 	struct rec_srtp_key k[2];
 
 	receiver_keys(k, suite32, mux, master);
+	k[1].mki_len = (uint8_t)mki;
+	memcpy(k[1].mki, mki_val, mki);
 	return rec_srtp_create(k, 2);
+}
+
+static struct rec_srtp *receiver(int suite32, int mux)
+{
+	return receiver_mki(suite32, mux, 0);
 }
 
 /* Protect plain (rtcp or not), frame it to dport, decrypt: original frame back. */
 static void roundtrip(srtp_t tx, struct rec_srtp *rx, const uint8_t *plain, unsigned plen,
-		      int rtcp, unsigned dport)
+		      int rtcp, unsigned dport, unsigned mki)
 {
 	uint8_t pl[512], want[600], got[600];
 	int n = (int)plen;
@@ -132,10 +155,10 @@ static void roundtrip(srtp_t tx, struct rec_srtp *rx, const uint8_t *plain, unsi
 
 	memcpy(pl, plain, plen);
 	if (rtcp)
-		assert_int_equal(srtp_protect_rtcp(tx, pl, &n), srtp_err_status_ok);
+		assert_int_equal(srtp_protect_rtcp_mki(tx, pl, &n, mki != 0, 0), srtp_err_status_ok);
 	else
-		assert_int_equal(srtp_protect(tx, pl, &n), srtp_err_status_ok);
-	assert_true((unsigned)n > plen);
+		assert_int_equal(srtp_protect_mki(tx, pl, &n, mki != 0, 0), srtp_err_status_ok);
+	assert_true((unsigned)n > plen + mki);
 	wl = frame(want, dport, plain, plen);
 	gl = frame(got, dport, pl, (unsigned)n);
 	out = rec_srtp_frame(rx, got, gl);
@@ -143,10 +166,10 @@ static void roundtrip(srtp_t tx, struct rec_srtp *rx, const uint8_t *plain, unsi
 	assert_memory_equal(got, want, wl);
 }
 
-static void test_rtp_rtcp(void **state, int suite32, int mux)
+static void test_rtp_rtcp(void **state, int suite32, int mux, unsigned mki)
 {
-	srtp_t tx = sender(suite32);
-	struct rec_srtp *rx = receiver(suite32, mux);
+	srtp_t tx = sender_mki(suite32, master, mki);
+	struct rec_srtp *rx = receiver_mki(suite32, mux, mki);
 	const struct rec_srtp_count *c;
 	uint8_t p[256];
 	unsigned n, plen;
@@ -154,25 +177,42 @@ static void test_rtp_rtcp(void **state, int suite32, int mux)
 	(void)state;
 	for (uint16_t seq = 1; seq <= 3; seq++) {
 		plen = rtp_packet(p, seq);
-		roundtrip(tx, rx, p, plen, 0, PORT);
+		roundtrip(tx, rx, p, plen, 0, PORT, mki);
 	}
 	plen = rtcp_packet(p, 200);
-	roundtrip(tx, rx, p, plen, 1, mux ? PORT : PORT + 1);
+	roundtrip(tx, rx, p, plen, 1, mux ? PORT : PORT + 1, mki);
 	plen = rtcp_packet(p, 206); /* PSFB */
-	roundtrip(tx, rx, p, plen, 1, mux ? PORT : PORT + 1);
+	roundtrip(tx, rx, p, plen, 1, mux ? PORT : PORT + 1, mki);
+	for (unsigned bad = 0; mki && bad < 2; bad++) {
+		/* an MKI that is not the offered one, or the right MKI and a bad tag:
+		 * counted, left as received */
+		uint8_t f[600], copy[600];
+		int len = (int)rtp_packet(p, (uint16_t)(4 + bad));
+		unsigned fl;
+
+		assert_int_equal(srtp_protect_mki(tx, p, &len, 1, 0), srtp_err_status_ok);
+		p[len - (bad ? 1 : (suite32 ? 4 : 10) + 1)] ^= 0x80; /* MKI's or tag's last byte */
+		fl = frame(f, PORT, p, (unsigned)len);
+		memcpy(copy, f, fl);
+		assert_int_equal(rec_srtp_frame(rx, f, fl), fl);
+		assert_memory_equal(f, copy, fl);
+	}
 	c = rec_srtp_counts(rx, &n);
 	assert_int_equal(n, 2);
 	assert_int_equal(c[1].rtp_port, PORT);
 	assert_int_equal(c[1].decrypted, 5);
-	assert_int_equal(c[1].srtp_errors, 0);
+	assert_int_equal(c[1].srtp_errors, mki ? 2 : 0);
 	assert_int_equal(c[0].decrypted, 0);
 	rec_srtp_free(rx);
 	srtp_dealloc(tx);
 }
 
-static void test_sha1_80(void **state) { test_rtp_rtcp(state, 0, 0); }
-static void test_sha1_32(void **state) { test_rtp_rtcp(state, 1, 0); }
-static void test_rtcp_mux(void **state) { test_rtp_rtcp(state, 0, 1); }
+static void test_sha1_80(void **state) { test_rtp_rtcp(state, 0, 0, 0); }
+static void test_sha1_32(void **state) { test_rtp_rtcp(state, 1, 0, 0); }
+static void test_rtcp_mux(void **state) { test_rtp_rtcp(state, 0, 1, 0); }
+/* an MKI in each packet (a=crypto "|MKI:length"), 1 and 4 bytes */
+static void test_mki1(void **state) { test_rtp_rtcp(state, 0, 0, 1); }
+static void test_mki4(void **state) { test_rtp_rtcp(state, 1, 1, 4); }
 
 static void test_bad_tag(void **state)
 {
@@ -412,6 +452,8 @@ int main(void)
 		cmocka_unit_test(test_sha1_80),
 		cmocka_unit_test(test_sha1_32),
 		cmocka_unit_test(test_rtcp_mux),
+		cmocka_unit_test(test_mki1),
+		cmocka_unit_test(test_mki4),
 		cmocka_unit_test(test_bad_tag),
 		cmocka_unit_test(test_same_keys_kept),
 		cmocka_unit_test(test_not_udp),
