@@ -480,18 +480,18 @@ int cp_sip_answer(struct cp_sip_pending *p, const struct cp_sip_response *r,
 		osip_message_set_body(resp, r->body, r->body_len);
 	}
 	if (ok && p->invite && d) {
-		/* kept for retransmission until ACK */
+		/* kept for retransmission until ACK, over TCP and TLS too: the UAS core sends
+		 * it again whatever the transport (RFC 3261 13.3.1.4, a proxy on the way may
+		 * forward it on UDP) */
 		char *str = NULL;
 		size_t len = 0;
 
 		ok_stop(d);
 		if (osip_message_to_str(resp, &str, &len) == 0) {
-			if (t->peer.transport == CFG_SIP_UDP) {
-				d->ok_buf = malloc(len);
-				if (d->ok_buf) {
-					memcpy(d->ok_buf, str, len);
-					d->ok_len = len;
-				}
+			d->ok_buf = malloc(len);
+			if (d->ok_buf) {
+				memcpy(d->ok_buf, str, len);
+				d->ok_len = len;
 			}
 			osip_free(str);
 		}

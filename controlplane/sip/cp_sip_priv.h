@@ -89,7 +89,10 @@ struct cp_sip_txd {
 	char body[];                      /* splits multipart bodies, SIPREC wants them whole */
 };
 
-/* The body of a raw message: after the blank line, Content-Length long. */
+/* cp_sip_raw.c: the length of the header block of a raw message (to just past its
+ * blank line, CRLF or LF), 0 when it has none; its body: after the blank line,
+ * Content-Length long. */
+size_t cp_sip_hdr_end(const char *buf, size_t len);
 size_t cp_sip_raw_body(const char *buf, size_t len, const osip_message_t *m, const char **body);
 /* The header name (n bytes) is full or its compact form (0: none), any case. */
 bool cp_sip_is_hdr(const char *name, size_t n, const char *full, char compact);

@@ -7,7 +7,9 @@
  * know, 416 for a Request-URI scheme it does not take, else 400), the Vias
  * parsed one header at a time, From, To, Call-ID and CSeq copied as they
  * came. Responses, ACKs, lines that are no Request-Line and requests
- * without a Via that parses are dropped: there is nothing to answer. */
+ * without a Via that parses are dropped: there is nothing to answer.
+ * Also where a raw message's header block ends and its body starts (stream
+ * framing, whole bodies for SIPREC). */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,4 +176,39 @@ bool cp_sip_raw_reply(struct cp_sip *s, const char *buf, size_t len,
 	cp_sip_msg_fix_via(r, from);
 	cp_sip_msg_send_stateless(s, r, status, status == 400 ? "Malformed message" : NULL, from);
 	return true;
+}
+
+/* A message's header block ends at its first empty line, CRLF or a bare LF (RFC 3261 7.5:
+ * some stacks end lines with LF only; the first blank line, not the first CRLFCRLF, which
+ * may be in a multipart body); line ends before the start line are no empty line. */
+size_t cp_sip_hdr_end(const char *buf, size_t len)
+{
+	const char *end = buf + len, *p = buf;
+
+	while (p < end && (*p == '\r' || *p == '\n'))
+		p++;
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		p++;
+		if (p < end && *p == '\n')
+			return (size_t)(p + 1 - buf);
+		if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+			return (size_t)(p + 2 - buf);
+	}
+	return 0;
+}
+
+size_t cp_sip_raw_body(const char *buf, size_t len, const osip_message_t *m, const char **body)
+{
+	size_t hl = cp_sip_hdr_end(buf, len), clen = len - hl;
+
+	if (hl == 0)
+		return 0;
+	if (m->content_length != NULL && m->content_length->value != NULL) {
+		size_t want = strtoul(m->content_length->value, NULL, 10);
+
+		if (want < clen)
+			clen = want;
+	}
+	*body = buf + hl;
+	return clen;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * SIP over TCP and TLS: accepting, non-blocking OpenSSL handshakes, stream
- * framing by Content-Length (bounded by sip.max_message), output backlog. */
+ * framing by Content-Length (bounded by sip.max_message; header lines may end in CRLF
+ * or a bare LF), output backlog. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -131,14 +132,6 @@ static long header_content_length(const char *h, size_t n)
 	return -1;
 }
 
-static const char *find_hdr_end(const char *b, size_t n)
-{
-	for (size_t i = 0; i + 3 < n; i++)
-		if (b[i] == '\r' && b[i + 1] == '\n' && b[i + 2] == '\r' && b[i + 3] == '\n')
-			return b + i + 4;
-	return NULL;
-}
-
 /* CRLF keepalives between messages (RFC 5626 3.5.1): each "\r\n\r\n" ping gets one
  * "\r\n" pong, however the reads split it (c->ping: its bytes seen so far, kept out of
  * rbuf so no message timer runs); a lone CRLF is ignored (RFC 3261 7.5), forgotten when
@@ -181,11 +174,10 @@ static bool conn_frame(struct cp_sip *s, struct cp_sip_conn *c)
 		}
 		if (!c->rlen)
 			return true;
-		const char *he = find_hdr_end(c->rbuf, c->rlen);
+		size_t hl = cp_sip_hdr_end(c->rbuf, c->rlen);
 
-		if (!he)
+		if (!hl)
 			return c->rlen < s->max_message; /* no header end within the bound: close */
-		size_t hl = (size_t)(he - c->rbuf);
 		long cl = header_content_length(c->rbuf, hl);
 
 		if (cl < 0) {

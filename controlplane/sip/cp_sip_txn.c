@@ -61,29 +61,6 @@ static void respond(struct cp_sip *s, osip_transaction_t *tr, int status, const 
 	respond_hdr(s, tr, status, reason, caps, NULL, NULL);
 }
 
-size_t cp_sip_raw_body(const char *buf, size_t len, const osip_message_t *m, const char **body)
-{
-	const char *end = buf + len, *sep;
-	size_t clen;
-
-	sep = memmem(buf, len, "\r\n\r\n", 4);
-	if (sep != NULL) {
-		sep += 4;
-	} else if ((sep = memmem(buf, len, "\n\n", 2)) != NULL) {
-		sep += 2;
-	} else {
-		return 0;
-	}
-	clen = (size_t)(end - sep);
-	if (m->content_length != NULL && m->content_length->value != NULL) {
-		size_t want = strtoul(m->content_length->value, NULL, 10);
-		if (want < clen)
-			clen = want;
-	}
-	*body = sep;
-	return clen;
-}
-
 /* Fill the application's view of a request; free with view_free. */
 static void view_fill(struct cp_sip_request *v, osip_message_t *m, const struct cp_sip_txd *t,
 		      char *ipbuf, struct cp_sip_dialog *d)

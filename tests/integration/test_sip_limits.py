@@ -286,3 +286,40 @@ def test_crlf_keepalive_split(start_rtprec, tmp_path, tp):
     st = sip_stats(r)
     assert st["message_timeouts"] == 0, st
     r.stop()
+
+
+def request(tp, method, cid, cseq=1, to_tag=None, body=""):
+    """A request of call cid over tp (an SDP body when given), CRLF-ended."""
+    to = f";tag={to_tag}" if to_tag else ""
+    ctype = "Content-Type: application/sdp\r\nRequire: siprec\r\n" if body else ""
+    return (f"{method} sip:srs@127.0.0.1 SIP/2.0\r\n"
+            f"Via: SIP/2.0/{tp} 127.0.0.1:9;branch=z9hG4bK{uuid.uuid4().hex[:12]};rport\r\n"
+            f"Max-Forwards: 70\r\nFrom: <sip:t@127.0.0.1>;tag=f{cid[:6]}\r\n"
+            f"To: <sip:srs@127.0.0.1>{to}\r\nCall-ID: {cid}\r\nCSeq: {cseq} {method}\r\n"
+            f"Contact: <sip:t@127.0.0.1:9;transport={tp.lower()}>\r\n{ctype}"
+            f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
+
+
+@pytest.mark.timeout_s(60)
+def test_tcp_lf_only_and_2xx_until_ack(start_rtprec, tmp_path):
+    """Over TCP: header lines ending in a bare LF (RFC 3261 7.5) are framed at their
+    empty line (not answered after message_timeout_s: 10 and a close); the 2xx to an
+    INVITE is sent again (T1 500 ms, doubling: at 0.5 and 1.5 s) until its ACK, as over
+    UDP (RFC 3261 13.3.1.4: a proxy on the way may forward it on UDP), then no more."""
+    r, port = start_sip(start_rtprec, tmp_path, "  limits: {message_timeout_s: 10}\n",
+                        listen=("tcp",))
+    sdp = ("v=0\r\no=SRC 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+           "m=audio 40000 RTP/AVP 0\r\na=label:1\r\na=sendonly\r\n")
+    cid = uuid.uuid4().hex
+    with stream_connect(port, "tcp") as s:
+        s.sendall(options(9, "TCP").replace(b"\r\n", b"\n"))
+        assert read_for(s, 2.0, until=b"\r\n\r\n").startswith(b"SIP/2.0 200 "), r.diag()
+        s.sendall(request("TCP", "INVITE", cid, body=sdp))
+        got = read_for(s, 2.0)
+        assert got.count(b"SIP/2.0 200 ") >= 2, (got, r.diag())
+        tag = re.search(rb"\r\nTo: [^\r]*;tag=([^;\r]+)", got).group(1).decode()
+        s.sendall(request("TCP", "ACK", cid, to_tag=tag))
+        assert b"SIP/2.0 200 " not in read_for(s, 2.5), r.diag()  # next one was due at 3.5 s
+        s.sendall(request("TCP", "BYE", cid, cseq=2, to_tag=tag))
+        assert read_for(s, 2.0, until=b"\r\n\r\n").startswith(b"SIP/2.0 200 "), r.diag()
+    r.stop()

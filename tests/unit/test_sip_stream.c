@@ -201,6 +201,107 @@ static void test_tcp_crlf_ping(void **state)
 	close(fd);
 }
 
+/* RFC 3261 13.3.1.4: the 2xx to an INVITE over TCP or TLS is sent again (T1 doubling to
+ * T2, 20 and 80 ms here) until its ACK, as over UDP: a proxy on the way may forward it
+ * on UDP. The ACK stops it; the call stays. */
+static void stream_2xx_until_ack(struct fx *f, int fd, SSL *ssl, const char *tp)
+{
+	char m[4096], r[16384] = "", tag[64];
+
+	cp_sip_set_timers(f->s, 20, 80, 0);
+	req(m, sizeof(m), "INVITE", tp, f->lport, "rt1", "rt1@test", NULL, 1, NULL, SDP);
+	stream_send(fd, ssl, m);
+	assert_int_equal(stream_wait(f, fd, ssl, r, sizeof(r), "SIP/2.0 200", 3, 1000), 3);
+	to_tag_of(strstr(r, "SIP/2.0 200"), tag, sizeof(tag));
+	req(m, sizeof(m), "ACK", tp, f->lport, "rt1a", "rt1@test", tag, 1, NULL, NULL);
+	stream_send(fd, ssl, m);
+	stream_wait(f, fd, ssl, r, sizeof(r), "never", 1, 100); /* one sent before the ACK */
+	r[0] = 0;
+	assert_int_equal(stream_wait(f, fd, ssl, r, sizeof(r), "SIP/2.0 200", 1, 400), 0);
+	assert_int_equal(A.acks, 1);
+	assert_int_equal(A.ends, 0);
+	assert_non_null(A.dialog);
+}
+
+static void test_tcp_2xx_until_ack(void **state)
+{
+	struct fx *f = *state;
+	int fd = tcp_connect(f->port[1]);
+
+	stream_2xx_until_ack(f, fd, NULL, "TCP");
+	close(fd);
+}
+
+static void test_tls_2xx_until_ack(void **state)
+{
+	struct fx *f = *state;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	int fd = tcp_connect(f->port[2]);
+	SSL *ssl = tls_connect(f, ctx, fd);
+
+	stream_2xx_until_ack(f, fd, ssl, "TLS");
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+}
+
+/* No ACK over TCP: the 2xx goes on until 64*T1 (1.28 s here), then a BYE on the
+ * connection; the dialog ends ("no ACK") with its answer. */
+static void test_tcp_no_ack(void **state)
+{
+	struct fx *f = *state;
+	char m[4096], r[32768] = "";
+	int fd = tcp_connect(f->port[1]);
+	const char *bye;
+
+	cp_sip_set_timers(f->s, 20, 80, 0);
+	req(m, sizeof(m), "INVITE", "TCP", f->lport, "na1", "na1@test", NULL, 1, NULL, SDP);
+	stream_send(fd, NULL, m);
+	assert_int_equal(stream_wait(f, fd, NULL, r, sizeof(r), "BYE sip:", 1, 3000), 1);
+	assert_true(count(r, "SIP/2.0 200") >= 10);
+	bye = strstr(r, "BYE sip:");
+	assert_non_null(strstr(hdr(bye, "Reason"), "no ACK"));
+	assert_int_equal(A.ends, 0);
+	answer_text(m, sizeof(m), bye, 200);
+	stream_send(fd, NULL, m);
+	wait_end(f, "no ACK", 1000);
+	close(fd);
+}
+
+/* RFC 3261 7.5: header lines that end in a bare LF (some stacks send them) are framed on
+ * a stream by their empty line as CRLF ones are, without waiting for the message timer;
+ * Content-Length still counts the body, whose CRLF lines and blank lines (a multipart
+ * SIPREC body) are its own; a CRLF message right after it is framed too. */
+static void test_tcp_lf_only(void **state)
+{
+	static const char body[] = "--b1\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n"
+				   "--b1\r\nContent-Type: application/rs-metadata+xml\r\n\r\n"
+				   "<recording xmlns='urn:ietf:params:xml:ns:recording:1'/>\r\n"
+				   "--b1--\r\n";
+	struct fx *f = *state;
+	char m[8192], two[8192], r[16384] = "";
+	int fd = tcp_connect(f->port[1]);
+
+	snprintf(m, sizeof(m), "OPTIONS sip:rtprec@127.0.0.1 SIP/2.0\nVia: SIP/2.0/TCP "
+		 "127.0.0.1:%u;branch=z9hG4bKlf1\nFrom: <sip:a@b>;tag=1\nTo: <sip:c@d>\n"
+		 "Call-ID: lf1@test\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n", f->lport);
+	stream_send(fd, NULL, m);
+	assert_int_equal(stream_wait(f, fd, NULL, r, sizeof(r), "SIP/2.0 200", 1, 500), 1);
+	snprintf(two, sizeof(two), "INVITE sip:rtprec@127.0.0.1 SIP/2.0\nVia: SIP/2.0/TCP "
+		 "127.0.0.1:%u;branch=z9hG4bKlf2\nFrom: <sip:a@b>;tag=1\nTo: <sip:c@d>\n"
+		 "Call-ID: lf2@test\nCSeq: 1 INVITE\nContact: <sip:a@127.0.0.1;transport=tcp>\n"
+		 "Content-Type: multipart/mixed;boundary=b1\nContent-Length: %zu\n\n%s",
+		 f->lport, strlen(body), body);
+	req(m, sizeof(m), "OPTIONS", "TCP", f->lport, "lf3", "lf3@test", NULL, 1, NULL, NULL);
+	strcat(two, m);
+	stream_send(fd, NULL, two);
+	assert_int_equal(stream_wait(f, fd, NULL, r, sizeof(r), "SIP/2.0 200", 3, 500), 3);
+	assert_int_equal(A.invites, 1);
+	assert_int_equal(A.body_len, strlen(body));
+	assert_non_null(strstr(r, "Call-ID: lf3@test"));
+	close(fd);
+}
+
 static char supported_seen[64];
 
 static void on_invite_supported(void *ctx, const struct cp_sip_request *rq,
@@ -252,20 +353,9 @@ static void test_tls(void **state)
 	struct fx *f = *state;
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	int fd = tcp_connect(f->port[2]);
-	SSL *ssl = SSL_new(ctx);
+	SSL *ssl = tls_connect(f, ctx, fd);
 	char m[4096], r[8192] = "";
-	uint64_t end = now_ms() + 3000;
-	int rc;
 
-	SSL_set_fd(ssl, fd);
-	SSL_set_connect_state(ssl);
-	while ((rc = SSL_do_handshake(ssl)) != 1 && now_ms() < end) {
-		int e = SSL_get_error(ssl, rc);
-
-		assert_true(e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE);
-		cp_sip_poll(f->s, 5);
-	}
-	assert_int_equal(rc, 1);
 	req(m, sizeof(m), "OPTIONS", "TLS", f->lport, "tls1", "tls1@test", NULL, 1, NULL, NULL);
 	assert_int_equal(SSL_write(ssl, m, (int)strlen(m)), (int)strlen(m));
 	assert_int_equal(stream_wait(f, fd, ssl, r, sizeof(r), "SIP/2.0 200", 1, 2000), 1);
@@ -309,6 +399,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_answer_before_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_crlf_ping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_compact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_2xx_until_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_2xx_until_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_no_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_lf_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merged_invite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_handshake_timeout, setup, teardown),

@@ -41,6 +41,7 @@ static void on_invite(void *ctx, const struct cp_sip_request *req, struct cp_sip
 	else
 		A.invites++;
 	A.last_pending = p;
+	A.body_len = req->body_len;
 	if (A.no_answer)
 		return;
 	struct cp_sip_response r = {
@@ -337,20 +338,54 @@ bool udp_wait_req(struct fx *f, char *buf, size_t n, const char *method, unsigne
 	return false;
 }
 
-void udp_answer(struct fx *f, const char *rq, int status)
+void answer_text(char *ok, size_t size, const char *rq, int status)
 {
 	static const char *const names[] = { "Via", "From", "To", "Call-ID", "CSeq" };
-	char ok[4096];
-	int n = snprintf(ok, sizeof(ok), "SIP/2.0 %d Whatever\r\n", status);
+	int n = snprintf(ok, size, "SIP/2.0 %d Whatever\r\n", status);
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const char *v = hdr(rq, names[i]);
 
 		assert_non_null(v);
-		n += snprintf(ok + n, sizeof(ok) - (size_t)n, "%s: %s\r\n", names[i], v);
+		n += snprintf(ok + n, size - (size_t)n, "%s: %s\r\n", names[i], v);
 	}
-	snprintf(ok + n, sizeof(ok) - (size_t)n, "Content-Length: 0\r\n\r\n");
+	snprintf(ok + n, size - (size_t)n, "Content-Length: 0\r\n\r\n");
+}
+
+void udp_answer(struct fx *f, const char *rq, int status)
+{
+	char ok[4096];
+
+	answer_text(ok, sizeof(ok), rq, status);
 	udp_send(f, ok);
+}
+
+SSL *tls_connect(struct fx *f, SSL_CTX *ctx, int fd)
+{
+	SSL *ssl = SSL_new(ctx);
+	uint64_t end = now_ms() + 3000;
+	int rc;
+
+	SSL_set_fd(ssl, fd);
+	SSL_set_connect_state(ssl);
+	while ((rc = SSL_do_handshake(ssl)) != 1 && now_ms() < end) {
+		int e = SSL_get_error(ssl, rc);
+
+		assert_true(e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE);
+		cp_sip_poll(f->s, 5);
+	}
+	assert_int_equal(rc, 1);
+	return ssl;
+}
+
+void stream_send(int fd, SSL *ssl, const char *m)
+{
+	int n = (int)strlen(m);
+
+	if (ssl)
+		assert_int_equal(SSL_write(ssl, m, n), n);
+	else
+		assert_int_equal(send(fd, m, (size_t)n, 0), n);
 }
 
 void set_contact(char *msg, size_t n, const char *contact)

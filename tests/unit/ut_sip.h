@@ -20,6 +20,7 @@ struct app_state {
 	struct cp_sip_pending *last_pending;
 	struct cp_sip_dialog *dialog;
 	char transport[8];
+	size_t body_len; /* of the last INVITE/UPDATE the app saw */
 };
 
 struct fx {
@@ -55,8 +56,14 @@ int tcp_connect(uint16_t port);
 int count(const char *hay, const char *needle);
 /* The next request with this method (others skipped) within ms, into buf. */
 bool udp_wait_req(struct fx *f, char *buf, size_t n, const char *method, unsigned ms);
+/* The response with status to the request rq (as received), into ok. */
+void answer_text(char *ok, size_t size, const char *rq, int status);
 /* Answer the request rq (as received) with status, from the test's socket. */
 void udp_answer(struct fx *f, const char *rq, int status);
+/* A TLS client on the connected fd, its handshake done (the server polled meanwhile). */
+SSL *tls_connect(struct fx *f, SSL_CTX *ctx, int fd);
+/* All of m on the connection (TLS when ssl). */
+void stream_send(int fd, SSL *ssl, const char *m);
 /* Replace the value of the Contact header of the message in msg. */
 void set_contact(char *msg, size_t n, const char *contact);
 /* INVITE (cid, branch "<cid>i", Contact as req() makes it unless contact), 200, ACK;
