@@ -97,6 +97,12 @@ void dp_local_icmp(struct dp_worker *w, struct rte_mbuf *m, const struct dp_pars
 	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
 	memcpy(&new_word, icmp, 2);
 	icmp->icmp_cksum = dp_csum_update16(icmp->icmp_cksum, old_word, new_word);
+	/* RFC 1624 eqn. 3 gives 0x0000 for both zeros; the one a message whose other
+	 * words are all zero needs (id 0, seq 0, zero data: a sum of +0) is 0xFFFF */
+	uint16_t sum;
+	if (unlikely(icmp->icmp_cksum == 0) &&
+	    rte_raw_cksum_mbuf(m, p->l4_off, p->l4_len, &sum) == 0 && sum == 0)
+		icmp->icmp_cksum = 0xffff;
 	/* a fresh TTL (the request's may be nearly spent): the TTL/protocol word changes;
 	 * swapping the addresses leaves the IP checksum as it was */
 	uint8_t *ttl_proto = frame + p->l3_off + offsetof(struct rte_ipv4_hdr, time_to_live);

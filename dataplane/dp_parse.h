@@ -45,7 +45,12 @@ static inline uint16_t dp_frame_vlan(const uint8_t *frame)
 	return (uint16_t)((frame[14] << 8 | frame[15]) & 0x0fffu);
 }
 
-/* Classify a frame of len contiguous bytes. */
+/* What dp_parse and the per-packet path after it (UDP, STUN or RTP header) read at
+ * most: a chained frame whose first segment holds that much is parsed whole. */
+#define DP_PARSE_CONTIG 64u
+
+/* Classify a frame of len bytes, of which the first min(len, DP_PARSE_CONTIG) are
+ * contiguous (dp_parse reads no further: 50 bytes at most). */
 enum dp_pkt_kind dp_parse(const uint8_t *frame, uint32_t len, struct dp_parsed *out,
 			  enum dp_drop *reason);
 

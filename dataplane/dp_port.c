@@ -113,6 +113,13 @@ static int dp_port_configure(struct dp_ctx *dp, unsigned idx)
 				 cp->name);
 		}
 	}
+	if (dp->cfg->dataplane.mbuf_size <
+	    RTE_PKTMBUF_HEADROOM + RTE_ETHER_MAX_LEN + 2 * DP_VLAN_HLEN) {
+		/* frames longer than an mbuf come chained: to be received and sent so, where
+		 * the device can (only then: it costs some PMDs their vector paths) */
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER & info.rx_offload_capa;
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS & info.tx_offload_capa;
+	}
 	rc = rte_eth_dev_configure(pi->port_id, nw, nw, &conf);
 	if (rc != 0) {
 		LOG_ERR("port %s: configure failed: %s", cp->name, rte_strerror(-rc));

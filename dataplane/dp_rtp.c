@@ -10,6 +10,8 @@
  *   int, so a probation crossing 65535 -> 0 would restart; we do not).
  * - Duplicates and late packets inside MAX_MISORDER count as received (A.1),
  *   so lost = expected - received may go negative.
+ * - cycles counts wraps, not wraps << 16 as in A.1, whose 32 bits wrap after 2^32
+ *   packets (50 days of a 1000 packet/s stream): expected would fall by 2^32.
  */
 #include <string.h>
 
@@ -84,7 +86,7 @@ static inline void update_seq(struct dp_rtp_stats *s, uint16_t seq)
 			s->duplicate++;
 		} else {
 			if (seq < s->max_seq)
-				s->cycles += RTP_SEQ_MOD; /* sequence number wrapped */
+				s->cycles++; /* sequence number wrapped */
 			s->max_seq = seq;
 			seen_advance(s, udelta);
 		}
@@ -160,7 +162,7 @@ uint64_t dp_rtp_expected(const struct dp_rtp_stats *s)
 {
 	if (!rtp_valid(s))
 		return 0;
-	uint64_t extended_max = (uint64_t)s->cycles + s->max_seq;
+	uint64_t extended_max = ((uint64_t)s->cycles << 16) + s->max_seq;
 	return extended_max - s->base_seq + 1;
 }
 

@@ -12,7 +12,7 @@ struct dp_rtp_stats {
 	uint16_t max_seq;    /* highest seq number seen */
 	bool active;         /* a first packet was seen */
 	bool has_transit;
-	uint32_t cycles;     /* shifted count of seq number cycles */
+	uint32_t cycles;     /* seq number cycles (A.1 keeps them shifted: 2^32 packets) */
 	uint32_t base_seq;
 	uint32_t bad_seq;    /* last 'bad' seq number + 1 */
 	uint32_t probation;  /* sequential packets till source is valid */

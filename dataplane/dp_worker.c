@@ -523,8 +523,12 @@ static void dp_burst(struct dp_worker *w, unsigned in_port, struct rte_mbuf **pk
 
 		if (i + DP_PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + DP_PREFETCH_AHEAD], void *));
-		kind = dp_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
-				&parsed[n_udp], &why);
+		/* a chained frame (longer than an mbuf: dataplane.mbuf_size) is parsed whole
+		 * when its headers are in the first segment (any RX segment holds 256 bytes) */
+		uint32_t len = rte_pktmbuf_data_len(m);
+		if (unlikely(m->nb_segs != 1) && len >= DP_PARSE_CONTIG)
+			len = rte_pktmbuf_pkt_len(m);
+		kind = dp_parse(rte_pktmbuf_mtod(m, const uint8_t *), len, &parsed[n_udp], &why);
 		/* a port with a VLAN takes frames of that VLAN only */
 		if (unlikely(vlan != 0) && kind != DP_PKT_DROP &&
 		    dp_frame_vlan(rte_pktmbuf_mtod(m, const uint8_t *)) != vlan) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * The real worker over net_ring ports: flows added and deleted many times
  * through the command ring while traffic runs (each with a next hop of its own,
- * so next-hop slots are reused); the flows nobody touched must lose nothing. TURN ChannelData, RTCP on the RTP flow (rtcp-mux), ICMP echo. */
+ * so next-hop slots are reused); the flows nobody touched must lose nothing. TURN ChannelData, RTCP on the RTP flow (rtcp-mux), ICMP echo,
+ * chained frames. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -63,6 +64,7 @@ static void drain_out(uint64_t *got, uint64_t *other)
 			struct rte_mbuf *m = objs[i];
 			struct dp_parsed p;
 			enum dp_drop why;
+			assert_int_equal(rte_pktmbuf_linearize(m), 0); /* a chained one */
 			if (dp_parse(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m), &p,
 				     &why) == DP_PKT_UDP4) {
 				unsigned port = rte_be_to_cpu_16(p.dst_port);
@@ -340,9 +342,64 @@ static void test_rtcp_mux_stats(void **state)
 	cfg_free(cfg);
 }
 
+/* Frames longer than an mbuf (dataplane.mbuf_size) come chained: forwarded whole,
+ * with a UDP checksum that verifies, and counted in the RTP statistics; they were
+ * dropped as ip_bad_length (the IPv4 length was checked against the first segment). */
+static void test_chained_frame(void **state)
+{
+	struct cfg *cfg = NULL;
+	struct dp_ctx *dp = NULL;
+	struct cp_ctx *cp;
+	uint64_t got[N_STABLE] = {0}, other = 0;
+	void *objs[16];
+	unsigned n_out = 0;
+
+	(void)state;
+	cp = start_media("ut_cin", "ut_cout", &cfg, &dp);
+	for (uint16_t q = 1; q <= 10; q++) {
+		struct rte_mbuf *m = make_udp(30000, q), *tail = rte_pktmbuf_alloc(ut_pool);
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+		const uint16_t head = 100, rest = (uint16_t)(rte_pktmbuf_data_len(m) - head);
+
+		rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, 34)->dgram_cksum =
+			rte_ipv4_udptcp_cksum(ip, ip + 1);
+		memcpy(rte_pktmbuf_append(tail, rest), rte_pktmbuf_mtod_offset(m, void *, head),
+		       rest);
+		rte_pktmbuf_trim(m, rest);
+		assert_int_equal(rte_pktmbuf_chain(m, tail), 0);
+		inject(cp, m);
+	}
+	for (int i = 0; i < 2000 && rte_ring_count(out.tx[0]) < 10; i++)
+		usleep(1000);
+	for (unsigned n; (n = rte_ring_sc_dequeue_burst(out.tx[0], objs, 16, NULL)) != 0;) {
+		for (unsigned i = 0; i < n; i++, n_out++) {
+			struct rte_mbuf *m = objs[i];
+			assert_int_equal(rte_pktmbuf_pkt_len(m), 214);
+			assert_int_equal(rte_pktmbuf_linearize(m), 0);
+			const struct rte_ipv4_hdr *ip =
+				rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, 14);
+			assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, ip + 1), 0);
+			assert_int_equal(dp_ipv4_csum((const uint8_t *)ip, 20), 0);
+			rte_pktmbuf_free(m);
+		}
+	}
+	assert_int_equal(cp_collect_stats(cp, 1), 0);
+	dp_wait(dp);
+	drain_out(got, &other);
+	assert_int_equal(n_out, 10);
+	assert_int_equal(dp_counters(dp, 0)->drops[0][DP_DROP_IP_BAD_LENGTH], 0);
+	assert_int_equal(cp_static_agg(cp, 0)->packets, 10);
+	assert_int_equal(cp_static_agg(cp, 0)->rtp_received, 9); /* the first in probation */
+	assert_int_equal(cp_static_agg(cp, 0)->rtp_lost, 0);
+	cp_free(cp);
+	dp_destroy(dp);
+	cfg_free(cfg);
+}
+
 /* An ICMP echo request 198.51.100.5 -> 192.0.2.10 with the given TTL, id 0x1234 seq 1,
- * 8 bytes of data, valid checksums. */
-static struct rte_mbuf *make_echo(uint8_t ttl)
+ * 8 bytes of data (zero: id 0, seq 0, zero data, so the reply is zeros but for its
+ * checksum), valid checksums. */
+static struct rte_mbuf *make_echo(uint8_t ttl, bool zero)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(ut_pool);
 	const uint16_t len = 14 + 20 + 8 + 8;
@@ -360,15 +417,18 @@ static struct rte_mbuf *make_echo(uint8_t ttl)
 	ip->dst_addr = rte_cpu_to_be_32(0xc000020a);
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	icmp->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
-	icmp->icmp_ident = rte_cpu_to_be_16(0x1234);
-	icmp->icmp_seq_nb = rte_cpu_to_be_16(1);
-	memcpy(icmp + 1, "rtprec!", 8);
+	if (!zero) {
+		icmp->icmp_ident = rte_cpu_to_be_16(0x1234);
+		icmp->icmp_seq_nb = rte_cpu_to_be_16(1);
+		memcpy(icmp + 1, "rtprec!", 8);
+	}
 	icmp->icmp_cksum = dp_ipv4_csum((const uint8_t *)icmp, 16);
 	return m;
 }
 
 /* The echo reply to a request that came with a nearly spent TTL leaves with a fresh
- * one (64) and IPv4 and ICMP checksums that verify. */
+ * one (64) and IPv4 and ICMP checksums that verify, also the all-zero reply's (0xFFFF:
+ * RFC 1624's incremental update gives 0x0000, which sums to +0 and fails). */
 static void test_icmp_echo_ttl(void **state)
 {
 	static const uint8_t ttls[] = {1, 2, 64, 255};
@@ -381,7 +441,7 @@ static void test_icmp_echo_ttl(void **state)
 	(void)state;
 	cp = start_media("ut_iin", "ut_iout", &cfg, &dp);
 	for (unsigned i = 0; i < RTE_DIM(ttls); i++)
-		inject(cp, make_echo(ttls[i]));
+		inject(cp, make_echo(ttls[i], i == 1));
 	for (int i = 0; i < 2000 && rte_ring_count(in.tx[0]) < RTE_DIM(ttls); i++) {
 		cp_poll(cp);
 		usleep(1000);
@@ -419,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_turn_channel_data),
 		cmocka_unit_test(test_rtcp_mux_stats),
 		cmocka_unit_test(test_icmp_echo_ttl),
+		cmocka_unit_test(test_chained_frame),
 	};
 	if (ut_eal_init("ut_dp", "0@0,1@1") != 0 || ut_port_create(&in, "ut_in", 1) != 0 ||
 	    ut_port_create(&out, "ut_out", 1) != 0) {

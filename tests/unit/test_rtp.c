@@ -152,12 +152,12 @@ static void test_wrap(void **state)
 	struct dp_rtp_stats s;
 	dp_rtp_init(&s);
 	/* 65533 (probation) 65534 (base) 65535 0 1 2: at 0, udelta 1 and
-	 * seq < max_seq: cycles += 65536. expected = 65536 + 2 - 65534 + 1 = 5,
+	 * seq < max_seq: one cycle. expected = 65536 + 2 - 65534 + 1 = 5,
 	 * received 5, lost 0 */
 	static const uint16_t q[] = {65533, 65534, 65535, 0, 1, 2};
 	for (unsigned i = 0; i < 6; i++)
 		seqp(&s, q[i]);
-	assert_int_equal(s.cycles, 65536);
+	assert_int_equal(s.cycles, 1);
 	assert_int_equal(s.base_seq, 65534);
 	assert_int_equal(s.max_seq, 2);
 	assert_int_equal(s.received, 5);
@@ -166,7 +166,7 @@ static void test_wrap(void **state)
 	/* 65535 late after the wrap: 3 behind max 2, seen -> duplicate */
 	seqp(&s, 65535);
 	assert_int_equal(s.duplicate, 1);
-	assert_int_equal(s.cycles, 65536);
+	assert_int_equal(s.cycles, 1);
 
 	/* probation across the wrap (65535 then 0) is in sequence (mod 2^16) */
 	dp_rtp_init(&s);
@@ -175,6 +175,23 @@ static void test_wrap(void **state)
 	assert_int_equal(s.probation, 0);
 	assert_int_equal(s.base_seq, 0);
 	assert_int_equal(dp_rtp_expected(&s), 1);
+}
+
+/* More than 2^16 cycles (2^32 sequence numbers) of one source, in steps of 2999 (the
+ * largest in-order gap, MAX_DROPOUT - 1): expected keeps growing past 2^32. */
+static void test_many_cycles(void **state)
+{
+	(void)state;
+	const uint32_t k_max = 1432300; /* 1 + 2999 k_max > 2^32 + 2^17 */
+	struct dp_rtp_stats s;
+	dp_rtp_init(&s);
+	seqp(&s, 0);
+	seqp(&s, 1); /* base 1 */
+	for (uint32_t k = 1; k <= k_max; k++)
+		seqp(&s, (uint16_t)(1 + 2999u * k));
+	assert_int_equal(s.received, k_max + 1);
+	assert_int_equal(dp_rtp_expected(&s), 2999ull * k_max + 1);
+	assert_int_equal(dp_rtp_lost(&s), 2998ll * k_max);
 }
 
 static void test_jump_resync(void **state)
@@ -406,6 +423,7 @@ int main(void)
 		cmocka_unit_test(test_duplicate),
 		cmocka_unit_test(test_late_beyond_bitmap),
 		cmocka_unit_test(test_wrap),
+		cmocka_unit_test(test_many_cycles),
 		cmocka_unit_test(test_jump_resync),
 		cmocka_unit_test(test_ssrc_change),
 		cmocka_unit_test(test_jitter),
