@@ -36,7 +36,7 @@ static void cp_ctl_status(struct cp_ctx *cp, FILE *out)
 		"\"ports\":%u,\"sessions_active\":%u,\"sessions_total\":%llu,\"draining\":%s,"
 		"\"external_ip\":", RTPREC_VERSION,
 		(unsigned long long)((cp_now_ms() - cp->start_ms) / 1000), dp_worker_count(cp->dp),
-		dp_port_count(cp->dp), ss ? ss->active : 0, (unsigned long long)(ss ? ss->total : 0),
+		dp_port_count(cp->dp), cp_sessions_active(cp), (unsigned long long)(ss ? ss->total : 0),
 		ss && ss->draining ? "true" : "false");
 	if (cp->nat != NULL && cp->nat->ext_known && inet_ntop(AF_INET, &a, ip, sizeof(ip)))
 		fprintf(out, "\"%s\"", ip);

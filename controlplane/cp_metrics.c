@@ -135,7 +135,7 @@ static void cp_metrics_sessions(struct cp_ctx *cp, FILE *f)
 	}
 	for (unsigned a = 0; a < ss->n_addr; a++)
 		free_ports += ss->ports[a].n_free;
-	m_one(f, "sessions_active", "gauge", "Recording sessions in progress", ss->active);
+	m_one(f, "sessions_active", "gauge", "Recording sessions in progress", cp_sessions_active(cp));
 	m_one(f, "sessions_total", "counter", "Recording sessions accepted since start", ss->total);
 	m_one(f, "streams_active", "gauge", "Media streams recorded in active sessions", streams);
 	m_one(f, "media_ports_free", "gauge", "Media ports left in the pools", free_ports);

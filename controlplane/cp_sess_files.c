@@ -273,6 +273,32 @@ static void cp_write_crypto(FILE *f, const struct cp_ctx *cp, const struct cp_sd
 	fputc('}', f);
 }
 
+/* ,"formats":"PT PT ...","codecs":[...: every accepted offer's (cp_sess_codecs.c) */
+static void cp_sess_write_codecs(FILE *f, const struct cp_stream *st,
+				 const struct cp_sdp_stream *o)
+{
+	char fmts[sizeof(st->fmts)], line[sizeof(st->maps)];
+	unsigned n = 0;
+
+	snprintf(fmts, sizeof(fmts), "%s", st->fmts);
+	cp_sess_fmts_union(fmts, sizeof(fmts), o->fmts);
+	fputs(",\"formats\":", f);
+	cp_json_str(f, fmts);
+	fputs(",\"codecs\":[", f);
+	for (unsigned a = 0; a < o->n_attrs; a++) {
+		fputs(n++ ? "," : "", f);
+		cp_json_str(f, o->attrs[a]);
+	}
+	for (const char *l = st->maps; *l != '\0'; l += strcspn(l, "\n") + 1) {
+		size_t len = strcspn(l, "\n");
+		if (cp_sess_fmt_mapped(o, l + 7, strcspn(l + 7, " \n")))
+			continue; /* the current offer maps that payload type */
+		snprintf(line, sizeof(line), "%.*s", (int)len, l);
+		fputs(n++ ? "," : "", f);
+		cp_json_str(f, line);
+	}
+}
+
 /* st with the codec lines of o, its m= line in the latest offer. */
 static void cp_write_stream(FILE *f, const struct cp_ctx *cp, const struct cp_session *s,
 			    const struct cp_stream *st, const struct cp_sdp_stream *o)
@@ -283,14 +309,7 @@ static void cp_write_stream(FILE *f, const struct cp_ctx *cp, const struct cp_se
 	cp_json_str(f, st->label);
 	fputs(",\"media\":", f);
 	cp_json_str(f, st->media);
-	fputs(",\"formats\":", f);
-	cp_json_str(f, st->fmts);
-	fputs(",\"codecs\":[", f);
-	for (unsigned a = 0; a < o->n_attrs; a++) {
-		if (a)
-			fputc(',', f);
-		cp_json_str(f, o->attrs[a]);
-	}
+	cp_sess_write_codecs(f, st, o);
 	fprintf(f, "],\"recorded\":%s,\"local_port\":%u,\"rtcp_mux\":%s,",
 		st->port ? "true" : "false", st->port, st->rtcp_mux ? "true" : "false");
 	cp_json_ip(f, "local", st->port ? cp_sess_local_ip(ss, s) : 0, st->port);

@@ -27,17 +27,25 @@ static void cp_sess_key(const struct cp_ctx *cp, const struct cp_session *s,
 	}
 }
 
-/* Send one message to every worker; each answers once. */
-static int cp_sess_broadcast(struct cp_ctx *cp, struct cp_session *s, const struct dp_msg *m)
+/* Send one message to every worker (wait: for room, cp_send's bound; else -1 at once when
+ * a ring is full); each answers once. */
+static int cp_sess_send_all(struct cp_ctx *cp, struct cp_session *s, const struct dp_msg *m,
+			    bool wait)
 {
 	for (unsigned w = 0; w < dp_worker_count(cp->dp); w++) {
-		if (cp_send(cp, w, m) != 0) {
-			LOG_ERR("session %s: worker %u takes no commands", s->id, w);
+		if (wait ? cp_send(cp, w, m) != 0 : dp_msg_send(dp_cmd_ring(cp->dp, w), m) != 0) {
+			if (wait)
+				LOG_ERR("session %s: worker %u takes no commands", s->id, w);
 			return -1;
 		}
 		s->acks_pending++;
 	}
 	return 0;
+}
+
+static int cp_sess_broadcast(struct cp_ctx *cp, struct cp_session *s, const struct dp_msg *m)
+{
+	return cp_sess_send_all(cp, s, m, true);
 }
 
 static int cp_sess_flow_set(struct cp_ctx *cp, struct cp_session *s, unsigned i, int rtcp,
@@ -114,7 +122,8 @@ int cp_sess_flows_update(struct cp_ctx *cp, struct cp_session *s, unsigned strea
 	return cp_sess_stream_flows(cp, s, stream, DP_CMD_FLOW_UPDATE);
 }
 
-static int cp_sess_flow_del(struct cp_ctx *cp, struct cp_session *s, unsigned i, int rtcp)
+static int cp_sess_flow_del(struct cp_ctx *cp, struct cp_session *s, unsigned i, int rtcp,
+			    bool wait)
 {
 	struct dp_msg m;
 
@@ -122,16 +131,42 @@ static int cp_sess_flow_del(struct cp_ctx *cp, struct cp_session *s, unsigned i,
 	m.type = DP_CMD_FLOW_DEL;
 	cp_sess_key(cp, s, &s->streams[i], rtcp, &m.u.del.key);
 	m.u.del.flow_id = cp_sess_flow_id(s, i, rtcp);
-	return cp_sess_broadcast(cp, s, &m);
+	return cp_sess_send_all(cp, s, &m, wait);
+}
+
+/* Both flows of a stream deleted on every worker (a worker that had it already answers
+ * -ENOENT, which changes nothing); false when one did not take it. */
+static bool cp_sess_stream_del(struct cp_ctx *cp, struct cp_session *s, unsigned i, bool wait)
+{
+	struct cp_stream *st = &s->streams[i];
+
+	st->del_failed = cp_sess_flow_del(cp, s, i, 0, wait) != 0 ||
+			 (!st->rtcp_mux && cp_sess_flow_del(cp, s, i, 1, wait) != 0);
+	return !st->del_failed;
 }
 
 int cp_sess_flows_delete(struct cp_ctx *cp, struct cp_session *s, unsigned stream)
 {
-	if (cp_sess_flow_del(cp, s, stream, 0) != 0)
+	if (s->del_blocked && s->state == CP_SESS_CLOSING) {
+		s->streams[stream].del_failed = true; /* for the retry, no 5 s more */
 		return -1;
-	if (!s->streams[stream].rtcp_mux && cp_sess_flow_del(cp, s, stream, 1) != 0)
-		return -1;
-	return 0;
+	}
+	if (cp_sess_stream_del(cp, s, stream, true))
+		return 0;
+	s->del_blocked = true;
+	return -1;
+}
+
+void cp_sess_flows_retry(struct cp_ctx *cp, struct cp_session *s)
+{
+	bool left = false;
+
+	for (unsigned i = 0; i < s->n_streams; i++)
+		if (s->streams[i].del_failed && (left || !cp_sess_stream_del(cp, s, i, false)))
+			left = s->streams[i].del_failed = true;
+	s->del_blocked = left;
+	if (!left)
+		LOG_INFO("session %s: flow deletes taken at last", s->id);
 }
 
 int cp_sess_flows_rekey(struct cp_ctx *cp, struct cp_session *s, unsigned stream, uint32_t ip,

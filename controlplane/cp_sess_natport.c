@@ -12,6 +12,12 @@ static void cp_sess_port_mapped(void *arg, uint16_t local_port, uint16_t ext_por
 	struct cp_session *s = arg;
 	struct cp_ctx *cp = s->cp;
 
+	s->lookups -= s->lookups != 0;
+	if (s->state == CP_SESS_CLOSING) { /* no longer waited for (cp_sess_end) */
+		if (s->files_done && s->acks_pending == 0)
+			cp_sess_closed(cp, s);
+		return;
+	}
 	for (unsigned i = 0; i < s->n_streams; i++) {
 		struct cp_stream *st = &s->streams[i];
 		if (st->port == local_port)
@@ -46,5 +52,6 @@ unsigned cp_sess_map_ports(struct cp_ctx *cp, struct cp_session *s)
 			started++;
 	}
 	s->acks_pending += started;
+	s->lookups += started;
 	return started;
 }

@@ -67,7 +67,10 @@ void cp_sess_stream_offer(struct cp_stream *st, const struct cp_sdp_stream *o)
 		       "stream fields mirror the SDP's");
 	memcpy(st->label, o->label, sizeof(st->label));
 	memcpy(st->media, o->media, sizeof(st->media));
-	memcpy(st->fmts, o->fmts, sizeof(st->fmts));
+	if (st->port == 0) /* else the same stream back (reenabled): its formats kept */
+		memcpy(st->fmts, o->fmts, sizeof(st->fmts));
+	else
+		cp_sess_stream_history(st, o);
 	st->offer_ip = o->ip;
 	st->offer_port = o->port;
 	st->rtcp_mux = o->rtcp_mux != 0;

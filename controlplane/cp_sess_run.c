@@ -79,6 +79,8 @@ void cp_sessions_tick(struct cp_ctx *cp)
 		return;
 	for (uint32_t i = 0; i < ss->max && ss->active; i++) {
 		struct cp_session *s = ss->slots[i];
+		if (s != NULL && s->state == CP_SESS_CLOSING && s->del_blocked)
+			cp_sess_flows_retry(cp, s);
 		if (s == NULL || s->state != CP_SESS_ACTIVE)
 			continue;
 		if (s->next_ka_ms != 0 && now >= s->next_ka_ms)
@@ -105,11 +107,19 @@ void cp_sessions_shutdown(struct cp_ctx *cp, unsigned timeout_ms)
 		struct cp_session *s = ss->slots[i];
 		if (s == NULL || s->state == CP_SESS_CLOSING)
 			continue;
+		/* a call not answered yet (its flows, relays or public ports still coming): 503
+		 * with Retry-After, which an SRC or its proxy takes as "try another SRS now"
+		 * (RFC 3261 21.5.4) rather than a failure; its folder still gets session.json */
+		if (s->state == CP_SESS_STARTING && s->pending != NULL) {
+			cp_sess_answer(cp, s->pending, 503, "Shutting Down", "shutting down");
+			s->pending = NULL;
+		}
 		if (s->dialog != NULL)
 			cp_sip_send_bye(s->dialog, "shutdown");
 		cp_sess_end(cp, s, "shutdown");
 	}
-	while (ss->active > 0 && cp_now_ms() < deadline) {
+	/* until every session's files are done (some may be held: cp_sess_close.c) */
+	while (ss->active > ss->finished && cp_now_ms() < deadline) {
 		cp_poll(cp);
 		usleep(200);
 	}
@@ -129,7 +139,7 @@ void cp_sessions_print(const struct cp_ctx *cp, FILE *out)
 		"{\"event\":\"stats\",\"type\":\"sessions\",\"active\":%u,\"total\":%llu,"
 		"\"free_media_ports\":%u,\"keepalives\":%llu,\"reoffers\":%llu,"
 		"\"timer_refreshes\":%llu,\"timer_expired\":%llu,\"refused\":{",
-		ss->active, (unsigned long long)ss->total, free_ports,
+		ss->active - ss->finished, (unsigned long long)ss->total, free_ports,
 		(unsigned long long)ss->keepalives, (unsigned long long)ss->reoffers,
 		(unsigned long long)ss->timer_refreshes, (unsigned long long)ss->timer_expired);
 	for (unsigned code = 0; code < sizeof(ss->refused) / sizeof(ss->refused[0]); code++) {

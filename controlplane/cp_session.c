@@ -33,8 +33,8 @@ uint64_t cp_sess_tsc_ns(const struct cp_sessions *ss, uint64_t tsc)
 					(__int128)ss->tsc_hz);
 }
 
-static void cp_sess_answer(struct cp_ctx *cp, struct cp_sip_pending *p, int status,
-			   const char *reason, const char *why)
+void cp_sess_answer(struct cp_ctx *cp, struct cp_sip_pending *p, int status, const char *reason,
+		    const char *why)
 {
 	struct cp_sip_response r;
 	char warn[300];
@@ -140,30 +140,6 @@ static void cp_sess_answer_sdp(struct cp_ctx *cp, struct cp_session *s)
 	cp_sess_keepalive(cp, s, cp_now_ms());
 }
 
-static void cp_sess_free(struct cp_ctx *cp, struct cp_session *s)
-{
-	struct cp_sessions *ss = cp->sess;
-
-	cp_sess_release_relays(cp, s);
-	cp_sess_ice_free(cp, s);
-	cp_sess_undo_drop(s);
-	for (unsigned i = 0; i < CP_SESS_STREAMS; i++) {
-		if (i < s->n_streams && s->streams[i].port != 0)
-			cp_portpool_put(&ss->ports[s->addr], s->streams[i].port);
-		cp_sess_pauses_free(&s->streams[i]);
-	}
-	for (unsigned i = 0; i < s->n_md; i++)
-		free(s->md_bodies[i]);
-	free(s->call_id);
-	free(s->from);
-	free(s->to);
-	free(s->src);
-	ss->rec_used[s->rec_id - ss->rec_base] = 0;
-	ss->slots[s->slot] = NULL;
-	ss->active--;
-	free(s);
-}
-
 void cp_sess_flows_settled(struct cp_ctx *cp, struct cp_session *s)
 {
 	switch (s->state) {
@@ -180,39 +156,11 @@ void cp_sess_flows_settled(struct cp_ctx *cp, struct cp_session *s)
 		cp_sess_answer_sdp(cp, s);
 		break;
 	case CP_SESS_CLOSING:
-		cp_sess_files_finish(cp, s);
-		LOG_INFO("session %s ended: %s", s->id, s->end_reason);
-		cp_sess_free(cp, s);
+		cp_sess_closed(cp, s);
 		break;
 	default:
 		break;
 	}
-}
-
-void cp_sess_end(struct cp_ctx *cp, struct cp_session *s, const char *reason)
-{
-	if (s->state == CP_SESS_CLOSING)
-		return;
-	snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason);
-	s->end_ns = cp_sess_now_ns();
-	for (unsigned i = 0; i < s->n_streams; i++) /* a pause lasts until the end */
-		if (s->streams[i].paused && s->streams[i].n_pauses > 0)
-			s->streams[i].pauses[2 * s->streams[i].n_pauses - 1] = s->end_ns;
-	if (s->pending != NULL) {
-		cp_sess_answer(cp, s->pending, 500, NULL, reason);
-		s->pending = NULL;
-	}
-	if (s->dialog != NULL)
-		cp_sip_dialog_set_data(s->dialog, NULL);
-	s->dialog = NULL;
-	s->state = CP_SESS_CLOSING;
-	for (unsigned i = 0; i < s->n_streams; i++) {
-		if (s->streams[i].in_use)
-			cp_sess_flows_delete(cp, s, i);
-		cp_sess_relay_forget(cp, s, &s->streams[i]); /* no wait for allocations */
-	}
-	if (s->acks_pending == 0)
-		cp_sess_flows_settled(cp, s);
 }
 
 /* 422 (with Min-SE) or 400 for a Session-Expires rtprec does not take. */
@@ -496,6 +444,10 @@ static void cp_sess_update(struct cp_ctx *cp, struct cp_session *s, struct cp_si
 	/* the answer carries SDP, but for an UPDATE without an offer */
 	if ((b->has_sdp || strcmp(req->method, "UPDATE") != 0) && !cp_ctype_accepts_sdp(req->accept))
 		return cp_sess_refuse_accept(cp, p);
+	/* refused before anything is taken from it: a refused offer leaves the session, its
+	 * session timer and its metadata as they were (RFC 3261 14.2, RFC 4028 only on 2xx) */
+	if (b->has_sdp && b->offer.n_streams < old_n)
+		return cp_sess_answer(cp, p, 488, NULL, "an offer may not remove m= lines");
 	/* a re-INVITE may be cancelled while it waits: the session then goes back */
 	if (strcmp(req->method, "INVITE") == 0 && cp_sess_undo_keep(s) != 0)
 		return cp_sess_answer(cp, p, 500, NULL, "out of memory");
@@ -514,13 +466,9 @@ static void cp_sess_update(struct cp_ctx *cp, struct cp_session *s, struct cp_si
 	s->state = CP_SESS_UPDATING;
 	s->answer_bare = !b->has_sdp && strcmp(req->method, "UPDATE") == 0;
 	if (b->has_sdp) {
-		if (b->offer.n_streams < old_n) {
-			cp_sess_answer(cp, p, 488, NULL, "an offer may not remove m= lines");
-			s->pending = NULL;
-			s->state = CP_SESS_ACTIVE;
-			cp_sess_undo_drop(s);
-			return;
-		}
+		for (unsigned i = 0; i < old_n; i++)
+			if (s->streams[i].in_use)
+				cp_sess_stream_history(&s->streams[i], &s->offer.streams[i]);
 		s->offer = b->offer;
 		for (unsigned i = 0; i < old_n; i++) {
 			const struct cp_sdp_stream *o = &s->offer.streams[i];
@@ -742,7 +690,7 @@ const struct cp_sip_app *cp_sessions_app(struct cp_ctx *cp)
 
 unsigned cp_sessions_active(const struct cp_ctx *cp)
 {
-	return cp->sess ? cp->sess->active : 0;
+	return cp->sess ? cp->sess->active - cp->sess->finished : 0;
 }
 
 void cp_sessions_drain(struct cp_ctx *cp)

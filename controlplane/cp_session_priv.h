@@ -45,7 +45,8 @@ struct cp_stream {
 	uint64_t expect_ms; /* cp_now_ms() since when it is due to send: added, resumed, moved */
 	char label[64];
 	char media[16];
-	char fmts[128];
+	char fmts[128];      /* payload types of the accepted offers before the last one */
+	char maps[256];      /* their rtpmap lines ("rtpmap:PT ...\n"), a PT's first kept */
 	uint16_t port;      /* ours (RTP); RTCP on port + 1 unless rtcp_mux */
 	uint32_t offer_ip;  /* host order, from the SDP */
 	uint16_t offer_port;
@@ -67,6 +68,7 @@ struct cp_stream {
 	uint16_t strict_port;
 	uint16_t strict_rtcp_port; /* 0: strict_port + 1 */
 	bool ice_keyed;      /* strict_* come from ICE's selected pairs */
+	bool del_failed;     /* its flows' delete did not reach every worker: sent again */
 	uint64_t first_ns;  /* wall clock of the first packet */
 	uint64_t *pauses;   /* [2 * n_pauses]: start and end (0: still paused) wall clock ns */
 	unsigned n_pauses;
@@ -98,6 +100,9 @@ struct cp_session {
 	struct cp_sdp_offer offer; /* last offer, for the answer */
 	uint64_t sdp_version;
 	unsigned acks_pending;
+	unsigned lookups;    /* STUN port lookups out (in acks_pending until the end) */
+	bool del_blocked;    /* a worker took no flow delete: the session waits for it */
+	bool files_done;     /* ended, its files finished (cp_sess_close.c) */
 	bool add_failed;
 	bool answer_bare;    /* the pending request carried no offer and wants no SDP back */
 	bool md_requested;   /* an rs-metadata-request UPDATE went out */
@@ -126,6 +131,7 @@ struct cp_sessions {
 	struct cp_session **slots; /* [max_sessions] */
 	uint32_t max;
 	uint32_t active;
+	uint32_t finished;         /* of them, ended with their files done but held */
 	uint32_t hint;             /* where to look for a free slot */
 	uint32_t rec_base;         /* the first of the sessions' recorder stream ids */
 	uint32_t rec_ids;          /* how many: CFG_SESS_REC_IDS */
@@ -157,7 +163,12 @@ struct cp_sessions {
 int cp_sess_flows_program(struct cp_ctx *cp, struct cp_session *s, unsigned first_stream);
 int cp_sess_flows_add(struct cp_ctx *cp, struct cp_session *s, unsigned stream);
 int cp_sess_flows_update(struct cp_ctx *cp, struct cp_session *s, unsigned stream);
+/* -1 when a worker took no command in time: the stream's del_failed stays for the retry;
+ * once that happened while s is closing, the other deletes do not wait again. */
 int cp_sess_flows_delete(struct cp_ctx *cp, struct cp_session *s, unsigned stream);
+/* The deletes of a closing s that a worker did not take, sent again without waiting for
+ * room; s->del_blocked cleared once all went out. */
+void cp_sess_flows_retry(struct cp_ctx *cp, struct cp_session *s);
 /* Key stream's flows on one source from now on (ICE's selected pair; rtcp_port 0:
  * port + 1): deleted and added again. */
 int cp_sess_flows_rekey(struct cp_ctx *cp, struct cp_session *s, unsigned stream, uint32_t ip,
@@ -209,6 +220,14 @@ void cp_sess_pauses_free(struct cp_stream *st);
  * acceptable key)? st's fields from it (label, media, formats, address, rtcp-mux). */
 bool cp_sess_offer_usable(const struct cp_ctx *cp, const struct cp_sdp_stream *o);
 void cp_sess_stream_offer(struct cp_stream *st, const struct cp_sdp_stream *o);
+/* o, an offer st was recorded with, is replaced by a new one: its payload types and rtpmap
+ * lines kept in st (session.json's "formats" and "codecs" describe every accepted offer:
+ * packets from before a codec change keep theirs). */
+void cp_sess_stream_history(struct cp_stream *st, const struct cp_sdp_stream *o);
+/* Is payload type pt (len chars) mapped by one of o's rtpmap lines? */
+bool cp_sess_fmt_mapped(const struct cp_sdp_stream *o, const char *pt, size_t len);
+/* Append the payload types of add that list lacks (bounded by cap). */
+void cp_sess_fmts_union(char *list, size_t cap, const char *add);
 /* Stream i, not in use, has a port again in the re-offer (RFC 3264 8.1): recorded again
  * (its flows added) when usable and the same stream (label) or a slot never recorded;
  * else it stays answered with port 0. */
@@ -237,9 +256,16 @@ void cp_sess_stream_expect(struct cp_stream *st);
 /* cp_sess_keepalive.c: keepalives of s's media ports now (behind NAT, nat.keepalive on);
  * sets s->next_ka_ms. */
 void cp_sess_keepalive(struct cp_ctx *cp, struct cp_session *s, uint64_t now_ms);
-/* cp_session.c */
-void cp_sess_end(struct cp_ctx *cp, struct cp_session *s, const char *reason);
+/* cp_session.c: answer p (a 399 Warning with why unless NULL; 503 with Retry-After),
+ * counted as refused when not 2xx. */
+void cp_sess_answer(struct cp_ctx *cp, struct cp_sip_pending *p, int status, const char *reason,
+		    const char *why);
 void cp_sess_flows_settled(struct cp_ctx *cp, struct cp_session *s);
+/* cp_sess_close.c: end s (flows deleted, then cp_sess_closed); s's flows' answers are in:
+ * its files finished, s freed unless STUN port lookups or refused deletes are out. */
+void cp_sess_end(struct cp_ctx *cp, struct cp_session *s, const char *reason);
+void cp_sess_closed(struct cp_ctx *cp, struct cp_session *s);
+void cp_sess_free(struct cp_ctx *cp, struct cp_session *s);
 uint64_t cp_sess_now_ns(void);
 uint64_t cp_sess_tsc_ns(const struct cp_sessions *ss, uint64_t tsc);
 

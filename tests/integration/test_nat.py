@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -287,10 +288,28 @@ def test_per_port_discovery(start_rtprec, tmp_path):
         time.sleep(0.5)
         nat = r.stats().by_type("nat")[0]
         assert nat["port_lookups"] == 1 and nat["port_failures"] == 0, nat
+        # the STUN server stops answering: a second call waits for its public port when
+        # rtprec is stopped; it gets 503 (try another SRS) at once, and both calls get
+        # their session.json without waiting for the lookup (at the default RTO it runs
+        # 39.5 s, far past the shutdown's 5 s)
+        os.kill(lab.coturn.pid, signal.SIGSTOP)
+        second, got = Uac(sip_port), []
+        th = threading.Thread(target=lambda: got.append(second.invite(SIPREC_SDP)))
+        th.start()
+        time.sleep(0.5)
+        t0 = time.monotonic()
         r.stop()
-        st = json.load(open(next((tmp_path / "rec").glob("*/*/*/*/session.json"))))["streams"][0]
+        took = time.monotonic() - t0
+        th.join(10)
+        os.kill(lab.coturn.pid, signal.SIGCONT)
+        assert got and got[0][0] == 503 and "Retry-After" in got[0][1], got
+        assert took < 3, took
+        docs = [json.load(open(p)) for p in (tmp_path / "rec").glob("*/*/*/*/session.json")]
+        assert sorted(d["end_reason"] for d in docs) == ["shutdown", "shutdown"], docs
+        st = next(d for d in docs if d["call_id"] == uac.cid)["streams"][0]
         assert 30000 <= st["local_port"] < 40000 and st["packets"] == 50, st
         uac.close()
+        second.close()
 
 
 @pytest.mark.parametrize("failover", [False, True])

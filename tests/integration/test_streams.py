@@ -191,3 +191,27 @@ def test_bye_during_pending_reinvite(start_rtprec, tmp_path, veth_ns):
     finally:
         os.kill(turn.p.pid, signal.SIGCONT)
         turn.stop()
+
+
+def test_codec_change_keeps_earlier_formats(start_rtprec, tmp_path, veth_ns):
+    """A re-INVITE moves the audio from PCMU on dynamic payload type 96 to PCMA on 97: the
+    pcap holds packets of both, so session.json's "formats" lists both offers' payload
+    types and "codecs" the current offer's lines then the earlier rtpmap of 96 (which
+    rtprec-export reads to decode the first part)."""
+    def sdp(ver, pt, codec):
+        return (f"v=0\no=SRC 1 {ver} IN IP4 {NS_ADDR}\ns=-\nc=IN IP4 {NS_ADDR}\nt=0 0\n"
+                f"m=audio 40000 RTP/AVP {pt} 101\na=rtpmap:{pt} {codec}/8000\n"
+                "a=rtpmap:101 telephone-event/8000\na=fmtp:101 0-15\na=label:1\na=sendonly\n")
+    r, port = start_srs(start_rtprec, tmp_path, veth_ns)
+    uac = Uac(port)
+    code, resp = uac.invite(sdp(1, 96, "PCMU"))
+    assert code == 200, resp
+    code, resp = uac.update(sdp(2, 97, "PCMA"), method="INVITE")
+    assert code == 200, resp
+    assert uac.bye() == 200
+    r.stop()
+    st = first_session(tmp_path)["streams"][0]
+    assert st["formats"] == "96 101 97", st
+    assert st["codecs"] == ["rtpmap:97 PCMA/8000", "rtpmap:101 telephone-event/8000",
+                            "fmtp:101 0-15", "rtpmap:96 PCMU/8000"], st
+    uac.close()

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from sip_uac import Uac
-from test_pause import offer
-from test_siprec import session_dirs, start_srs, wait_for
+from test_pause import MD, offer
+from test_siprec import first_session, session_dirs, start_srs, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("ip"),
                                 reason="needs root and iproute2")
@@ -73,4 +73,31 @@ def test_rtprec_refreshes_as_uas(start_rtprec, tmp_path, veth_ns):
     uac.reply(reinv, 200, sdp=offer(2, "sendonly", "sendonly"))
     assert uac.bye() == 200
     assert r.stop()[1].by_type("sessions")[0]["timer_refreshes"] >= 1
+    uac.close()
+
+
+def test_refused_reinvite_changes_nothing(start_rtprec, tmp_path, veth_ns):
+    """A re-INVITE refused with 488 (its offer drops an m= line) leaves the session as it
+    was (RFC 3261 14.2; RFC 4028 takes a Session-Expires only with a 2xx): its
+    Session-Expires (rtprec to refresh, an hour) does not replace the call's, so the
+    SRC's refresh is still due and its absence ends the call on time; its rs-metadata is
+    not taken either."""
+    r, port = start_srs(start_rtprec, tmp_path, veth_ns, sip_extra=MIN_SE)
+    uac = Uac(port)
+    code, resp = uac.invite(offer(1, "sendonly", "sendonly"),
+                            extra="Supported: timer\r\nSession-Expires: 4;refresher=uac\r\n")
+    assert code == 200, resp
+    one = offer(2, "sendonly", "sendonly").split("m=audio 40002")[0]
+    body = (f"--x\r\nContent-Type: application/sdp\r\n\r\n{one}\r\n--x\r\n"
+            "Content-Type: application/rs-metadata+xml\r\nContent-Disposition: recording-session"
+            f"\r\n\r\n{MD}\r\n--x--\r\n")
+    code, resp = uac.update(body, ctype="multipart/mixed;boundary=x", method="INVITE",
+                            extra="Supported: timer\r\nSession-Expires: 3600;refresher=uas\r\n")
+    assert code == 488, resp
+    uac.reply(uac.wait_request("BYE", timeout=6), 200)  # 4 - 4/3 s after the 200
+    r.stop()
+    sess = first_session(tmp_path)
+    assert sess["end_reason"] == "session timer expired", sess["end_reason"]
+    assert not sess["metadata"] and sess["recording_session_id"] == "", sess
+    assert not os.path.exists(session_dirs(tmp_path)[0] + "/metadata.xml")
     uac.close()
