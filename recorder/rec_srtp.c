@@ -223,6 +223,12 @@ static srtp_err_status_t rec_srtp_unprotect1(srtp_t ctx, bool rtcp, uint8_t *pl,
 	return rtcp ? srtp_unprotect_rtcp(ctx, pl, n) : srtp_unprotect(ctx, pl, n);
 }
 
+/* The authentication tag's length: 80 bits, 32 for SRTP of the _32 suite (RFC 4568 6.2.1). */
+static unsigned rec_srtp_tag_len(const struct rec_srtp_key *k, bool rtcp)
+{
+	return rtcp || k->suite != REC_SRTP_AES128_SHA1_32 ? 10u : 4u;
+}
+
 /* With an MKI (RFC 3711 3.1, 3.4: after the packet, before the tag, not authenticated):
  * checked and taken out, so libsrtp sees the packet as without one (libsrtp 2.5 looks
  * for an SRTCP MKI by the SRTP tag length, wrong with the _32 suite). saved: the bytes
@@ -230,7 +236,7 @@ static srtp_err_status_t rec_srtp_unprotect1(srtp_t ctx, bool rtcp, uint8_t *pl,
 static int rec_srtp_mki_out(const struct rec_srtp_key *k, bool rtcp, uint8_t *pl, int *n,
 			    uint8_t *saved)
 {
-	unsigned tag = rtcp || k->suite != REC_SRTP_AES128_SHA1_32 ? 10u : 4u, at;
+	unsigned tag = rec_srtp_tag_len(k, rtcp), at;
 
 	if (k->mki_len == 0)
 		return 0;
@@ -249,7 +255,7 @@ static int rec_srtp_mki_out(const struct rec_srtp_key *k, bool rtcp, uint8_t *pl
 static void rec_srtp_mki_back(const struct rec_srtp_key *k, bool rtcp, uint8_t *pl, int n,
 			      const uint8_t *saved)
 {
-	unsigned tag = rtcp || k->suite != REC_SRTP_AES128_SHA1_32 ? 10u : 4u;
+	unsigned tag = rec_srtp_tag_len(k, rtcp);
 
 	if (k->mki_len != 0)
 		memcpy(pl + (unsigned)n - tag, saved, k->mki_len + tag);
@@ -286,7 +292,7 @@ static srtp_err_status_t rec_srtp_unprotect(struct rec_srtp_ent *e, bool rtcp, u
 	if (rc == srtp_err_status_ok && !rtcp && ntohl(ssrc) == e->ssrc)
 		rec_srtp_drop(&e->carry); /* the sender restarted its counter */
 done:
-	if (rc == srtp_err_status_ok && !rtcp) {
+	if (rc == srtp_err_status_ok && !rtcp && e->carry == NULL) { /* else: still the carried one */
 		e->ssrc = ntohl(ssrc);
 		e->has_ssrc = true;
 	} else if (rc != srtp_err_status_ok) {
