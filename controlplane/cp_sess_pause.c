@@ -51,8 +51,10 @@ void cp_sess_pauses_free(struct cp_stream *st)
 
 bool cp_sess_offer_usable(const struct cp_ctx *cp, const struct cp_sdp_stream *o)
 {
-	/* a disabled m= line, not RTP, or a media type media.kinds leaves out: port 0 */
-	if (o->port == 0 || strstr(o->proto, "RTP") == NULL ||
+	/* a disabled m= line, not RTP over UDP (DTLS-SRTP would need a=fingerprint and a
+	 * handshake, RFC 5763; TCP media the dataplane does not take), or a media type
+	 * media.kinds leaves out: port 0 (RFC 3264 6) */
+	if (o->port == 0 || !cp_sdp_is_rtp(o->proto) ||
 	    !cfg_media_kind_ok(&cp->cfg->media, o->media))
 		return false;
 	/* SRTP without an acceptable a=crypto: port 0 (RFC 4568 7.1.2) */

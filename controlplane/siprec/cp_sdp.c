@@ -94,6 +94,12 @@ int cp_sdp_is_savp(const char *proto)
 	return strcasecmp(proto, "RTP/SAVP") == 0 || strcasecmp(proto, "RTP/SAVPF") == 0;
 }
 
+int cp_sdp_is_rtp(const char *proto)
+{
+	return strcasecmp(proto, "RTP/AVP") == 0 || strcasecmp(proto, "RTP/AVPF") == 0 ||
+	       cp_sdp_is_savp(proto);
+}
+
 static const char b64chars[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

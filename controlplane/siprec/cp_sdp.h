@@ -65,6 +65,9 @@ int cp_sdp_build_answer_nat(const struct cp_sdp_offer *o, uint32_t local_ip,
 const char *cp_sdp_suite_name(enum cp_sdp_suite s);
 /* Is the proto an SRTP one ("RTP/SAVP", "RTP/SAVPF")? */
 int cp_sdp_is_savp(const char *proto);
+/* RTP over UDP, plain or SDES-keyed SRTP (RTP/AVP, RTP/AVPF, RTP/SAVP, RTP/SAVPF): what
+ * rtprec records. Not DTLS-SRTP (UDP/TLS/RTP/SAVP[F]), not RTP over TCP. */
+int cp_sdp_is_rtp(const char *proto);
 /* Parse one a=crypto value ("<tag> <suite> inline:<b64>[|lifetime][|MKI:length]", MKI
  * length 1..CP_SDP_MKI_MAX): 0, or -1 if not acceptable. local_key is left alone. */
 int cp_sdp_parse_crypto(const char *v, struct cp_sdp_crypto *c);

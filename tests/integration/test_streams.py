@@ -25,7 +25,12 @@ OFFER = (f"v=0\no=SRC 1 1 IN IP4 {NS_ADDR}\ns=-\nc=IN IP4 {NS_ADDR}\nt=0 0\n"
          "m=audio 40000 RTP/AVP 0 8\na=label:4294967296001\na=sendonly\n"
          "m=video 40010 RTP/AVP 96\na=rtpmap:96 H264/90000\na=label:vid-A\na=sendonly\n"
          "m=application 40020 UDP/BFCP *\na=label:floor\n"
-         "m=audio 40002 RTP/AVP 9\na=rtpmap:9 G722/8000\na=label:callee_leg.2\n")
+         "m=audio 40002 RTP/AVP 9\na=rtpmap:9 G722/8000\na=label:callee_leg.2\n"
+         # DTLS-SRTP (RFC 5763: the answer would need a=fingerprint and a=setup) and RTP
+         # over TCP (RFC 4571): transports rtprec does not take, port 0 (RFC 3264 6)
+         "m=audio 40030 UDP/TLS/RTP/SAVP 0\na=setup:actpass\na=fingerprint:sha-256 "
+         + ":".join(["AB"] * 32) + "\na=label:dtls\n"
+         "m=audio 40040 TCP/RTP/AVP 0\na=label:tcp\n")
 
 
 def media_lines(resp):
@@ -41,15 +46,16 @@ def test_kinds_and_labels(start_rtprec, tmp_path, veth_ns, kinds, video_recorded
     code, resp = uac.invite(OFFER)
     assert code == 200, resp
     lines, labels = media_lines(resp)
-    assert [m for m, _ in lines] == ["audio", "video", "application", "audio"], resp
+    assert [m for m, _ in lines] == ["audio", "video", "application", "audio", "audio",
+                                     "audio"], resp
     ports = [int(p) for _, p in lines]
-    assert ports[0] and ports[3] and ports[2] == 0, resp
+    assert ports[0] and ports[3] and ports[2] == 0 and ports[4] == 0 and ports[5] == 0, resp
     assert (ports[1] != 0) == video_recorded, resp
-    assert labels == ["4294967296001", "vid-A", "floor", "callee_leg.2"], resp
+    assert labels == ["4294967296001", "vid-A", "floor", "callee_leg.2", "dtls", "tcp"], resp
     assert uac.bye() == 200
     r.stop()
     st = first_session(tmp_path)["streams"]
-    assert [s["recorded"] for s in st] == [True, video_recorded, False, True], st
+    assert [s["recorded"] for s in st] == [True, video_recorded, False, True, False, False], st
     uac.close()
 
 
