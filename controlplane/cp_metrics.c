@@ -92,30 +92,39 @@ static void cp_metrics_workers(struct cp_ctx *cp, FILE *f)
 		snprintf(lab, sizeof(lab), "worker=\"%u\"", w);
 		m_val(f, "worker_busy_cycles_total", lab, dp_counters(cp->dp, w)->busy_cycles);
 	}
+	/* each family's samples right after its own HELP/TYPE (the exposition format) */
 	m_head(f, "worker_busy_ratio", "gauge", "Busy cycles over all cycles since start");
-	m_head(f, "worker_cycles_per_packet", "gauge", "Busy cycles per received packet");
 	for (unsigned w = 0; w < nw; w++) {
 		const struct dp_worker_counters *c = dp_counters(cp->dp, w);
 		fprintf(f, "rtprec_worker_busy_ratio{worker=\"%u\"} %.6f\n", w,
 			c->cycles ? (double)c->busy_cycles / (double)c->cycles : 0.0);
+	}
+	m_head(f, "worker_cycles_per_packet", "gauge", "Busy cycles per received packet");
+	for (unsigned w = 0; w < nw; w++) {
+		const struct dp_worker_counters *c = dp_counters(cp->dp, w);
 		fprintf(f, "rtprec_worker_cycles_per_packet{worker=\"%u\"} %.1f\n", w,
 			c->rx_packets ? (double)c->busy_cycles / (double)c->rx_packets : 0.0);
 	}
-	m_head(f, "ring_high_water_entries", "gauge", "Most entries seen in a worker's ring");
-	m_head(f, "ring_size_entries", "gauge", "Capacity of a worker's ring");
-	for (unsigned w = 0; w < nw; w++) {
-		const struct cp_ring_high *hi = &cp->high[w];
-		const struct { const char *ring; uint64_t high; struct rte_ring *r; } rings[] = {
-			{ "cmd", hi->cmd, dp_cmd_ring(cp->dp, w) },
-			{ "event", hi->event, dp_event_ring(cp->dp, w) },
-			{ "punt", hi->punt, dp_punt_ring(cp->dp, w) },
-			{ "txreq", hi->txreq, dp_txreq_ring(cp->dp, w) },
-			{ "record", dp_counters(cp->dp, w)->record_high, dp_record_ring(cp->dp, w, 0) },
-		};
-		for (unsigned i = 0; i < sizeof(rings) / sizeof(rings[0]); i++) {
-			snprintf(lab, sizeof(lab), "worker=\"%u\",ring=\"%s\"", w, rings[i].ring);
-			m_val(f, "ring_high_water_entries", lab, rings[i].high);
-			m_val(f, "ring_size_entries", lab, rte_ring_get_capacity(rings[i].r));
+	for (int size = 0; size < 2; size++) {
+		const char *name = size ? "ring_size_entries" : "ring_high_water_entries";
+		m_head(f, name, "gauge",
+		       size ? "Capacity of a worker's ring" : "Most entries seen in a worker's ring");
+		for (unsigned w = 0; w < nw; w++) {
+			const struct cp_ring_high *hi = &cp->high[w];
+			const struct { const char *ring; uint64_t high; struct rte_ring *r; } rings[] = {
+				{ "cmd", hi->cmd, dp_cmd_ring(cp->dp, w) },
+				{ "event", hi->event, dp_event_ring(cp->dp, w) },
+				{ "punt", hi->punt, dp_punt_ring(cp->dp, w) },
+				{ "txreq", hi->txreq, dp_txreq_ring(cp->dp, w) },
+				{ "record", dp_counters(cp->dp, w)->record_high,
+				  dp_record_ring(cp->dp, w, 0) },
+			};
+			for (unsigned i = 0; i < sizeof(rings) / sizeof(rings[0]); i++) {
+				snprintf(lab, sizeof(lab), "worker=\"%u\",ring=\"%s\"", w,
+					 rings[i].ring);
+				m_val(f, name, lab,
+				      size ? rte_ring_get_capacity(rings[i].r) : rings[i].high);
+			}
 		}
 	}
 }

@@ -46,12 +46,18 @@ def metrics(mport):
     with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=5) as resp:
         assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/plain")
         text = resp.read().decode()
-    out = {}
+    out, family, seen = {}, None, set()
     for line in text.splitlines():
         if line.startswith("#"):
-            assert re.match(r"^# (HELP|TYPE) rtprec_[a-z0-9_]+ ", line), line
+            m = re.match(r"^# (HELP|TYPE) (rtprec_[a-z0-9_]+) ", line)
+            assert m, line
+            if m.group(1) == "TYPE":  # one group per family (the exposition format)
+                family = m.group(2)
+                assert family not in seen, line
+                seen.add(family)
             continue
         assert SAMPLE.match(line), line
+        assert line.split("{")[0].split(" ")[0] == family, (family, line)
         name, value = line.rsplit(" ", 1)
         out[name] = float(value)
     return out
