@@ -283,10 +283,17 @@ static int md_known(const xmlNode *n)
 	return 0;
 }
 
+/* n as XML that stands alone: the namespaces it uses may be declared on an ancestor
+ * (the SRC's <recording>), which xmlNodeDump leaves out; declared on n here (xmlNewNs
+ * skips a prefix n declares itself). */
 static unsigned md_emit(xmlDoc *doc, xmlNode *n, cp_md_ext_fn emit, void *arg)
 {
 	xmlBuffer *b = xmlBufferCreate();
+	xmlNs **ns = xmlGetNsList(doc, n);
 
+	for (size_t i = 0; ns != NULL && ns[i] != NULL; i++)
+		(void)xmlNewNs(n, ns[i]->href, ns[i]->prefix);
+	xmlFree(ns);
 	if (b == NULL)
 		return 0;
 	if (xmlNodeDump(b, doc, n, 0, 0) > 0)

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 
 #include "ut_data.h"
 
@@ -468,11 +470,40 @@ static void test_extensions(void **state)
 	assert_int_equal(cp_metadata_extensions("<x/>", 4, ext_collect, &e), -1);
 }
 
+/* A vendor prefix declared on <recording> (not on the block itself) is declared in the
+ * block as given back, and so is the recording namespace of an <extensiondata>: each
+ * block parses on its own. */
+static void test_extension_namespaces(void **state)
+{
+	static const char xml[] =
+		"<?xml version=\"1.0\"?>"
+		"<recording xmlns=\"urn:ietf:params:xml:ns:recording:1\" xmlns:v=\"urn:x\">"
+		"<datamode>partial</datamode>"
+		"<v:info v:k=\"1\">2</v:info>"
+		"<session session_id=\"s1\"><extensiondata><v:id>3</v:id></extensiondata></session>"
+		"</recording>";
+	struct ext_seen e = { .n = 0 };
+	(void)state;
+
+	assert_int_equal(cp_metadata_extensions(xml, sizeof(xml) - 1, ext_collect, &e), 2);
+	for (unsigned i = 0; i < 2; i++) {
+		xmlDoc *d = xmlReadMemory(e.xml[i], (int)strlen(e.xml[i]), NULL, NULL,
+					  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+
+		assert_non_null(strstr(e.xml[i], "xmlns:v=\"urn:x\""));
+		assert_non_null(d);
+		assert_string_equal((const char *)xmlDocGetRootElement(d)->ns->href,
+				    i ? "urn:ietf:params:xml:ns:recording:1" : "urn:x");
+		xmlFreeDoc(d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snapshot),
 		cmocka_unit_test(test_namespaces),
+		cmocka_unit_test(test_extension_namespaces),
 		cmocka_unit_test(test_vendor_root),
 		cmocka_unit_test(test_case_insensitive),
 		cmocka_unit_test(test_missing_ids_unknown_elements),
